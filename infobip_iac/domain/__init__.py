@@ -1,0 +1,1 @@
+"""Values shared by every stage: keys, plans, normalization. No IO here."""

@@ -1,0 +1,234 @@
+"""The vocabulary shared by every stage: a desired key, a live key, and a write to Infobip.
+
+All values here are already normalized (see `normalize`): IP ranges are canonical network
+strings, instants are aware UTC datetimes without sub-seconds, scopes and permissions are
+sets. Comparing two of these values is therefore a plain `==`.
+
+Account references are kept as the manifest writes them: `_` is "the account of the
+credentials", anything else an Infobip account id. The client resolves them on the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infobip_iac.domain.normalize import format_instant, sorted_networks
+
+__all__ = [
+    "CALLER_ACCOUNT",
+    "MANAGED_ATTRIBUTES",
+    "DesiredConfig",
+    "DesiredKey",
+    "ImportBlock",
+    "KeyWrite",
+    "Lifecycle",
+    "LiveKey",
+    "MovedBlock",
+    "Permission",
+    "PlatformLink",
+    "Policy",
+    "SecretSinkSpec",
+    "SourceRef",
+    "key_address",
+]
+
+CALLER_ACCOUNT = "_"
+
+# The attributes a manifest manages, in the order plans show them. `ignore_changes` and
+# diffs speak these names (the manifest's), never Infobip's camelCase field names.
+MANAGED_ATTRIBUTES: tuple[str, ...] = (
+    "name",
+    "scopes",
+    "permissions",
+    "platform",
+    "allowed_ips",
+    "valid_from",
+    "valid_to",
+    "enabled",
+)
+
+
+def key_address(ident: str) -> str:
+    """`ci-sms` -> `api_keys.ci-sms`."""
+    return f"api_keys.{ident}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Permission(StrEnum):
+    PUBLIC_API = "PUBLIC_API"
+    TWO_FA_CLIENT = "2FA_CLIENT"
+    WEB_SDK = "WEB_SDK"
+
+
+class SourceRef(_Frozen):
+    """Where a declaration stands in the manifests (1-based line and column)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class PlatformLink(_Frozen):
+    """A CPaaS X application/entity link; `key` is server-assigned and never compared."""
+
+    application_id: str
+    entity_id: str | None = None
+    action: Literal["FILL", "FORCE"] | None = None
+
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.application_id, self.entity_id or "", self.action or "")
+
+
+class SecretSinkSpec(_Frozen):
+    """Where a new key's secret goes. Never holds the secret itself.
+
+    `base_dir` is the folder of the manifest that declared the sink: relative `path`s
+    resolve against it, not against the working folder. `{address}`, `{id}`, `{name}` and
+    `{account}` in `path` are filled in at delivery.
+    """
+
+    sink: Literal["file", "exec", "stdout", "none"] = "none"
+    path: str | None = None
+    format: Literal["dotenv", "raw", "json"] = "dotenv"
+    command: tuple[str, ...] | None = None
+    base_dir: str = "."
+
+
+class Lifecycle(_Frozen):
+    prevent_revoke: bool = False
+    ignore_changes: frozenset[str] = frozenset()
+
+
+class DesiredKey(_Frozen):
+    """One key as the configuration wants it, with defaults, scope sets and roles resolved.
+
+    `valid_from`/`valid_to` of None mean "the server's default at creation, not managed
+    after". `valid_for` is relative to `valid_from` when that is set, else to the moment of
+    creation; it excludes `valid_to`.
+    """
+
+    address: str
+    ident: str
+    account: str = CALLER_ACCOUNT
+    name: str
+    scopes: frozenset[str] = frozenset()
+    permissions: frozenset[Permission] = frozenset({Permission.PUBLIC_API})
+    platform: tuple[PlatformLink, ...] = ()
+    allowed_ips: frozenset[str] = frozenset()
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    valid_for: timedelta | None = None
+    enabled: bool = True
+    secret: SecretSinkSpec = SecretSinkSpec()
+    lifecycle: Lifecycle = Lifecycle()
+    source: SourceRef | None = None
+
+
+class LiveKey(_Frozen):
+    """One key as Infobip reports it. The client never puts `apiKeySecret` here."""
+
+    id: str
+    account_id: str
+    name: str
+    scopes: frozenset[str] = frozenset()
+    permissions: frozenset[Permission] = frozenset()
+    platform: tuple[PlatformLink, ...] = ()
+    allowed_ips: frozenset[str] = frozenset()
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    enabled: bool = True
+
+    def attributes(self) -> dict[str, Any]:
+        """The managed attributes as plain JSON values (sorted lists, RFC 3339 instants)."""
+        return {
+            "name": self.name,
+            "scopes": sorted(self.scopes),
+            "permissions": sorted(p.value for p in self.permissions),
+            "platform": [
+                link.model_dump(exclude_none=True)
+                for link in sorted(self.platform, key=PlatformLink.sort_key)
+            ],
+            "allowed_ips": sorted_networks(self.allowed_ips),
+            "valid_from": format_instant(self.valid_from) if self.valid_from else None,
+            "valid_to": format_instant(self.valid_to) if self.valid_to else None,
+            "enabled": self.enabled,
+        }
+
+    def fingerprint(self) -> str:
+        """A digest of everything we manage, so a saved plan can tell a key has changed."""
+        body = {"id": self.id, "account_id": self.account_id, **self.attributes()}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class KeyWrite(_Frozen):
+    """The body of one create (POST) or update (PUT). A field left None is not sent.
+
+    For a create with a relative validity, `valid_for` is resolved by apply against the
+    server's clock at the moment of writing; the client never sends `valid_for` itself.
+    """
+
+    name: str | None = None
+    scopes: frozenset[str] | None = None
+    permissions: frozenset[Permission] | None = None
+    platform: tuple[PlatformLink, ...] | None = None
+    allowed_ips: frozenset[str] | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    valid_for: timedelta | None = None
+    enabled: bool | None = None
+
+
+class MovedBlock(_Frozen):
+    from_address: str = Field(alias="from")
+    to_address: str = Field(alias="to")
+    source: SourceRef | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ImportBlock(_Frozen):
+    to_address: str = Field(alias="to")
+    key_id: str = Field(alias="id")
+    source: SourceRef | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Policy(_Frozen):
+    """Guard rails of one configuration (SPEC §1 `policy`)."""
+
+    max_validity: timedelta | None = None
+    require_allowed_ips: bool = False
+    forbid_any_ip: bool = False
+    forbidden_scopes: frozenset[str] = frozenset()
+    unmanaged_keys: Literal["ignore", "report", "revoke"] = "report"
+    max_revokes: int | None = None
+    unknown_scopes: Literal["error", "warn"] = "error"
+
+
+class DesiredConfig(_Frozen):
+    """A whole validated configuration: every key by address, plus the blocks around them."""
+
+    keys: dict[str, DesiredKey] = {}
+    policy: Policy = Policy()
+    moved: tuple[MovedBlock, ...] = ()
+    imports: tuple[ImportBlock, ...] = ()
+    files: tuple[str, ...] = ()
+
+    @property
+    def accounts(self) -> frozenset[str]:
+        """Every account reference the keys name."""
+        return frozenset(key.account for key in self.keys.values())

@@ -1,0 +1,182 @@
+"""A plan as plain data: what will change, why, and what it costs in Infobip writes.
+
+The planner produces a `Plan`; renderers read it (also when it was loaded from a saved plan
+file) and apply executes it. Nothing here talks to Infobip or touches files.
+
+Rules the planner keeps (and tests check):
+- `before` is None for a create; `after` is None for nothing (a revoke's `after` is the key
+  with `enabled: false`). Both use the manifest's attribute names (`MANAGED_ATTRIBUTES`) and
+  JSON values: sorted lists, RFC 3339 instants with `Z`.
+- `after_unknown` lists attributes known only after apply (`id`, server-default validity).
+- `write` is the exact body apply sends: every changed field for an update, the full key for
+  a create. `writes` counts the API writes the change costs (create + revoke = 2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from infobip_iac.domain.keys import KeyWrite, SecretSinkSpec
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "AccountRead",
+    "Action",
+    "AttributeChange",
+    "DriftItem",
+    "Plan",
+    "Reason",
+    "ResourceChange",
+    "UnmanagedKey",
+]
+
+PLAN_FORMAT_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Action(StrEnum):
+    """What happens to one key. The values are Terraform's action names."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REVOKE = "delete"  # Terraform's word; Infobip cannot delete, so it is a disable
+    REPLACE = "replace"  # create the new key first, then revoke the old one
+    NOOP = "no-op"
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    @property
+    def terraform_actions(self) -> list[str]:
+        """The `actions` array of Terraform's plan JSON."""
+        if self is Action.REPLACE:
+            return ["create", "delete"]
+        return [self.value]
+
+
+_SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REVOKE: "-",
+    Action.REPLACE: "+/-",
+    Action.NOOP: " ",
+}
+
+
+class Reason(StrEnum):
+    """Why an action was chosen; rendered next to the change and kept in plan JSON."""
+
+    NEW = "new"  # declared, no live key found
+    CHANGED = "changed"  # declared attributes differ from live
+    REENABLE = "re-enable"  # declared enabled, live disabled
+    DISABLED_IN_CONFIG = "disabled-in-config"  # declared with enabled: false
+    REMOVED_FROM_CONFIG = "removed-from-config"  # in state, no longer declared
+    UNMANAGED = "unmanaged"  # live, in neither state nor manifest; policy says revoke
+    ACCOUNT_CHANGED = "account-changed"  # keys cannot move between accounts: replace
+    REPLACE_REQUESTED = "replace-requested"  # --replace / rotate
+    SECRET_LOST = "secret-lost"  # the secret never reached its sink: offer a new key
+    GONE = "gone"  # in state, but the live key no longer exists: create again
+    NONE = "none"
+
+
+class AttributeChange(_Frozen):
+    """One attribute's difference. For set attributes, `added`/`removed` list the members
+    that differ and `unchanged` counts the rest (renderers fold those)."""
+
+    attribute: str
+    before: Any = None
+    after: Any = None
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    unchanged: int = 0
+    sensitive: bool = False
+
+
+class ResourceChange(_Frozen):
+    address: str
+    account: str
+    name: str
+    action: Action
+    reason: Reason = Reason.NONE
+    key_id: str | None = None  # the live key this change writes to (None for a create)
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    after_unknown: tuple[str, ...] = ()
+    changes: tuple[AttributeChange, ...] = ()
+    write: KeyWrite | None = None  # the body of the create, or of the update/revoke PUT
+    writes: int = 0
+    secret_sink: SecretSinkSpec | None = None  # where a create's secret goes
+    importing_id: str | None = None  # adopted by name or by an `imports` block
+    adopted_by_name: bool = False
+    previous_address: str | None = None  # set by a `moved` block
+    ignored: tuple[str, ...] = ()  # attributes left alone by lifecycle.ignore_changes
+
+
+class DriftItem(_Frozen):
+    """A managed key that changed on Infobip since the tool last wrote it."""
+
+    address: str
+    key_id: str
+    changes: tuple[AttributeChange, ...]
+    will_revert: bool  # False when ignore_changes or --refresh-only leaves it as it is
+
+
+class UnmanagedKey(_Frozen):
+    """An enabled live key in neither state nor configuration."""
+
+    account: str
+    key_id: str
+    name: str
+    disposition: Literal["report", "revoke"]
+
+
+class AccountRead(_Frozen):
+    """How one account's live keys were read: the plan says when a read was incomplete or
+    needed the paging-limit workaround."""
+
+    account: str
+    keys: int
+    requests: int
+    complete: bool = True
+    notes: tuple[str, ...] = ()
+
+
+class Plan(_Frozen):
+    format_version: int = PLAN_FORMAT_VERSION
+    tool_version: str = ""
+    created_at: datetime
+    refresh_only: bool = False
+    targets: tuple[str, ...] = ()
+    changes: tuple[ResourceChange, ...] = ()
+    drift: tuple[DriftItem, ...] = ()
+    unmanaged: tuple[UnmanagedKey, ...] = ()
+    reads: tuple[AccountRead, ...] = ()
+    warnings: tuple[str, ...] = ()
+    write_limit: int = 40
+    # Staleness guards for saved plans.
+    state_lineage: str | None = None
+    state_serial: int | None = None
+    fingerprints: dict[str, str] = {}  # live key id -> LiveKey.fingerprint() at plan time
+    # State bookkeeping without API writes (moves, imports, adoption), applied by `apply`.
+    state_only: tuple[ResourceChange, ...] = ()
+
+    @property
+    def writes(self) -> int:
+        return sum(change.writes for change in self.changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if change.action is action)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.action is not Action.NOOP for change in self.changes) or bool(
+            self.state_only
+        )

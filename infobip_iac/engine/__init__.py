@@ -1,0 +1,1 @@
+"""Normalize, diff and plan (pure), and apply (the only place that writes)."""

@@ -1,0 +1,1 @@
+"""Load manifests (YAML with line numbers), validate them, resolve them into a DesiredConfig."""

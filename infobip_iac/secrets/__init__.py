@@ -1,0 +1,1 @@
+"""Secret sinks: where a new key's apiKeySecret goes, and nowhere else."""

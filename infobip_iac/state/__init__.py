@@ -1,0 +1,1 @@
+"""The state file: format, atomic writes, backups and the lock."""

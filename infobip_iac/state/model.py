@@ -1,0 +1,56 @@
+"""The state document: which Infobip key each address manages, and what we last wrote.
+
+On disk (SPEC §5): `{"version", "lineage", "serial", "resources": {address: {...}}}`.
+It never holds a secret; `secret` records only where a secret went and whether it arrived.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["STATE_VERSION", "ResourceState", "SecretRecord", "StateDocument"]
+
+STATE_VERSION = 1
+
+
+class SecretRecord(BaseModel):
+    """What became of a created key's secret: never the secret itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sink: Literal["file", "exec", "stdout", "none"]
+    status: Literal["delivered", "lost", "not-requested"]
+    location: str | None = None  # a file path or the command name; never the value
+    detail: str | None = None  # why a delivery failed
+    files_written: list[str] = Field(default_factory=list)  # files this key's sink owns
+
+
+class ResourceState(BaseModel):
+    """One managed key. `attributes` is LiveKey.attributes() as of our last write or read;
+    `valid_for` records a relative validity so that later plans do not re-derive it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    account: str  # the account reference as the manifest wrote it ("_" or an id)
+    account_id: str | None = None  # the resolved Infobip account id
+    name: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    valid_for: str | None = None
+    secret: SecretRecord | None = None
+
+
+class StateDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = STATE_VERSION
+    lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    resources: dict[str, ResourceState] = Field(default_factory=dict)
+
+    def by_key_id(self) -> dict[str, str]:
+        """Infobip key id -> address."""
+        return {res.id: address for address, res in self.resources.items()}
