@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import traceback
@@ -11,19 +12,17 @@ from pathlib import Path
 import click
 
 from infobip_iac import __version__
-from infobip_iac.cli import commands
+from infobip_iac.cli.commands import LazyGroup
 from infobip_iac.errors import ConfigurationError, InfobipIacError
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="infobip-iac")
 def cli() -> None:
     """Infrastructure as code for Infobip API keys."""
 
-
-commands.register(cli)
 
 
 def _report(error: InfobipIacError) -> None:
@@ -55,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bug: keep the traceback out of the user's face but on disk for a report.
         # Tracebacks carry no local values, so no secret can land in this file.
         fd, name = tempfile.mkstemp(prefix="infobip-iac-crash-", suffix=".txt")
-        with open(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(traceback.format_exc())
         click.echo(
             f"infobip-iac crashed (a bug). The traceback is in {Path(name)}; please report it.",

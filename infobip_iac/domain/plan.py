@@ -82,7 +82,7 @@ class Reason(StrEnum):
     UNMANAGED = "unmanaged"  # live, in neither state nor manifest; policy says revoke
     ACCOUNT_CHANGED = "account-changed"  # keys cannot move between accounts: replace
     REPLACE_REQUESTED = "replace-requested"  # --replace / rotate
-    SECRET_LOST = "secret-lost"  # the secret never reached its sink: offer a new key
+    SECRET_LOST = "secret-lost"  # noqa: S105 - a reason, not a password; the secret never reached its sink: offer a new key
     GONE = "gone"  # in state, but the live key no longer exists: create again
     NONE = "none"
 
