@@ -55,9 +55,7 @@ def common_options(func: F) -> F:
             default="warning",
             show_default=True,
         ),
-        click.option(
-            "--log-format", type=click.Choice(["console", "json"]), default="console"
-        ),
+        click.option("--log-format", type=click.Choice(["console", "json"]), default="console"),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0.1),

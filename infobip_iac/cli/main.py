@@ -24,7 +24,6 @@ def cli() -> None:
     """Infrastructure as code for Infobip API keys."""
 
 
-
 def _report(error: InfobipIacError) -> None:
     if isinstance(error, ConfigurationError):
         for diagnostic in error.diagnostics:

@@ -8,6 +8,9 @@ Rules the planner keeps (and tests check):
   with `enabled: false`). Both use the manifest's attribute names (`MANAGED_ATTRIBUTES`) and
   JSON values: sorted lists, RFC 3339 instants with `Z`.
 - `after_unknown` lists attributes known only after apply (`id`, server-default validity).
+- `changes` holds every declared key, no-ops included (as Terraform's resource_changes),
+  plus removed and unmanaged keys that will be revoked or forgotten. A no-op may still touch
+  state (`touches_state`: a move, an import, an adoption, forgetting a removed key).
 - `write` is the exact body apply sends: every changed field for an update, the full key for
   a create. `writes` counts the API writes the change costs (create + revoke = 2).
 """
@@ -118,6 +121,13 @@ class ResourceChange(_Frozen):
     adopted_by_name: bool = False
     previous_address: str | None = None  # set by a `moved` block
     ignored: tuple[str, ...] = ()  # attributes left alone by lifecycle.ignore_changes
+    forget: bool = False  # drop the address from state after this change (removed keys)
+
+    @property
+    def touches_state(self) -> bool:
+        """True when apply must record something even without an API write (move, import,
+        adoption, forgetting a removed key)."""
+        return bool(self.importing_id or self.previous_address or self.forget)
 
 
 class DriftItem(_Frozen):
@@ -165,8 +175,6 @@ class Plan(_Frozen):
     state_lineage: str | None = None
     state_serial: int | None = None
     fingerprints: dict[str, str] = {}  # live key id -> LiveKey.fingerprint() at plan time
-    # State bookkeeping without API writes (moves, imports, adoption), applied by `apply`.
-    state_only: tuple[ResourceChange, ...] = ()
 
     @property
     def writes(self) -> int:
@@ -177,6 +185,6 @@ class Plan(_Frozen):
 
     @property
     def has_changes(self) -> bool:
-        return any(change.action is not Action.NOOP for change in self.changes) or bool(
-            self.state_only
+        return any(
+            change.action is not Action.NOOP or change.touches_state for change in self.changes
         )

@@ -40,6 +40,8 @@ class ResourceState(BaseModel):
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict)
     valid_for: str | None = None
+    # Remembered so that removing a key's declaration cannot bypass its guard rail.
+    prevent_revoke: bool = False
     secret: SecretRecord | None = None
 
 
