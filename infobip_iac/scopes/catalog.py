@@ -78,6 +78,10 @@ class Catalog:
     ) -> None:
         by_name = {scope.name: scope for scope in sorted(scopes, key=lambda s: s.name)}
         by_role = {role.name: role for role in sorted(roles, key=lambda r: r.name)}
+        for role in by_role.values():
+            unknown = sorted(role.scopes - by_name.keys())
+            if unknown:
+                raise ValueError(f"role {role.name!r} implies unknown scopes {unknown}")
         self.scopes = MappingProxyType(by_name)
         self.roles = MappingProxyType(by_role)
         self._umbrellas = frozenset(umbrella_scopes)
