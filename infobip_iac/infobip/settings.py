@@ -1,0 +1,161 @@
+"""Connection settings for Infobip, read from the environment only (never from a manifest).
+
+SPEC §3: `INFOBIP_BASE_URL`, then one complete pair of credentials, tried in this order:
+`INFOBIP_USERNAME` + `INFOBIP_PASSWORD` (Basic), `INFOBIP_CLIENT_ID` +
+`INFOBIP_CLIENT_SECRET` (OAuth2 client credentials), `INFOBIP_IBSSO_TOKEN`.
+`INFOBIP_USE_SESSION=1` turns a username and password into an IBSSO session instead of
+Basic (one login, then a token; the session is destroyed when the client closes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import CredentialsError
+
+__all__ = [
+    "ClientCredentials",
+    "ConnectionSettings",
+    "Credentials",
+    "IbssoToken",
+    "UserCredentials",
+    "settings_from_env",
+]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+_HOW_TO = (
+    "set INFOBIP_USERNAME and INFOBIP_PASSWORD (Basic), or INFOBIP_CLIENT_ID and "
+    "INFOBIP_CLIENT_SECRET (OAuth2), or INFOBIP_IBSSO_TOKEN"
+)
+
+
+@dataclass(frozen=True)
+class UserCredentials:
+    """A user's name and password: sent as Basic, or exchanged for an IBSSO session."""
+
+    username: str
+    password: Secret
+    use_session: bool = False
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """OAuth2 client credentials; Infobip's client id is the user's name."""
+
+    client_id: str
+    client_secret: Secret
+
+
+@dataclass(frozen=True)
+class IbssoToken:
+    """A session token made elsewhere (e.g. by a login step in CI)."""
+
+    token: Secret
+
+
+Credentials = UserCredentials | ClientCredentials | IbssoToken
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    base_url: str
+    credentials: Credentials
+
+    @property
+    def method(self) -> str:
+        """How the client authenticates, for messages: never the credentials themselves."""
+        match self.credentials:
+            case UserCredentials(use_session=True):
+                return "IBSSO session"
+            case UserCredentials():
+                return "Basic"
+            case ClientCredentials():
+                return "OAuth2 client credentials"
+            case IbssoToken():
+                return "IBSSO token"
+
+
+def normalize_base_url(raw: str) -> str:
+    """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash."""
+    text = raw.strip().rstrip("/")
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CredentialsError(
+            "INFOBIP_BASE_URL is not a usable URL; set it to your account's base URL, "
+            "e.g. https://xxxxx.api.infobip.com"
+        )
+    if parts.query or parts.fragment:
+        raise CredentialsError(
+            "INFOBIP_BASE_URL must not carry a query or fragment; set it to the bare base URL"
+        )
+    return text
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise CredentialsError(f"{name} must be 1/true/yes or 0/false/no")
+
+
+def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str, str] | None:
+    """Both values of a pair, None when neither is set; half a pair is an error, so that a
+    typo in one name cannot silently fall through to another method."""
+    a, b = env.get(first, ""), env.get(second, "")
+    if a and b:
+        return a, b
+    if a or b:
+        present, missing = (first, second) if a else (second, first)
+        raise CredentialsError(f"{present} is set but {missing} is not; set both, or neither")
+    return None
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> ConnectionSettings:
+    """Read the connection settings; raise CredentialsError saying what to set.
+
+    Messages name variables, never their values: a password or token must not reach a
+    terminal or a CI log through an error.
+    """
+    source = os.environ if env is None else env
+    raw_url = source.get("INFOBIP_BASE_URL", "")
+    user = _pair(source, "INFOBIP_USERNAME", "INFOBIP_PASSWORD")
+    client = _pair(source, "INFOBIP_CLIENT_ID", "INFOBIP_CLIENT_SECRET")
+    token = source.get("INFOBIP_IBSSO_TOKEN", "")
+    use_session = _flag(source, "INFOBIP_USE_SESSION")
+
+    credentials: Credentials
+    if user is not None:
+        credentials = UserCredentials(user[0], Secret(user[1]), use_session=use_session)
+    elif client is not None:
+        credentials = ClientCredentials(client[0], Secret(client[1]))
+    elif token:
+        credentials = IbssoToken(Secret(token))
+    elif source.get("INFOBIP_API_KEY"):
+        raise CredentialsError(
+            "INFOBIP_API_KEY is set, but an API key cannot manage API keys (Infobip refuses "
+            f"it on these endpoints); {_HOW_TO} of a user with the account-management:manage "
+            "scope"
+        )
+    else:
+        raise CredentialsError(f"no Infobip credentials in the environment; {_HOW_TO}")
+    if use_session and not isinstance(credentials, UserCredentials):
+        raise CredentialsError(
+            "INFOBIP_USE_SESSION needs INFOBIP_USERNAME and INFOBIP_PASSWORD to log in with"
+        )
+
+    if not raw_url.strip():
+        raise CredentialsError(
+            "INFOBIP_BASE_URL is not set; set it to your account's base URL "
+            "(e.g. https://xxxxx.api.infobip.com, shown in Infobip's web interface)"
+        )
+    return ConnectionSettings(normalize_base_url(raw_url), credentials)

@@ -1,0 +1,275 @@
+"""Infobip's JSON for API keys, to and from the domain's `LiveKey` and `KeyWrite`.
+
+Field names are Infobip's (`allowedIPs`, `scopeGuids`, …); values are normalized through
+`domain.normalize` on the way in, so a live key compares with a desired one by `==`.
+`apiKeySecret` never enters a LiveKey: only the create path hands it out, wrapped in a
+Secret. A malformed answer is a TransportError naming the operation and the field, never a
+message quoting the answer (it may hold secrets).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from infobip_iac.domain.keys import KeyWrite, LiveKey, Permission, PlatformLink
+from infobip_iac.domain.normalize import (
+    canonical_network,
+    format_instant,
+    parse_instant,
+    sorted_networks,
+)
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import TransportError
+
+__all__ = [
+    "MAX_PAGE_INDEX",
+    "PAGE_SIZE",
+    "KeyPage",
+    "created_key_from_wire",
+    "live_key_from_wire",
+    "page_from_wire",
+    "write_to_wire",
+]
+
+PAGE_SIZE = 100  # the largest `size` Infobip allows, and its default
+MAX_PAGE_INDEX = 100  # `page` starts at 0 and may be at most 100
+
+PlatformAction = Literal["FILL", "FORCE"]
+_PLATFORM_ACTIONS: tuple[PlatformAction, ...] = get_args(PlatformAction)
+
+
+class _MalformedError(Exception):
+    """A field of the answer is not what the spec says; turned into a TransportError."""
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    """One page of a list answer."""
+
+    keys: list[LiveKey]
+    total_count: int
+    total_pages: int
+
+
+def _string(item: dict[str, Any], field: str, *, required: bool = False) -> str | None:
+    value = item.get(field)
+    if value is None:
+        if required:
+            raise _MalformedError(f"lacks {field}")
+        return None
+    if not isinstance(value, str):
+        raise _MalformedError(f"has a {field} that is not a string")
+    if required and not value:
+        raise _MalformedError(f"has an empty {field}")
+    return value
+
+
+def _strings(item: dict[str, Any], field: str) -> list[str]:
+    value = item.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _MalformedError(f"has a {field} that is not a list of strings")
+    return value
+
+
+def _instant(item: dict[str, Any], field: str) -> datetime | None:
+    text = _string(item, field)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise _MalformedError(f"has a {field} that is not a date-time") from None
+
+
+def _networks(item: dict[str, Any]) -> frozenset[str]:
+    try:
+        return frozenset(canonical_network(text) for text in _strings(item, "allowedIPs"))
+    except ValueError:
+        raise _MalformedError(
+            "has an allowedIPs entry that is not an IP address or range"
+        ) from None
+
+
+def _permissions(item: dict[str, Any]) -> frozenset[Permission]:
+    try:
+        return frozenset(Permission(value) for value in _strings(item, "permissions"))
+    except ValueError:
+        raise _MalformedError("has a permission outside PUBLIC_API, 2FA_CLIENT, WEB_SDK") from None
+
+
+def _platform(item: dict[str, Any]) -> tuple[PlatformLink, ...]:
+    raw = item.get("platform")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(link, dict) for link in raw):
+        raise _MalformedError("has a platform that is not a list of objects")
+    links = []
+    for link in raw:
+        application = _string(link, "applicationId", required=True)
+        action = _string(link, "action")
+        if action is not None and action not in _PLATFORM_ACTIONS:
+            raise _MalformedError("has a platform action other than FILL or FORCE")
+        assert application is not None  # required=True
+        links.append(
+            PlatformLink(
+                application_id=application,
+                entity_id=_string(link, "entityId"),
+                action=action,
+            )
+        )
+    return tuple(links)
+
+
+def _enabled(item: dict[str, Any]) -> bool:
+    value = item.get("enabled")
+    if value is None:
+        return True  # Infobip's default for a key; the spec does not require the field
+    if not isinstance(value, bool):
+        raise _MalformedError("has an enabled that is not true or false")
+    return value
+
+
+def _live_key(item: object) -> LiveKey:
+    if not isinstance(item, dict):
+        raise _MalformedError("is not an object")
+    key_id = _string(item, "id", required=True)
+    account_id = _string(item, "accountId", required=True)
+    name = _string(item, "name", required=True)
+    assert key_id is not None and account_id is not None and name is not None
+    return LiveKey(
+        id=key_id,
+        account_id=account_id,
+        name=name,
+        scopes=frozenset(_strings(item, "scopeGuids")),
+        permissions=_permissions(item),
+        platform=_platform(item),
+        allowed_ips=_networks(item),
+        valid_from=_instant(item, "validFrom"),
+        valid_to=_instant(item, "validTo"),
+        enabled=_enabled(item),
+    )
+
+
+def _where(item: object, position: int | None) -> str:
+    key_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(key_id, str) and key_id.isalnum() and len(key_id) <= 64:
+        return f"key {key_id}"
+    return "the key" if position is None else f"key #{position + 1} of the page"
+
+
+def live_key_from_wire(item: object, *, operation: str, position: int | None = None) -> LiveKey:
+    """A LiveKey from one ApiKey object; the `apiKeySecret` field is ignored."""
+    try:
+        return _live_key(item)
+    except _MalformedError as problem:
+        raise TransportError(
+            f"malformed answer: {_where(item, position)} {problem}", operation=operation
+        ) from None
+
+
+def created_key_from_wire(item: object, *, operation: str) -> tuple[LiveKey, Secret]:
+    """The new key and its secret from a create answer."""
+    key = live_key_from_wire(item, operation=operation)
+    assert isinstance(item, dict)  # checked by live_key_from_wire
+    secret = item.get("apiKeySecret")
+    if not isinstance(secret, str) or not secret:
+        raise TransportError(
+            f"malformed answer: key {key.id} was created but the answer holds no apiKeySecret",
+            operation=operation,
+        )
+    return key, Secret(secret)
+
+
+def _count(paging: dict[str, Any], field: str, operation: str) -> int | None:
+    value = paging.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TransportError(
+            f"malformed answer: paging.{field} is not a non-negative integer",
+            operation=operation,
+        )
+    return value
+
+
+def page_from_wire(payload: object, *, operation: str) -> KeyPage:
+    """One page of `GET /settings/2/api-keys`: `paging` is required by the spec."""
+    if not isinstance(payload, dict):
+        raise TransportError("malformed answer: not a JSON object", operation=operation)
+    paging = payload.get("paging")
+    if not isinstance(paging, dict):
+        raise TransportError("malformed answer: no paging object", operation=operation)
+    total_count = _count(paging, "totalCount", operation)
+    total_pages = _count(paging, "totalPages", operation)
+    raw_keys = payload.get("apiKeys")
+    if raw_keys is None:
+        raw_keys = []
+    if not isinstance(raw_keys, list):
+        raise TransportError("malformed answer: apiKeys is not a list", operation=operation)
+    keys = [
+        live_key_from_wire(item, operation=operation, position=index)
+        for index, item in enumerate(raw_keys)
+    ]
+    if total_count is None and total_pages is None:
+        raise TransportError(
+            "malformed answer: paging has neither totalCount nor totalPages", operation=operation
+        )
+    if total_pages is None:
+        assert total_count is not None
+        total_pages = math.ceil(total_count / PAGE_SIZE)
+    if total_count is None:
+        # An upper bound: enough to decide whether one filter can reach every key.
+        total_count = total_pages * PAGE_SIZE
+    return KeyPage(keys=keys, total_count=total_count, total_pages=total_pages)
+
+
+def _wire_ip(network: str) -> str:
+    # A range of one address goes out as the bare address, as Infobip's own examples write
+    # it; the value read back normalizes to the same network either way.
+    parsed = ipaddress.ip_network(network)
+    if parsed.num_addresses == 1:
+        return str(parsed.network_address)
+    return parsed.with_prefixlen
+
+
+def write_to_wire(write: KeyWrite, *, account_id: str | None = None) -> dict[str, Any]:
+    """The JSON body of a create or update: only the fields `write` sets.
+
+    `valid_for` must already be resolved into `valid_to` (see InfobipClient.create_key):
+    Infobip knows no relative validity.
+    """
+    if write.valid_for is not None:
+        raise ValueError("valid_for must be resolved against the server's clock before sending")
+    body: dict[str, Any] = {}
+    if account_id is not None:
+        body["accountId"] = account_id
+    if write.name is not None:
+        body["name"] = write.name
+    if write.allowed_ips is not None:
+        body["allowedIPs"] = [_wire_ip(n) for n in sorted_networks(write.allowed_ips)]
+    if write.valid_from is not None:
+        body["validFrom"] = format_instant(write.valid_from)
+    if write.valid_to is not None:
+        body["validTo"] = format_instant(write.valid_to)
+    if write.enabled is not None:
+        body["enabled"] = write.enabled
+    if write.permissions is not None:
+        body["permissions"] = sorted(p.value for p in write.permissions)
+    if write.platform is not None:
+        body["platform"] = [
+            {
+                "applicationId": link.application_id,
+                **({"entityId": link.entity_id} if link.entity_id is not None else {}),
+                **({"action": link.action} if link.action is not None else {}),
+            }
+            for link in sorted(write.platform, key=PlatformLink.sort_key)
+        ]
+    if write.scopes is not None:
+        body["scopeGuids"] = sorted(write.scopes)
+    return body
