@@ -1,0 +1,192 @@
+"""`infobip-iac state list | show | rm | mv` and `infobip-iac force-unlock`: the state by hand.
+
+None of these talks to Infobip. `rm` and `mv` change only the state file, under the lock,
+as Terraform's `state rm`/`state mv` do; `list` and `show` read without locking (every write
+is an atomic rename, so a reader never sees half a state), so they work while an apply runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.domain.keys import key_address
+from infobip_iac.errors import UsageError
+from infobip_iac.state.lock import StateLock, locked
+from infobip_iac.state.model import ResourceState, StateDocument
+from infobip_iac.state.store import StateStore
+
+__all__ = ["force_unlock", "state"]
+
+_ADDRESS = re.compile(r"api_keys\.[a-z0-9][a-z0-9_-]{0,62}")
+
+_lock_timeout = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another run's lock on the state.",
+)
+
+
+def _unknown_address(address: str, doc: StateDocument, store: StateStore) -> UsageError:
+    message = f'no resource "{address}" in the state {store.path}'
+    close = difflib.get_close_matches(address, list(doc.resources), n=1, cutoff=0.6)
+    if close:
+        message += f'; did you mean "{close[0]}"?'
+    elif doc.resources:
+        message += "; `infobip-iac state list` shows the addresses it has"
+    else:
+        message += " (it holds no resources)"
+    return UsageError(message)
+
+
+def _require(addresses: Sequence[str], doc: StateDocument, store: StateStore) -> None:
+    for address in addresses:
+        if address not in doc.resources:
+            raise _unknown_address(address, doc, store)
+
+
+def _require_state_file(store: StateStore) -> None:
+    # Checked before locking, so that a mistyped --state does not leave a new folder behind.
+    if not store.exists():
+        raise UsageError(
+            f"there is no state file at {store.path}; pass --state with the right path"
+        )
+
+
+@click.group("state")
+def state() -> None:
+    """Inspect or edit the state file; nothing here changes a key at Infobip."""
+
+
+@state.command("list")
+@common_options
+def list_(*, opts: GlobalOptions) -> int:
+    """Print every address the state manages, one per line."""
+    doc = StateStore(opts.state).read()
+    for address in sorted(doc.resources):
+        click.echo(address)
+    return 0
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _describe(address: str, resource: ResourceState) -> list[str]:
+    account = _value(resource.account)
+    if resource.account_id and resource.account_id != resource.account:
+        account += f" (account id {_value(resource.account_id)})"
+    rows: list[tuple[str, str]] = [
+        ("id", _value(resource.id)),
+        ("account", account),
+        ("name", _value(resource.name)),
+    ]
+    rows.extend(
+        (name, _value(value)) for name, value in resource.attributes.items() if name != "name"
+    )
+    if resource.valid_for:
+        rows.append(("valid_for", _value(resource.valid_for)))
+    if resource.prevent_revoke:
+        rows.append(("prevent_revoke", "true"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"# {address}"]
+    lines.extend(f"{name.ljust(width)} = {value}" for name, value in rows)
+    lines.append(f"{'secret'.ljust(width)} = {_secret_status(resource)}")
+    return lines
+
+
+def _secret_status(resource: ResourceState) -> str:
+    record = resource.secret
+    if record is None:
+        return "(no record: the key was not created by infobip-iac)"
+    where = f" to {record.sink}" + (f" {record.location}" if record.location else "")
+    if record.status == "delivered":
+        return f"(sensitive value, delivered{where})"
+    if record.status == "lost":
+        detail = f": {record.detail}" if record.detail else ""
+        return f"(LOST, not delivered{where}{detail}; the next plan offers to replace the key)"
+    return "(sensitive value, not requested: sink none)"
+
+
+@state.command("show")
+@click.argument("address")
+@common_options
+def show(address: str, *, opts: GlobalOptions) -> int:
+    """Show one managed key as the state records it (never its secret)."""
+    store = StateStore(opts.state)
+    doc = store.read()
+    _require([address], doc, store)
+    click.echo("\n".join(_describe(address, doc.resources[address])))
+    return 0
+
+
+@state.command("rm")
+@click.argument("addresses", metavar="ADDR...", nargs=-1, required=True)
+@_lock_timeout
+@common_options
+def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) -> int:
+    """Forget keys without touching them at Infobip: they stay as they are, unmanaged."""
+    store = StateStore(opts.state)
+    _require_state_file(store)
+    with locked(opts.state, "state rm", lock_timeout):
+        doc = store.read()
+        _require(addresses, doc, store)
+        for address in dict.fromkeys(addresses):
+            del doc.resources[address]
+        store.write(doc)
+    for address in dict.fromkeys(addresses):
+        click.echo(f"Removed {address} from the state; its Infobip key was not changed.")
+    return 0
+
+
+@state.command("mv")
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@_lock_timeout
+@common_options
+def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
+    """Give a managed key a new address (after renaming its id in the manifest)."""
+    if not _ADDRESS.fullmatch(destination):
+        raise UsageError(
+            f'"{destination}" is not a key address; use api_keys.<id> with an id of lowercase '
+            f"letters, digits, _ and - (e.g. {key_address('ci-sms')})"
+        )
+    store = StateStore(opts.state)
+    _require_state_file(store)
+    with locked(opts.state, "state mv", lock_timeout):
+        doc = store.read()
+        _require([source], doc, store)
+        if destination in doc.resources:
+            raise UsageError(
+                f'"{destination}" is already in the state (key {doc.resources[destination].id}); '
+                "remove or move it first"
+            )
+        doc.resources[destination] = doc.resources.pop(source)
+        store.write(doc)
+    click.echo(f"Moved {source} to {destination}.")
+    return 0
+
+
+@click.command("force-unlock")
+@click.argument("lock_id")
+@common_options
+def force_unlock(lock_id: str, *, opts: GlobalOptions) -> int:
+    """Break a state lock left by a run that was killed or crashed.
+
+    LOCK_ID is the id shown in the "locked" message. Only a lock whose holder is no longer
+    running can be broken; look at what the interrupted run did before breaking it.
+    """
+    lock = StateLock(opts.state)
+    holder = lock.holder()
+    lock.force_unlock(lock_id)
+    held_by = f" (held by {holder.describe()})" if holder else ""
+    click.echo(f"Lock {lock_id} on {opts.state} is broken{held_by}; the state is unlocked.")
+    return 0

@@ -1,0 +1,159 @@
+"""The `file` sink: a secret written to a private file that nobody can redirect.
+
+Protections, each because a manifest author (or someone who can write into the target
+folder) could otherwise aim the secret somewhere it does not belong:
+- placeholders are sanitized, so a key name cannot add folders or climb out with `..`;
+- the file is created 0600 under a temporary name (`O_EXCL|O_NOFOLLOW`) and renamed into
+  place, so it never exists with a wider mode and a planted link is never written through;
+- a symlink at the final path is refused, even when the path is one this key owned;
+- an existing file is only replaced when this key's sink wrote it before (`owned_files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Collection
+from pathlib import Path
+
+from infobip_iac.domain.keys import SecretSinkSpec
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.state.files import ensure_private_dir, fsync_dir
+from infobip_iac.state.model import SecretRecord
+
+__all__ = ["PLACEHOLDERS", "file_contents", "resolve_target", "write_secret_file"]
+
+PLACEHOLDERS = ("address", "id", "name", "account")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+# Values safe to leave unquoted in a .env file read by shells, docker and dotenv libraries.
+_DOTENV_BARE = re.compile(r"[A-Za-z0-9_./+=:@-]*")
+
+
+def _sanitize(value: str) -> str:
+    """One file-name component: no separators, no `.`/`..`, nothing a shell would expand."""
+    cleaned = _UNSAFE_CHARS.sub("_", value)
+    return "_" if cleaned in {"", ".", ".."} else cleaned
+
+
+def resolve_target(spec: SecretSinkSpec, meta: KeyMeta) -> Path:
+    """The file a `file` sink writes: `path` with placeholders filled, relative to base_dir."""
+    if not spec.path:
+        raise SecretSinkError('a "file" sink needs a "path" (e.g. "secrets/{address}.env")')
+    values = {
+        "address": meta.address,
+        "id": meta.key_id,
+        "name": meta.name,
+        "account": meta.account,
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise SecretSinkError(
+                f'unknown placeholder "{{{name}}}" in the secret path "{spec.path}"; '
+                f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+            )
+        return _sanitize(values[name])
+
+    rendered = _PLACEHOLDER.sub(fill, spec.path)
+    path = Path(rendered)
+    if not rendered.strip() or rendered.endswith(("/", os.sep)) or path.name in {"", ".", ".."}:
+        raise SecretSinkError(f'the secret path "{spec.path}" does not name a file')
+    return path if path.is_absolute() else Path(spec.base_dir) / path
+
+
+def _dotenv_value(value: str) -> str:
+    if _DOTENV_BARE.fullmatch(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def file_contents(spec: SecretSinkSpec, secret: Secret, meta: KeyMeta) -> bytes:
+    """The bytes of a secret file in the sink's format."""
+    value = secret.reveal()
+    if spec.format == "raw":
+        text = value + "\n"
+    elif spec.format == "json":
+        body = {
+            "id": meta.key_id,
+            "name": meta.name,
+            "account": meta.account,
+            "apiKeySecret": value,
+        }
+        text = json.dumps(body, indent=2) + "\n"
+    else:
+        text = (
+            f"INFOBIP_API_KEY={_dotenv_value(value)}\n"
+            f"INFOBIP_API_KEY_ID={_dotenv_value(meta.key_id)}\n"
+        )
+    return text.encode()
+
+
+def _same_file_name(path: Path, owned_files: Collection[str]) -> bool:
+    # Both sides resolved the same way, so `./secrets/x.env` and an absolute spelling match;
+    # the final component is never a link here (checked before), so resolving cannot be fooled.
+    target = path.resolve()
+    return any(Path(owned).resolve() == target for owned in owned_files)
+
+
+def _check_existing(target: Path, owned_files: Collection[str]) -> None:
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(found.st_mode):
+        raise SecretSinkError(
+            f"{target} is a symbolic link; a secret is never written through a link. "
+            "Remove the link or choose another path."
+        )
+    if not stat.S_ISREG(found.st_mode):
+        raise SecretSinkError(f"{target} exists and is not a regular file; choose another path")
+    if not _same_file_name(target, owned_files):
+        raise SecretSinkError(
+            f"{target} already exists and was not written by this key's secret sink; "
+            "it is left untouched. Move it away or choose another path."
+        )
+
+
+def write_secret_file(
+    spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, owned_files: Collection[str] = ()
+) -> SecretRecord:
+    target = resolve_target(spec, meta)
+    folder = target.parent
+    try:
+        ensure_private_dir(folder)
+    except OSError as error:
+        raise SecretSinkError(f"cannot create the folder {folder}: {error.strerror}") from None
+    _check_existing(target, owned_files)
+    temp = folder / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(temp, flags, 0o600)
+    except OSError as error:
+        raise SecretSinkError(f"cannot create a file in {folder}: {error.strerror}") from None
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # the umask could only narrow it, but be exact
+            view = memoryview(file_contents(spec, secret, meta))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temp.replace(target)
+        fsync_dir(folder)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise SecretSinkError(f"cannot write {target}: {error.strerror}") from None
+    return SecretRecord(
+        sink="file", status="delivered", location=str(target), files_written=[str(target)]
+    )

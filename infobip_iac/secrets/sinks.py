@@ -1,0 +1,106 @@
+"""Delivering a new key's secret to the sink its manifest chose, and nowhere else.
+
+`deliver` is the only caller of `Secret.reveal()` in the tool besides the sinks themselves.
+Whatever goes wrong, the error it raises never carries the secret: every message is
+redacted on the way out and no exception is chained (a chained exception's text would end
+up in a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection
+from typing import TextIO
+
+from infobip_iac.domain.keys import SecretSinkSpec
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.exec_sink import run_secret_command
+from infobip_iac.secrets.file_sink import resolve_target, write_secret_file
+from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.redact import redact
+from infobip_iac.state.model import SecretRecord
+
+__all__ = ["KeyMeta", "deliver", "lost_record", "sink_location"]
+
+
+def deliver(
+    spec: SecretSinkSpec,
+    secret: Secret,
+    meta: KeyMeta,
+    *,
+    show_secrets: bool,
+    owned_files: Collection[str] = (),
+    stdout: TextIO | None = None,
+    timeout: float = 30,
+) -> SecretRecord:
+    """Hand `secret` to the sink `spec` names. Returns a record with status `delivered`
+    (or `not-requested` for `none`); raises SecretSinkError, free of the secret, when the
+    secret could not be delivered, which the caller records with `lost_record`.
+
+    `owned_files` are the files this key's sink wrote before (from state): only those may
+    be replaced. `show_secrets` is the `--show-secrets` flag the `stdout` sink requires.
+    """
+    try:
+        if not secret.reveal():
+            raise SecretSinkError("Infobip returned an empty secret")
+        if spec.sink == "file":
+            return write_secret_file(spec, secret, meta, owned_files=owned_files)
+        if spec.sink == "exec":
+            return run_secret_command(spec, secret, meta, timeout=timeout)
+        if spec.sink == "stdout":
+            return _print_secret(secret, meta, show_secrets=show_secrets, stream=stdout)
+        return SecretRecord(sink="none", status="not-requested")
+    except SecretSinkError as error:
+        reason = redact(str(error), secret)
+    except OSError as error:
+        reason = redact(error.strerror or type(error).__name__, secret)
+    raise SecretSinkError(
+        f"the secret of {meta.address} ({meta.key_id}) was not delivered: {reason}"
+    )
+
+
+def _print_secret(
+    secret: Secret, meta: KeyMeta, *, show_secrets: bool, stream: TextIO | None
+) -> SecretRecord:
+    if not show_secrets:
+        raise SecretSinkError(
+            'its sink is "stdout", which prints secrets only when --show-secrets is passed; '
+            "pass it, or choose a file or exec sink"
+        )
+    out = stream if stream is not None else sys.stdout
+    out.write(f"{meta.address}: {secret.reveal()}\n")
+    out.flush()
+    return SecretRecord(sink="stdout", status="delivered", location="stdout")
+
+
+def sink_location(spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
+    """Where the secret goes, for plans and records: a file path, a program, or stdout."""
+    if spec.sink == "file":
+        try:
+            return str(resolve_target(spec, meta))
+        except SecretSinkError:
+            return spec.path
+    if spec.sink == "exec":
+        return spec.command[0] if spec.command else None
+    if spec.sink == "stdout":
+        return "stdout"
+    return None
+
+
+def lost_record(
+    spec: SecretSinkSpec,
+    meta: KeyMeta,
+    error: SecretSinkError,
+    *,
+    owned_files: Collection[str] = (),
+) -> SecretRecord:
+    """The state record of a secret that could not be delivered; the next plan offers to
+    replace the key. Files the sink owned before stay owned."""
+    return SecretRecord(
+        sink=spec.sink,
+        status="lost",
+        location=sink_location(spec, meta),
+        detail=str(error),
+        files_written=list(owned_files),
+    )

@@ -1,0 +1,287 @@
+"""The state lock: one run at a time may change a state, and everyone can see who it is.
+
+Two files sit beside the state:
+
+- `<state>.lock` holds the holder's `LockInfo` as JSON. It is what other runs show in their
+  "locked" message and what `force-unlock` checks its id against, and it outlives a killed
+  holder, so a crash is reported instead of silently forgotten.
+- `<state>.flock` is never removed; the holder keeps an exclusive `filelock` (flock) on it
+  for as long as it holds the lock. filelock alone is not enough: its lock vanishes with the
+  holder's process and carries no details for others to read. The flock is what makes
+  taking the lock race-free and tells a live holder from a dead one: a `.lock` file whose
+  flock nobody holds was left by a process that died without releasing it.
+
+A lock left by a dead process is never taken over automatically: the run that died may have
+been interrupted mid-apply, so a person looks first and breaks it with `force-unlock ID`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import shlex
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from infobip_iac.errors import StateError, StateLockedError
+from infobip_iac.logs import get_logger
+from infobip_iac.state.files import ensure_private_dir, write_atomically
+
+__all__ = ["LockInfo", "StateLock", "locked"]
+
+_log = get_logger(__name__)
+_POLL_SECONDS = 0.05
+_MAX_INFO_BYTES = 64 * 1024
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, as in some containers
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a state lock, for what, and since when (UTC)."""
+
+    id: str
+    who: str
+    operation: str
+    created: datetime
+    pid: int
+    host: str
+
+    @classmethod
+    def new(cls, operation: str) -> LockInfo:
+        """A LockInfo for this process, with a fresh id."""
+        return cls(
+            id=str(uuid.uuid4()),
+            who=_who(),
+            operation=operation,
+            created=datetime.now(UTC).replace(microsecond=0),
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        body["created"] = self.created.isoformat().replace("+00:00", "Z")
+        return json.dumps(body, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LockInfo:
+        """Parse a lock file; ValueError when it is not one."""
+        body = json.loads(text)
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        try:
+            created = datetime.fromisoformat(str(body["created"]).replace("Z", "+00:00"))
+            pid = body["pid"]
+            if isinstance(pid, bool) or not isinstance(pid, int):
+                raise ValueError("pid is not a number")
+            return cls(
+                id=str(body["id"]),
+                who=str(body["who"]),
+                operation=str(body["operation"]),
+                created=created if created.tzinfo else created.replace(tzinfo=UTC),
+                pid=pid,
+                host=str(body["host"]),
+            )
+        except KeyError as missing:
+            raise ValueError(f"field {missing} is missing") from None
+
+    def describe(self) -> str:
+        since = self.created.isoformat().replace("+00:00", "Z")
+        return f'{self.who} for "{self.operation}" since {since} (pid {self.pid} on {self.host})'
+
+    def process_is_gone(self) -> bool:
+        """True when the holder ran on this host and its process no longer exists."""
+        if self.host != socket.gethostname():
+            return False
+        return not _process_alive(self.pid)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    # A killed process whose parent has not reaped it yet still answers kill(0).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+class StateLock:
+    """The lock of the state file at `state_path` (see the module docstring)."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.state_path = state_path
+        self.info_path = state_path.with_name(state_path.name + ".lock")
+        self._flock_path = state_path.with_name(state_path.name + ".flock")
+        self._held: dict[str, FileLock] = {}
+
+    def acquire(self, info: LockInfo, *, timeout: float) -> str:
+        """Take the lock for `info`, waiting up to `timeout` seconds (0: one attempt).
+        Returns the lock id; raises StateLockedError naming the holder."""
+        if info.id in self._held:
+            raise StateError(f"lock {info.id} is already held by this process")
+        try:
+            ensure_private_dir(self.state_path.parent)
+        except OSError as error:
+            raise StateError(
+                f"cannot create the state folder {self.state_path.parent}: {error.strerror}"
+            ) from None
+        flock = FileLock(str(self._flock_path), mode=0o600, thread_local=False)
+        try:
+            flock.acquire(timeout=max(timeout, 0.0), poll_interval=_POLL_SECONDS)
+        except Timeout:
+            raise self._locked_error(self._read_holder_quietly(), waited=timeout) from None
+        except OSError as error:
+            raise StateError(f"cannot lock {self._flock_path}: {error.strerror}") from None
+        try:
+            left_behind = self.holder()
+            if left_behind is not None:
+                # We hold the flock, so nobody alive holds this lock: its owner died.
+                raise self._locked_error(left_behind, waited=0, abandoned=True)
+            write_atomically(self.info_path, info.to_json().encode())
+        except OSError as error:
+            flock.release()
+            raise StateError(
+                f"cannot write the lock file {self.info_path}: {error.strerror}"
+            ) from None
+        except BaseException:
+            flock.release()
+            raise
+        self._held[info.id] = flock
+        return info.id
+
+    def release(self, lock_id: str) -> None:
+        """Give back a lock this object acquired."""
+        flock = self._held.pop(lock_id, None)
+        if flock is None:
+            raise StateError(
+                f"lock {lock_id} on {self.state_path} is not held by this process; "
+                "a lock left by another process is broken with force-unlock"
+            )
+        try:
+            current = self._read_holder_quietly()
+            if current is not None and current.id == lock_id:
+                self.info_path.unlink(missing_ok=True)
+            else:
+                _log.warning("state lock file changed while held", path=str(self.info_path))
+        finally:
+            flock.release()
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Break a lock whose holder is gone; `lock_id` must be the id it was taken with."""
+        holder = self.holder()
+        if holder is None:
+            raise StateError(
+                f"the state {self.state_path} is not locked; there is nothing to unlock"
+            )
+        if holder.id != lock_id:
+            raise StateError(
+                f"{lock_id} is not the id of the lock on {self.state_path}; it is held by "
+                f"{holder.describe()}. Pass the id shown in the lock message."
+            )
+        flock = FileLock(str(self._flock_path), mode=0o600, thread_local=False)
+        try:
+            flock.acquire(timeout=0)
+        except Timeout:
+            raise StateLockedError(
+                f"the lock on {self.state_path} is held by a running process: "
+                f"{holder.describe()}. Wait for it to finish or stop it; force-unlock only "
+                "breaks a lock whose holder has died.",
+                lock_id=holder.id,
+                holder=holder.describe(),
+            ) from None
+        try:
+            current = self.holder()
+            if current is not None and current.id == lock_id:
+                self.info_path.unlink(missing_ok=True)
+        finally:
+            flock.release()
+
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock, or None. A lock file that cannot be parsed raises StateError."""
+        try:
+            with self.info_path.open("rb") as handle:
+                text = handle.read(_MAX_INFO_BYTES)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StateError(
+                f"cannot read the lock file {self.info_path}: {error.strerror}"
+            ) from None
+        try:
+            return LockInfo.from_json(text.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise StateError(
+                f"the lock file {self.info_path} is unreadable. If no infobip-iac is running "
+                f"on this state, delete it: rm {shlex.quote(str(self.info_path))}"
+            ) from None
+
+    def _read_holder_quietly(self) -> LockInfo | None:
+        try:
+            return self.holder()
+        except StateError:
+            return None
+
+    def _locked_error(
+        self, holder: LockInfo | None, *, waited: float, abandoned: bool = False
+    ) -> StateLockedError:
+        state = self.state_path
+        if holder is None:
+            return StateLockedError(
+                f"the state {state} is locked by another infobip-iac process"
+                + (f" (waited {waited:g}s)" if waited else "")
+                + ". Try again when it has finished, or pass a longer --lock-timeout."
+            )
+        lines = [f"the state {state} is locked by {holder.describe()}."]
+        if holder.process_is_gone():
+            lines.append(
+                f"The lock is stale: process {holder.pid} on this host is no longer running "
+                "(it was killed or crashed without releasing the lock)."
+            )
+        elif abandoned:
+            lines.append(
+                "The lock is stale: no running process holds it any more (its holder was "
+                "killed or crashed without releasing it)."
+            )
+        elif waited:
+            lines.append(f"Waited {waited:g}s for it; pass a longer --lock-timeout to wait more.")
+        lines.append(
+            "If no infobip-iac is running on this state, check the last run's output, then "
+            "break the lock with:\n"
+            f"    infobip-iac force-unlock {holder.id} --state {shlex.quote(str(state))}"
+        )
+        return StateLockedError("\n".join(lines), lock_id=holder.id, holder=holder.describe())
+
+
+@contextlib.contextmanager
+def locked(state_path: Path, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+    """Hold the lock of `state_path` for `operation` (e.g. "apply") around a block."""
+    lock = StateLock(state_path)
+    info = LockInfo.new(operation)
+    lock.acquire(info, timeout=timeout)
+    try:
+        yield info
+    finally:
+        lock.release(info.id)

@@ -1,0 +1,59 @@
+"""State format versions: every older on-disk format is upgraded one step at a time.
+
+A document of version N is passed through `UPGRADES[N]`, then `UPGRADES[N + 1]`, … until it
+reaches `STATE_VERSION`. A format change therefore adds one small function here and never
+touches the reader; old files keep working forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from infobip_iac.errors import StateError
+from infobip_iac.state.model import STATE_VERSION
+
+__all__ = ["UPGRADES", "Upgrade", "document_version", "upgrade_document"]
+
+RawDocument = dict[str, Any]
+Upgrade = Callable[[RawDocument], RawDocument]
+
+# version N -> a function turning a version-N document into a version-(N+1) one.
+# Version 1 is the first format ever written, so nothing needs upgrading yet.
+UPGRADES: dict[int, Upgrade] = {}
+
+
+def document_version(raw: RawDocument, *, where: str) -> int:
+    """The `version` of a decoded state document, checked to be a whole number."""
+    version = raw.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise StateError(f'{where} has no valid "version" field (found {version!r})')
+    return version
+
+
+def upgrade_document(
+    raw: RawDocument,
+    *,
+    where: str,
+    target: int = STATE_VERSION,
+    steps: Mapping[int, Upgrade] = UPGRADES,
+) -> RawDocument:
+    """Bring `raw` up to version `target`, step by step; refuse a version from the future."""
+    version = document_version(raw, where=where)
+    if version > target:
+        raise StateError(
+            f"{where} has state format version {version}, but this infobip-iac reads "
+            f"versions up to {target}: it was written by a newer infobip-iac. "
+            "Upgrade infobip-iac to use it (do not edit the file by hand)."
+        )
+    while version < target:
+        step = steps.get(version)
+        if step is None:
+            raise StateError(
+                f"{where} has state format version {version}, which this infobip-iac "
+                f"cannot upgrade (it knows upgrades from versions {sorted(steps) or 'none'})."
+            )
+        raw = step(dict(raw))
+        version += 1
+        raw["version"] = version
+    return raw
