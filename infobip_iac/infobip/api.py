@@ -3,7 +3,7 @@ against any implementation and the HTTP client stays the one place that talks to
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -11,7 +11,11 @@ from typing import Protocol
 from infobip_iac.domain.keys import KeyWrite, LiveKey
 from infobip_iac.domain.secret import Secret
 
-__all__ = ["AccountKeys", "CreatedKey", "KeyService"]
+__all__ = ["AccountKeys", "CreatedKey", "KeyService", "ProgressCallback"]
+
+# (account reference, pages read so far, pages expected in all); the total may grow while
+# reading, e.g. when an account turns out to need narrower filters.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,16 @@ class CreatedKey:
 
 
 class KeyService(Protocol):
-    def list_keys(self, account: str, *, names: Collection[str] = ()) -> AccountKeys:
+    def list_keys(
+        self,
+        account: str,
+        *,
+        names: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+    ) -> AccountKeys:
         """Every key of `account`; `names` are the declared names, used to narrow the
-        filter when an account holds more keys than one filter can page through."""
+        filter when an account holds more keys than one filter can page through.
+        `progress` is called after each page read."""
         ...
 
     def get_key(self, key_id: str, *, account: str) -> LiveKey | None:
