@@ -1,0 +1,633 @@
+"""Apply a Plan: the only place that writes to Infobip, and it keeps the state as it goes.
+
+The rules this module keeps (SPEC §2, §4, §5):
+- Guard rails refuse the whole apply before the first write: too many writes for the day,
+  too many revokes, a `prevent_revoke` key about to be revoked, a `stdout` sink without
+  `--show-secrets`, a saved plan that has gone stale.
+- Creates (also the new half of a replace) go first, then updates, then revokes, so that a
+  replacement exists before the key it replaces is disabled.
+- One write per changed key, and the state is saved after each, so an interruption never
+  loses what was done. A create is never sent twice blindly: after an ambiguous answer the
+  key is looked up by name first.
+- A create's secret reaches its sink before the next write. A sink that fails is reported,
+  recorded as `lost`, and the apply goes on; it then ends with exit 1.
+- A 429 on a write ends the apply cleanly (exit 3): the state holds what was done and the
+  next apply plans only what is left.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NoReturn, TextIO, TypeVar
+
+from infobip_iac.domain.keys import KeyWrite, LiveKey, SecretSinkSpec
+from infobip_iac.domain.normalize import format_duration, format_instant
+from infobip_iac.domain.plan import Action, Plan, Reason, ResourceChange
+from infobip_iac.domain.secret import Secret
+from infobip_iac.engine.guard_rails import (
+    DEFAULT_MAX_WRITES,
+    check_guard_rails,
+    check_plan_is_fresh,
+)
+from infobip_iac.errors import (
+    AmbiguousWriteError,
+    ApplyRefusedError,
+    InfobipApiError,
+    RateLimitedError,
+    SecretSinkError,
+)
+from infobip_iac.infobip.api import KeyService
+from infobip_iac.logs import get_logger
+from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.sinks import deliver, lost_record
+from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
+from infobip_iac.state.store import StateStore
+
+__all__ = [
+    "DEFAULT_MAX_WRITES",
+    "ApplyEvent",
+    "ApplyOptions",
+    "ApplyResult",
+    "EventKind",
+    "apply_plan",
+    "deposed_address",
+]
+
+# A create is sent at most this often for one key: the first time, and once more only
+# when a lookup by name proved the first one did not land.
+_CREATE_ATTEMPTS = 2
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class EventKind(StrEnum):
+    WRITING = "writing"  # a write is about to be sent
+    WRITTEN = "written"  # Infobip confirmed a write
+    STATE = "state"  # state changed without a write (move, import, forget)
+    SECRET = "secret"  # noqa: S105 - an event name; a secret reached its sink
+    WARNING = "warning"  # something the user must act on (a lost secret, an adoption)
+    STOPPED = "stopped"  # the apply ended early (daily write limit, an API error)
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """One line of progress. `message` never holds a secret."""
+
+    kind: EventKind
+    address: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    max_writes: int = DEFAULT_MAX_WRITES
+    allow_revokes: bool = False
+    # policy.max_revokes of the configuration the plan was made from (None: no limit).
+    max_revokes: int | None = None
+    show_secrets: bool = False
+    # A plan read from a file is checked against the state and live keys before use.
+    saved_plan: bool = False
+    sink_timeout: float = 30.0
+    # Where a `stdout` sink prints (only with show_secrets).
+    stdout: TextIO | None = None
+
+
+@dataclass
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    revoked: int = 0
+    state_changes: int = 0
+    writes: int = 0
+    secrets_lost: list[str] = field(default_factory=list)
+    stopped_by_limit: bool = False
+    retry_after: float | None = None
+    resume_after: datetime | None = None
+    # What was left undone when the apply stopped early: "create api_keys.x", …
+    remaining: list[str] = field(default_factory=list)
+    error: str | None = None
+    # The state as last saved (None when the apply saved nothing).
+    state: StateDocument | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 3 stopped by the daily write limit (resumable); 1 anything else."""
+        if self.stopped_by_limit:
+            return 3
+        if self.error or self.secrets_lost:
+            return 1
+        return 0
+
+
+def deposed_address(address: str, key_id: str) -> str:
+    """Where a replaced key waits in state until it is revoked.
+
+    An address no manifest declares, so an interrupted replace leaves the old key to be
+    revoked by the next plan instead of forgetting it while it is still enabled.
+    """
+    return f"{address}#deposed-{key_id}"
+
+
+def _creates(plan: Plan) -> list[ResourceChange]:
+    return [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)]
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    service: KeyService,
+    store: StateStore,
+    state: StateDocument,
+    options: ApplyOptions,
+    events: Callable[[ApplyEvent], None],
+) -> ApplyResult:
+    """Carry out `plan`, saving the state through `store` after every step; the result
+    holds the state as last saved.
+
+    Raises ApplyRefusedError or StalePlanError before any write; API errors during the
+    writes end the apply with the state saved and are reported in the result.
+    """
+    check_guard_rails(
+        plan,
+        state,
+        max_writes=options.max_writes,
+        max_revokes=options.max_revokes,
+        allow_revokes=options.allow_revokes,
+        show_secrets=options.show_secrets,
+    )
+    if options.saved_plan:
+        check_plan_is_fresh(plan, state, service)
+    run = _Run(plan, service=service, store=store, state=state, options=options, emit=events)
+    run.execute()
+    return run.result
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One write of the apply, in the order it is sent."""
+
+    verb: str  # create | update | revoke
+    change: ResourceChange
+
+    def describe(self) -> str:
+        return f"{self.verb} {self.change.address}"
+
+
+class _StopApplyError(Exception):
+    """Ends the apply early; the result already says why."""
+
+
+class _Run:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        service: KeyService,
+        store: StateStore,
+        state: StateDocument,
+        options: ApplyOptions,
+        emit: Callable[[ApplyEvent], None],
+    ) -> None:
+        self.plan = plan
+        self.service = service
+        self.store = store
+        # A copy: the caller's document stays as it was read; the result holds the new one.
+        self.state = state.model_copy(deep=True)
+        self.options = options
+        self.emit = emit
+        self.result = ApplyResult()
+
+    # -- the order of work ---------------------------------------------------------------
+
+    def execute(self) -> None:
+        if self.plan.refresh_only:
+            self._refresh_state()
+            return
+        self._record_state_only_effects()
+        steps = self._steps()
+        for index, step in enumerate(steps):
+            try:
+                self._perform(step)
+            except _StopApplyError:
+                self.result.remaining = [s.describe() for s in steps[index:]]
+                return
+        self._forget_without_write()
+
+    def _steps(self) -> list[_Step]:
+        creates = [_Step("create", c) for c in _creates(self.plan)]
+        updates = [_Step("update", c) for c in self.plan.changes if c.action is Action.UPDATE]
+        revokes = [
+            _Step("revoke", c)
+            for c in self.plan.changes
+            if c.action in (Action.REVOKE, Action.REPLACE) and c.key_id is not None
+        ]
+        return creates + updates + revokes
+
+    def _perform(self, step: _Step) -> None:
+        if step.verb == "create":
+            self._create(step.change)
+        elif step.verb == "update":
+            self._update(step.change)
+        else:
+            self._revoke(step.change)
+
+    # -- state-only effects --------------------------------------------------------------
+
+    def _record_state_only_effects(self) -> None:
+        """Moves, imports and adoptions first: they cost no write, and the writes after
+        them then find every key under the address the plan uses."""
+        changed = False
+        for change in self.plan.changes:
+            if change.previous_address and change.previous_address in self.state.resources:
+                entry = self.state.resources.pop(change.previous_address)
+                self.state.resources[change.address] = entry
+                self._note_state(change.address, f"moved from {change.previous_address}")
+                changed = True
+            if change.importing_id and change.before is not None:
+                how = "adopted by name" if change.adopted_by_name else "imported"
+                self.state.resources[change.address] = self._entry_from_attributes(
+                    change, change.importing_id, change.before
+                )
+                self._note_state(change.address, f"{how} [id={change.importing_id}]")
+                changed = True
+        if changed:
+            self._save()
+
+    def _forget_without_write(self) -> None:
+        """Removed keys that need no write (already disabled): drop them from state."""
+        changed = False
+        for change in self.plan.changes:
+            forgotten = change.forget and change.action is Action.NOOP
+            if forgotten and self.state.resources.pop(change.address, None) is not None:
+                self._note_state(change.address, "removed from state (already revoked)")
+                changed = True
+        if changed:
+            self._save()
+
+    def _refresh_state(self) -> None:
+        """A refresh-only plan: take every managed key's attributes from live as planned."""
+        by_id = self.state.by_key_id()
+        changed = False
+        for change in self.plan.changes:
+            address = by_id.get(change.key_id or "")
+            if address is None or change.before is None:
+                continue
+            entry = self.state.resources[address]
+            if entry.attributes != change.before:
+                entry.attributes = dict(change.before)
+                entry.name = str(change.before.get("name", entry.name))
+                self._note_state(address, "attributes refreshed from live")
+                changed = True
+        if changed:
+            self._save()
+
+    # -- writes --------------------------------------------------------------------------
+
+    def _create(self, change: ResourceChange) -> None:
+        if change.write is None:
+            raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
+        write = self._resolve_validity(change.write)
+        self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
+        created = self._send_create(change, write)
+        if created is None:
+            return
+        key, secret = created
+        self.result.created += 1
+        old = self.state.resources.get(change.address)
+        # A key created again at the same address may overwrite the files its sink wrote.
+        owned_files = list(old.secret.files_written) if old and old.secret else []
+        if change.action is Action.REPLACE and old is not None and change.key_id == old.id:
+            # Keep the old key in state until its revoke lands (see deposed_address).
+            deposed = old.model_copy(update={"prevent_revoke": False})
+            self.state.resources[deposed_address(change.address, old.id)] = deposed
+        self.state.resources[change.address] = self._entry_from_key(
+            change, key, self._provisional_record(change, key)
+        )
+        self._save()
+        self.emit(ApplyEvent(EventKind.WRITTEN, change.address, f"Creation complete [id={key.id}]"))
+        self._deliver(change, key, secret, owned_files)
+
+    def _send_create(
+        self, change: ResourceChange, write: KeyWrite
+    ) -> tuple[LiveKey, Secret | None] | None:
+        """POST the key; after an ambiguous answer, look it up by name before anything
+        else, so a key is never created twice. A found key comes without its secret."""
+        known = set(self.state.by_key_id()) | set(self.plan.fingerprints)
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            try:
+                created = self._write(
+                    change, "create", lambda: self.service.create_key(change.account, write)
+                )
+            except AmbiguousWriteError as unknown:
+                found = self._lookup_after_ambiguity(change, write, known)
+                if found is not None:
+                    self.emit(
+                        ApplyEvent(
+                            EventKind.WARNING,
+                            change.address,
+                            f"the create's answer was lost ({unknown.message}); the key "
+                            f"was found by name and adopted [id={found.id}]",
+                        )
+                    )
+                    return found, None
+                if attempt == _CREATE_ATTEMPTS:
+                    self._fail(
+                        change,
+                        f"creating {change.address} failed twice without an answer, and "
+                        f'no key named "{write.name}" exists; run apply again',
+                    )
+                self.emit(
+                    ApplyEvent(
+                        EventKind.WARNING,
+                        change.address,
+                        "the create's answer was lost and no such key exists; sending it once more",
+                    )
+                )
+                continue
+            return created.key, created.secret
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _lookup_after_ambiguity(
+        self, change: ResourceChange, write: KeyWrite, known: set[str]
+    ) -> LiveKey | None:
+        name = write.name or change.name
+        try:
+            candidates = [
+                key
+                for key in self.service.find_by_name(change.account, name)
+                if key.id not in known
+            ]
+        except InfobipApiError as error:
+            self._fail(
+                change,
+                f"creating {change.address} got no answer, and looking the key up by "
+                f"name failed too ({error}); run plan and apply again (it adopts the key "
+                "by name if it was created)",
+            )
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(key.id for key in candidates))
+            self._fail(
+                change,
+                f'creating {change.address} got no answer and several keys named "{name}" '
+                f"now exist ({ids}); import the right one with `infobip-iac import`",
+            )
+        return candidates[0] if candidates else None
+
+    def _update(self, change: ResourceChange) -> None:
+        if change.write is None or change.key_id is None:
+            raise ApplyRefusedError(f"{change.address}: the plan holds no update body")
+        key_id = change.key_id
+        write = self._resolve_validity(change.write)
+        self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Modifying... [id={key_id}]"))
+        key = self._send_update(change, key_id, write)
+        self.result.updated += 1
+        entry = self.state.resources.get(change.address)
+        if entry is not None and entry.id == key_id:
+            entry.attributes = key.attributes()
+            entry.name = key.name
+            entry.account_id = key.account_id
+        else:
+            self.state.resources[change.address] = self._entry_from_key(change, key, None)
+        self._save()
+        self.emit(
+            ApplyEvent(EventKind.WRITTEN, change.address, f"Modifications complete [id={key_id}]")
+        )
+
+    def _send_update(self, change: ResourceChange, key_id: str, write: KeyWrite) -> LiveKey:
+        """PUT once. A PUT repeats harmlessly, but each try costs one of the day's writes,
+        so after an ambiguous answer the key is read first and the PUT sent again only if
+        it did not land."""
+        for attempt in (1, 2):
+            try:
+                return self._write(
+                    change,
+                    "update",
+                    lambda: self.service.update_key(key_id, account=change.account, write=write),
+                )
+            except AmbiguousWriteError:
+                live = self._read_back(change, key_id)
+                if live is not None and _write_landed(write, live):
+                    return live
+                if attempt == 2:
+                    self._fail(change, f"updating {change.address} got no answer twice")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _revoke(self, change: ResourceChange) -> None:
+        key_id = change.key_id
+        if key_id is None:
+            return
+        write = KeyWrite(enabled=False)
+        self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Revoking... [id={key_id}]"))
+        for attempt in (1, 2):
+            try:
+                key = self._write(
+                    change,
+                    "revoke",
+                    lambda: self.service.update_key(key_id, account=change.account, write=write),
+                )
+                break
+            except AmbiguousWriteError:
+                live = self._read_back(change, key_id)
+                if live is not None and not live.enabled:
+                    key = live
+                    break
+                if attempt == 2:
+                    self._fail(change, f"revoking {change.address} got no answer twice")
+        self.result.revoked += 1
+        self._record_revoke(change, key_id, key)
+        self._save()
+        self.emit(
+            ApplyEvent(
+                EventKind.WRITTEN,
+                change.address,
+                f"Revocation complete [id={key_id}] (disabled; Infobip keeps revoked keys)",
+            )
+        )
+
+    def _record_revoke(self, change: ResourceChange, key_id: str, key: LiveKey) -> None:
+        if change.action is Action.REPLACE:
+            self.state.resources.pop(deposed_address(change.address, key_id), None)
+            return
+        address = self.state.by_key_id().get(key_id)
+        if address is None:
+            return  # an unmanaged key: nothing in state to keep
+        if change.forget or change.reason is Reason.REMOVED_FROM_CONFIG:
+            del self.state.resources[address]
+        else:
+            entry = self.state.resources[address]
+            entry.attributes = key.attributes()
+
+    def _read_back(self, change: ResourceChange, key_id: str) -> LiveKey | None:
+        try:
+            return self.service.get_key(key_id, account=change.account)
+        except InfobipApiError as error:
+            self._fail(
+                change,
+                f"{change.address}: the write got no answer and reading the "
+                f"key back failed ({error}); run plan and apply again",
+            )
+
+    def _write(self, change: ResourceChange, verb: str, send: Callable[[], T]) -> T:
+        """Send one write; a 429 or another API error ends the apply with state saved."""
+        try:
+            answer = send()
+        except AmbiguousWriteError:
+            self.result.writes += 1
+            raise
+        except RateLimitedError as limited:
+            self._stopped_by_limit(change, verb, limited)
+        except InfobipApiError as error:
+            self._fail(change, f"{verb} {change.address} failed: {error}")
+        self.result.writes += 1
+        return answer
+
+    # -- secrets -------------------------------------------------------------------------
+
+    def _provisional_record(self, change: ResourceChange, key: LiveKey) -> SecretRecord:
+        """What state says between the create and the delivery: if the apply dies there,
+        the secret is lost, and the next plan must know it."""
+        spec = change.secret_sink or SecretSinkSpec()
+        if spec.sink == "none":
+            return SecretRecord(sink="none", status="not-requested")
+        unsent = SecretSinkError("the apply stopped before the secret was delivered")
+        return lost_record(spec, self._meta(change, key), unsent)
+
+    def _deliver(
+        self, change: ResourceChange, key: LiveKey, secret: Secret | None, owned_files: list[str]
+    ) -> None:
+        """Hand the new secret to its sink and record the outcome (never the secret)."""
+        spec = change.secret_sink or SecretSinkSpec()
+        entry = self.state.resources[change.address]
+        meta = self._meta(change, key)
+        if spec.sink == "none":
+            entry.secret = SecretRecord(sink="none", status="not-requested")
+            self._save()
+            return
+        try:
+            if secret is None:
+                raise SecretSinkError(
+                    f"the secret of {change.address} ({key.id}) was never seen: the create's "
+                    "answer was lost"
+                )
+            record = deliver(
+                spec,
+                secret,
+                meta,
+                show_secrets=self.options.show_secrets,
+                owned_files=owned_files,
+                stdout=self.options.stdout or sys.stdout,
+                timeout=self.options.sink_timeout,
+            )
+        except SecretSinkError as failure:
+            entry.secret = lost_record(spec, meta, failure, owned_files=owned_files)
+            self._save()
+            self.result.secrets_lost.append(change.address)
+            self.emit(
+                ApplyEvent(
+                    EventKind.WARNING,
+                    change.address,
+                    f"SECRET NOT DELIVERED: {failure}. The key exists but nobody holds its "
+                    "secret; the next plan offers to replace it",
+                )
+            )
+            return
+        entry.secret = record
+        self._save()
+        where = f" to {record.location}" if record.location else ""
+        self.emit(ApplyEvent(EventKind.SECRET, change.address, f"Secret delivered{where}"))
+
+    @staticmethod
+    def _meta(change: ResourceChange, key: LiveKey) -> KeyMeta:
+        return KeyMeta(address=change.address, key_id=key.id, name=key.name, account=change.account)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _resolve_validity(self, write: KeyWrite) -> KeyWrite:
+        """Turn a relative `valid_for` into a `valid_to` against Infobip's clock now."""
+        if write.valid_for is None or write.valid_to is not None:
+            return write.model_copy(update={"valid_for": None})
+        start = write.valid_from or self.service.server_time()
+        return write.model_copy(update={"valid_to": start + write.valid_for, "valid_for": None})
+
+    def _entry_from_key(
+        self, change: ResourceChange, key: LiveKey, secret: SecretRecord | None
+    ) -> ResourceState:
+        valid_for = change.write.valid_for if change.write is not None else None
+        return ResourceState(
+            id=key.id,
+            account=change.account,
+            account_id=key.account_id,
+            name=key.name,
+            attributes=key.attributes(),
+            valid_for=_duration_text(valid_for),
+            prevent_revoke=self._prevent_revoke(change),
+            secret=secret,
+        )
+
+    def _entry_from_attributes(
+        self, change: ResourceChange, key_id: str, attributes: dict[str, object]
+    ) -> ResourceState:
+        return ResourceState(
+            id=key_id,
+            account=change.account,
+            name=str(attributes.get("name", change.name)),
+            attributes=dict(attributes),
+            prevent_revoke=self._prevent_revoke(change),
+        )
+
+    def _prevent_revoke(self, change: ResourceChange) -> bool:
+        entry = self.state.resources.get(change.address)
+        return entry.prevent_revoke if entry is not None else False
+
+    def _note_state(self, address: str, message: str) -> None:
+        self.result.state_changes += 1
+        self.emit(ApplyEvent(EventKind.STATE, address, message))
+
+    def _save(self) -> None:
+        self.state = self.store.write(self.state)
+        self.result.state = self.state
+
+    def _stopped_by_limit(
+        self, change: ResourceChange, verb: str, limited: RateLimitedError
+    ) -> NoReturn:
+        self.result.stopped_by_limit = True
+        self.result.retry_after = limited.retry_after
+        if limited.retry_after is not None:
+            now = self.service.server_time()
+            self.result.resume_after = now + timedelta(seconds=limited.retry_after)
+        when = (
+            f"after {format_instant(self.result.resume_after)}"
+            if self.result.resume_after is not None
+            else "tomorrow"
+        )
+        self.emit(
+            ApplyEvent(
+                EventKind.STOPPED,
+                change.address,
+                f"Infobip's daily write limit was reached at {verb} {change.address}; "
+                f"what was done is saved in state. Run apply again {when}",
+            )
+        )
+        raise _StopApplyError
+
+    def _fail(self, change: ResourceChange, message: str) -> NoReturn:
+        self.result.error = message
+        self.emit(ApplyEvent(EventKind.STOPPED, change.address, message))
+        raise _StopApplyError
+
+
+def _write_landed(write: KeyWrite, live: LiveKey) -> bool:
+    """True when every field of `write` already holds on `live`."""
+    sent = write.model_dump(exclude_none=True, exclude={"valid_for"})
+    current = live.model_dump()
+    return all(current.get(name) == value for name, value in sent.items())
+
+
+def _duration_text(value: timedelta | None) -> str | None:
+    return format_duration(value) if value is not None else None

@@ -1,0 +1,115 @@
+"""Checks that refuse an apply before its first write: guard rails and stale saved plans."""
+
+from __future__ import annotations
+
+from infobip_iac.domain.plan import Action, Plan
+from infobip_iac.errors import ApplyRefusedError, StalePlanError
+from infobip_iac.infobip.api import KeyService
+from infobip_iac.state.model import StateDocument
+
+__all__ = ["DEFAULT_MAX_WRITES", "check_guard_rails", "check_plan_is_fresh"]
+
+DEFAULT_MAX_WRITES = 40
+
+
+def check_guard_rails(
+    plan: Plan,
+    state: StateDocument,
+    *,
+    max_writes: int = DEFAULT_MAX_WRITES,
+    max_revokes: int | None = None,
+    allow_revokes: bool = False,
+    show_secrets: bool = False,
+) -> None:
+    """Refuse the apply before any write when a rule says so (ApplyRefusedError).
+
+    `max_revokes` is the policy of the configuration the plan was made from (None: no
+    limit); the other arguments are apply's flags of the same names."""
+    if plan.writes > max_writes:
+        raise ApplyRefusedError(
+            f"the plan needs {plan.writes} Infobip writes, more than --max-writes "
+            f"{max_writes} (Infobip allows 40 creates and updates a day per "
+            "account); narrow it with --target, or raise --max-writes if the limit allows"
+        )
+    revokes = [c for c in plan.changes if c.action is Action.REVOKE]
+    if max_revokes is not None and len(revokes) > max_revokes and not allow_revokes:
+        raise ApplyRefusedError(
+            f"the plan revokes {len(revokes)} keys, more than policy.max_revokes "
+            f"({max_revokes}); check the plan, then run again with --allow-revokes"
+        )
+    by_id = state.by_key_id()
+    for change in revokes:
+        address = by_id.get(change.key_id or "")
+        if address and state.resources[address].prevent_revoke:
+            raise ApplyRefusedError(
+                f"{change.address} has lifecycle.prevent_revoke; it is never revoked. "
+                "Remove prevent_revoke from its declaration first if it must go"
+            )
+    if not show_secrets:
+        for change in plan.changes:
+            creates = change.action in (Action.CREATE, Action.REPLACE)
+            if creates and change.secret_sink is not None and change.secret_sink.sink == "stdout":
+                raise ApplyRefusedError(
+                    f"{change.address} sends its new secret to stdout; run apply with "
+                    "--show-secrets to allow that, or choose a file or exec sink"
+                )
+
+
+def check_plan_is_fresh(plan: Plan, state: StateDocument, service: KeyService) -> None:
+    """Refuse a saved plan (StalePlanError) when the state or a live key it touches changed,
+    or when a key it would create has appeared meanwhile (creating it would duplicate it).
+
+    Live keys are re-read account by account with the same listing the plan used, never
+    one request per key.
+    """
+    if not _same_state(plan, state):
+        raise StalePlanError(
+            f"the saved plan was made against state serial {plan.state_serial}, but the "
+            f"state is now at serial {state.serial} (lineage {state.lineage}); "
+            "run plan again and apply the new plan"
+        )
+    touched: dict[str, dict[str, str]] = {}  # account -> key id -> fingerprint
+    created: dict[str, set[str]] = {}  # account -> names about to be created
+    for change in plan.changes:
+        if change.action is Action.NOOP and not change.touches_state:
+            continue
+        for key_id in (change.key_id, change.importing_id):
+            if key_id is not None and key_id in plan.fingerprints:
+                touched.setdefault(change.account, {})[key_id] = plan.fingerprints[key_id]
+        if change.action in (Action.CREATE, Action.REPLACE):
+            created.setdefault(change.account, set()).add(change.name)
+    for unmanaged in plan.unmanaged:
+        if unmanaged.disposition == "revoke" and unmanaged.key_id in plan.fingerprints:
+            fingerprint = plan.fingerprints[unmanaged.key_id]
+            touched.setdefault(unmanaged.account, {})[unmanaged.key_id] = fingerprint
+    known = set(state.by_key_id()) | set(plan.fingerprints)
+    for account in sorted(touched.keys() | created.keys()):
+        names = created.get(account, set())
+        live = service.list_keys(account, names=sorted(names))
+        by_id = {key.id: key for key in live.keys}
+        for key_id, fingerprint in sorted(touched.get(account, {}).items()):
+            key = by_id.get(key_id)
+            if key is None:
+                raise StalePlanError(
+                    f"live key {key_id} is gone since the plan was made; run plan again"
+                )
+            if key.fingerprint() != fingerprint:
+                raise StalePlanError(
+                    f"live key {key_id} ({key.name}) changed since the plan was made; "
+                    "run plan again and apply the new plan"
+                )
+        for key in live.keys:
+            if key.name in names and key.enabled and key.id not in known:
+                raise StalePlanError(
+                    f'a key named "{key.name}" ({key.id}) appeared in account {account} '
+                    "since the plan was made; run plan again (it may adopt that key)"
+                )
+
+
+def _same_state(plan: Plan, state: StateDocument) -> bool:
+    if plan.state_serial is None:
+        return state.serial == 0
+    if plan.state_serial == 0 and state.serial == 0:
+        # No state file then and none now: each read invents its own lineage.
+        return True
+    return plan.state_lineage == state.lineage and plan.state_serial == state.serial
