@@ -23,6 +23,7 @@ __all__ = [
     "Credentials",
     "IbssoToken",
     "UserCredentials",
+    "normalize_base_url",
     "settings_from_env",
 ]
 

@@ -1,0 +1,468 @@
+"""`InfobipClient`: the KeyService over HTTP, the one place that talks to Infobip.
+
+Every request goes through `_call`, which paces reads, retries what is safe to retry,
+turns every answer that is not a success into a typed error (`answers.api_error`) and every
+httpx exception into a TransportError, and logs method, path template, status and duration
+(never headers, bodies, query values or secrets).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from infobip_iac import __version__
+from infobip_iac.domain.keys import CALLER_ACCOUNT, KeyWrite, LiveKey
+from infobip_iac.errors import (
+    AmbiguousWriteError,
+    InfobipApiError,
+    NotFoundError,
+    TransportError,
+)
+from infobip_iac.infobip.answers import (
+    api_error,
+    decode_json,
+    parse_http_date,
+    parse_retry_after,
+)
+from infobip_iac.infobip.api import AccountKeys, CreatedKey, KeyService, ProgressCallback
+from infobip_iac.infobip.auth import build_auth, close_auth
+from infobip_iac.infobip.listing import read_account, read_by_name
+from infobip_iac.infobip.pacing import ReadBudget
+from infobip_iac.infobip.settings import ConnectionSettings, Credentials
+from infobip_iac.infobip.transport import DEFAULT_MAX_BODY, BoundedTransport
+from infobip_iac.infobip.wire import (
+    KeyPage,
+    created_key_from_wire,
+    live_key_from_wire,
+    page_from_wire,
+    write_to_wire,
+)
+from infobip_iac.logs import get_logger
+
+__all__ = ["InfobipClient", "list_accounts_concurrently"]
+
+KEYS_PATH = "/settings/2/api-keys"
+KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
+
+Kind = Literal["read", "write", "auth"]
+
+_log = get_logger(__name__)
+
+
+class _Failure(Enum):
+    NOT_SENT = "the connection could not be made"
+    NO_ANSWER = "no answer"
+    SERVER_ERROR = "server error"
+    THROTTLED = "throttled"
+
+
+def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
+    """The one place that decides which failed requests are sent again.
+
+    - Reads (GET): anything passing (5xx, 429, no answer): reading twice changes nothing.
+    - A PUT sets the fields it carries to fixed values, so sending the same PUT twice leaves
+      the key as sending it once would: retried on 5xx and on no answer. Never on 429: a
+      write 429 is the daily write limit, and stopping there is apply's decision.
+    - A POST creates a key each time it arrives: sent again only when it certainly never
+      left (the connection could not be made). One that may have arrived is ambiguous.
+    - Auth requests: a token or session made twice is harmless (the first goes unused).
+    """
+    if failure is _Failure.NOT_SENT:
+        return True
+    if kind == "read":
+        return True
+    if failure is _Failure.THROTTLED:
+        return False
+    return kind == "auth" or method == "PUT"
+
+
+def _classify(error: httpx.HTTPError) -> _Failure:
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return _Failure.NOT_SENT
+    return _Failure.NO_ANSWER
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+
+
+def _default_transport(base_url: str) -> httpx.BaseTransport:
+    # A custom transport turns off httpx's own reading of proxy variables, so honour them
+    # here, except for loopback (the emulator).
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not _is_loopback(host) and not urllib.request.proxy_bypass(host):
+        return httpx.HTTPTransport(proxy=proxy)
+    return httpx.HTTPTransport()
+
+
+class InfobipClient:
+    """Infobip's account-management API for API keys, as a `KeyService`.
+
+    Thread-safe: `list_accounts_concurrently` reads several accounts at once over the one
+    connection pool, each account within its own read budget.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        budget: ReadBudget | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_attempts: int = 5,
+        max_retry_wait: float = 60.0,
+        backoff: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._base_url = base_url.rstrip("/")
+        self._budget = budget or ReadBudget(clock=clock, sleep=sleep)
+        self._max_attempts = max_attempts
+        self._max_retry_wait = max_retry_wait
+        self._backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = random.Random()  # noqa: S311 - spreads retries; not for secrets
+        self._date_lock = threading.Lock()
+        self._server_date: tuple[datetime, float] | None = None
+        host = urlsplit(self._base_url).hostname or ""
+        if self._base_url.startswith("http://") and not _is_loopback(host):
+            _log.warning("infobip base URL is plain http: credentials travel unencrypted")
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=BoundedTransport(
+                transport or _default_transport(self._base_url),
+                max_bytes=max_body,
+                deadline=timeout,
+                clock=clock,
+            ),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": f"infobip-iac/{__version__}"},
+        )
+        self._auth = build_auth(credentials, self, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InfobipClient:
+        return cls(base_url=settings.base_url, credentials=settings.credentials, **options)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Log out of a session, if one was made, and close the connections."""
+        try:
+            close_auth(self._auth)
+        finally:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"InfobipClient(base_url={self._base_url!r})"
+
+    # -- KeyService ----------------------------------------------------------------------
+
+    def list_keys(
+        self,
+        account: str,
+        *,
+        names: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+    ) -> AccountKeys:
+        started = self._clock()
+        result = read_account(
+            account, fetch=self._page_fetcher(account), names=names, progress=progress
+        )
+        _log.debug(
+            "infobip keys listed",
+            account=account,
+            keys=len(result.keys),
+            requests=result.requests,
+            complete=result.complete,
+            duration_ms=round((self._clock() - started) * 1000),
+        )
+        return result
+
+    def list_accounts_concurrently(
+        self,
+        requests: Mapping[str, Collection[str]],
+        *,
+        max_workers: int = 8,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, AccountKeys]:
+        """Every account of `requests` (account reference -> declared names), read in
+        parallel threads, each within its own read budget."""
+        return list_accounts_concurrently(
+            self, requests, max_workers=max_workers, progress=progress
+        )
+
+    def get_key(self, key_id: str, *, account: str) -> LiveKey | None:
+        operation = "get API key"
+        try:
+            answer = self._call(
+                "GET",
+                KEY_PATH,
+                path_params={"apiKeyId": key_id},
+                kind="read",
+                account=account,
+                operation=operation,
+            )
+        except NotFoundError:
+            return None
+        return live_key_from_wire(answer, operation=operation)
+
+    def find_by_name(self, account: str, name: str) -> list[LiveKey]:
+        keys, _ = read_by_name(account, name, fetch=self._page_fetcher(account))
+        return keys
+
+    def create_key(self, account: str, write: KeyWrite) -> CreatedKey:
+        operation = "create API key"
+        resolved = self._resolve_validity(write)
+        body = write_to_wire(resolved, account_id=None if account == CALLER_ACCOUNT else account)
+        answer = self._call("POST", KEYS_PATH, kind="write", json=body, operation=operation)
+        try:
+            key, secret = created_key_from_wire(answer, operation=operation)
+        except TransportError as error:
+            # The key exists (Infobip said so) but we cannot tell which one it is.
+            raise AmbiguousWriteError(
+                f"the key may have been created, but the answer was unreadable ({error.message})",
+                operation=operation,
+            ) from None
+        return CreatedKey(key=key, secret=secret)
+
+    def update_key(self, key_id: str, *, account: str, write: KeyWrite) -> LiveKey:
+        operation = "update API key"
+        if write.valid_for is not None:
+            write = self._resolve_validity(write)
+        body = write_to_wire(write, account_id=None if account == CALLER_ACCOUNT else account)
+        answer = self._call(
+            "PUT",
+            KEY_PATH,
+            path_params={"apiKeyId": key_id},
+            kind="write",
+            json=body,
+            operation=operation,
+        )
+        return live_key_from_wire(answer, operation=operation)
+
+    def server_time(self) -> datetime:
+        """Infobip's clock: the latest `Date` header plus the time since it arrived (Date has
+        one-second resolution); local UTC time before any answer."""
+        with self._date_lock:
+            seen = self._server_date
+        if seen is None:
+            return datetime.now(UTC).replace(microsecond=0)
+        date, received = seen
+        elapsed = max(self._clock() - received, 0.0)
+        return (date + timedelta(seconds=elapsed)).replace(microsecond=0)
+
+    # -- TokenExchange (for auth flows) --------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        form: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._call(
+            method,
+            path,
+            kind="auth",
+            form=form,
+            json=json,
+            headers=headers,
+            operation=operation,
+            authenticate=False,
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _resolve_validity(self, write: KeyWrite) -> KeyWrite:
+        """`valid_for` as an absolute `valid_to`: from `valid_from` when set, else from the
+        server's now (Infobip's default validFrom is the moment of creation)."""
+        if write.valid_for is None:
+            return write
+        start = write.valid_from or self.server_time()
+        return write.model_copy(update={"valid_to": start + write.valid_for, "valid_for": None})
+
+    def _page_fetcher(self, account: str) -> Callable[[Mapping[str, str]], KeyPage]:
+        operation = "list API keys"
+
+        def fetch(params: Mapping[str, str]) -> KeyPage:
+            answer = self._call(
+                "GET", KEYS_PATH, params=params, kind="read", account=account, operation=operation
+            )
+            return page_from_wire(answer, operation=operation)
+
+        return fetch
+
+    def _note_date(self, response: httpx.Response) -> None:
+        date = parse_http_date(response.headers.get("date"))
+        if date is not None:
+            with self._date_lock:
+                self._server_date = (date, self._clock())
+
+    def _pause_before_retry(self, attempt: int) -> None:
+        ceiling = min(self._backoff * 2 ** (attempt - 1), 8.0)
+        self._sleep(ceiling / 2 + self._jitter.uniform(0, ceiling / 2))
+
+    def _call(
+        self,
+        method: str,
+        template: str,
+        *,
+        kind: Kind,
+        operation: str,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        account: str = CALLER_ACCOUNT,
+        authenticate: bool = True,
+    ) -> Any:
+        """One logical request: the decoded JSON of its success answer, or a typed error."""
+        path = template
+        for name, value in (path_params or {}).items():
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        auth: httpx.Auth | None = self._auth if authenticate else None
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self._max_attempts
+            if kind == "read":
+                self._budget.pacer(account).wait()
+            started = self._clock()
+            try:
+                request = self._http.build_request(
+                    method, path, params=params, json=json, data=form, headers=headers
+                )
+                response = self._http.send(request, auth=auth)
+            except InfobipApiError:
+                raise  # from a token request inside the auth flow: already typed
+            except httpx.HTTPError as error:
+                failure = _classify(error)
+                _log.debug(
+                    "infobip request failed",
+                    method=method,
+                    path=template,
+                    error=type(error).__name__,
+                    attempt=attempt,
+                    duration_ms=round((self._clock() - started) * 1000),
+                )
+                if not last and _may_retry(kind, method, failure):
+                    self._pause_before_retry(attempt)
+                    continue
+                if kind == "write" and method == "POST" and failure is _Failure.NO_ANSWER:
+                    raise AmbiguousWriteError(
+                        "the request was sent but no answer came back "
+                        f"({type(error).__name__}); the key may or may not exist now",
+                        operation=operation,
+                    ) from None
+                raise TransportError(
+                    f"{failure.value} ({type(error).__name__}) after {attempt} attempt(s); "
+                    "check INFOBIP_BASE_URL and the network",
+                    operation=operation,
+                ) from None
+            self._note_date(response)
+            status = response.status_code
+            _log.debug(
+                "infobip request",
+                method=method,
+                path=template,
+                status=status,
+                attempt=attempt,
+                duration_ms=round((self._clock() - started) * 1000),
+            )
+            if 200 <= status < 300:
+                return (
+                    decode_json(response.content, operation=operation) if response.content else None
+                )
+
+            retry_after = parse_retry_after(
+                response.headers.get("retry-after"), now=self.server_time()
+            )
+            failed = api_error(
+                status=status, body=response.content, operation=operation, retry_after=retry_after
+            )
+            if status == 429:
+                if kind == "read":
+                    self._budget.throttled(account, retry_after)
+                if (
+                    last
+                    or not _may_retry(kind, method, _Failure.THROTTLED)
+                    or (retry_after or 0.0) > self._max_retry_wait
+                ):
+                    raise failed
+                continue  # only reads get here: their budget now holds off as asked
+            if status >= 500 and not last and _may_retry(kind, method, _Failure.SERVER_ERROR):
+                self._pause_before_retry(attempt)
+                continue
+            raise failed
+
+
+def list_accounts_concurrently(
+    service: KeyService,
+    requests: Mapping[str, Collection[str]],
+    *,
+    max_workers: int = 8,
+    progress: ProgressCallback | None = None,
+) -> dict[str, AccountKeys]:
+    """Read every account of `requests` (account reference -> declared names) in parallel
+    threads through any KeyService; the first error (in the order of `requests`) is raised
+    after the other reads have stopped."""
+    accounts = list(requests)
+    if len(accounts) <= 1 or max_workers <= 1:
+        return {
+            account: service.list_keys(account, names=requests[account], progress=progress)
+            for account in accounts
+        }
+    with ThreadPoolExecutor(
+        max_workers=min(max_workers, len(accounts)), thread_name_prefix="infobip-read"
+    ) as pool:
+        futures: dict[str, Future[AccountKeys]] = {
+            account: pool.submit(
+                service.list_keys, account, names=requests[account], progress=progress
+            )
+            for account in accounts
+        }
+        results: dict[str, AccountKeys] = {}
+        for account in accounts:
+            try:
+                results[account] = futures[account].result()
+            except BaseException:
+                for future in futures.values():
+                    future.cancel()
+                raise
+    return results
