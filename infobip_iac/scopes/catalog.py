@@ -130,7 +130,8 @@ class Catalog:
     def _broader_by_rule(self, narrow: str) -> list[str]:
         """The names that would cover `narrow` under the rules, most specific first."""
         prefix, _, rest = narrow.partition(":")
-        if not prefix or not rest:
+        # Umbrellas are the broadest scopes; "message" is no product with a :manage scope.
+        if not prefix or not rest or narrow in self._umbrellas:
             return []
         candidates = []
         manage = f"{prefix}:{self._manage_action}"

@@ -46,6 +46,8 @@ def test_covers_by_rule(tiny_catalog: Catalog, broad: str, narrow: str) -> None:
         ("sms:logs:read", "sms:message:send"),  # only <product>:manage covers its product
         ("message:send", "sms:message:send:extra"),
         ("message:send", ":message:send"),
+        ("message:manage", "message:send"),  # umbrellas belong to no product
+        ("inbound-message:manage", "inbound-message:read"),
     ],
 )
 def test_does_not_cover(tiny_catalog: Catalog, broad: str, narrow: str) -> None:
