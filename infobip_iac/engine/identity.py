@@ -1,0 +1,208 @@
+"""Which live key each address manages: state ids, `moved` and `imports` blocks, adoption.
+
+SPEC §2: the state maps an address to a key id; `moved` renames state addresses first;
+`imports` adopt a live key by id; an address with neither is matched by (account, name)
+among enabled keys nobody claims. Problems are collected per address rather than raised,
+so that `--target` can plan around a problem elsewhere in the configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infobip_iac.domain.keys import DesiredConfig, LiveKey, SourceRef
+from infobip_iac.engine.live import LiveIndex
+from infobip_iac.state.model import ResourceState, StateDocument
+
+__all__ = ["Identities", "Identity", "Problem", "resolve_identities", "state_identities"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What one address is bound to. `record` is the state entry (after moves); `live` the
+    key it manages, None when there is none (a create, or the state's key is gone)."""
+
+    address: str
+    record: ResourceState | None = None
+    live: LiveKey | None = None
+    previous_address: str | None = None
+    importing_id: str | None = None
+    adopted_by_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that stops these addresses from being planned."""
+
+    addresses: tuple[str, ...]
+    message: str
+
+
+@dataclass(slots=True)
+class Identities:
+    declared: dict[str, Identity] = field(default_factory=dict)
+    removed: dict[str, Identity] = field(default_factory=dict)  # in state, not declared
+    claimed: set[str] = field(default_factory=set)  # live ids some address manages
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _where(source: SourceRef | None) -> str:
+    return f" at {source}" if source else ""
+
+
+def state_identities(state: StateDocument, index: LiveIndex) -> Identities:
+    """Every state entry bound to its live key, nothing else (a refresh-only plan)."""
+    found = Identities()
+    for address in sorted(state.resources):
+        record = state.resources[address]
+        found.removed[address] = Identity(address, record=record, live=index.get(record.id))
+        found.claimed.add(record.id)
+    return found
+
+
+def resolve_identities(config: DesiredConfig, state: StateDocument, index: LiveIndex) -> Identities:
+    found = Identities()
+    records, origin = _apply_moves(config, state, found)
+    _check_duplicate_ids(records, found)
+    found.claimed.update(record.id for record in records.values())
+    imported = _resolve_imports(config, records, index, found)
+
+    for address in sorted(config.keys):
+        desired = config.keys[address]
+        record = records.get(address)
+        if record is not None:
+            found.declared[address] = Identity(
+                address,
+                record=record,
+                live=index.get(record.id),
+                previous_address=origin.get(address),
+            )
+            continue
+        if address in imported:
+            key = imported[address]
+            found.declared[address] = Identity(address, live=key, importing_id=key.id)
+            continue
+        candidates = [
+            key
+            for key in index.enabled_named(desired.account, desired.name)
+            if key.id not in found.claimed
+        ]
+        if len(candidates) == 1:
+            key = candidates[0]
+            found.claimed.add(key.id)
+            found.declared[address] = Identity(
+                address, live=key, importing_id=key.id, adopted_by_name=True
+            )
+        elif candidates:
+            ids = [key.id for key in candidates]
+            found.problems.append(
+                Problem(
+                    (address,),
+                    f"{address}{_where(desired.source)}: {len(ids)} enabled live keys in "
+                    f'account {desired.account} are named "{desired.name}" '
+                    f"({', '.join(ids)}), so it cannot be adopted by name. Pick one with an "
+                    f"imports block (imports: [{{to: {address}, id: {ids[0]}}}]) or give the "
+                    "key another name",
+                )
+            )
+        else:
+            found.declared[address] = Identity(address)
+
+    for address in sorted(set(records) - set(config.keys)):
+        record = records[address]
+        found.removed[address] = Identity(
+            address,
+            record=record,
+            live=index.get(record.id),
+            previous_address=origin.get(address),
+        )
+    return found
+
+
+def _apply_moves(
+    config: DesiredConfig, state: StateDocument, found: Identities
+) -> tuple[dict[str, ResourceState], dict[str, str]]:
+    """State entries by address after the `moved` blocks, and new address -> the address
+    the entry had in state. A block whose `from` is not in state has been applied already
+    (or never had anything to move) and is skipped, as Terraform does."""
+    records = dict(state.resources)
+    origin: dict[str, str] = {}
+    for block in config.moved:
+        source, target = block.from_address, block.to_address
+        if source not in records or source == target:
+            continue
+        if target in records:
+            found.problems.append(
+                Problem(
+                    (source, target),
+                    f"moved block{_where(block.source)}: cannot move {source} to {target}, "
+                    f"because {target} is already in state (key {records[target].id}). "
+                    f"Remove the moved block, or run `infobip-iac state rm {target}` first",
+                )
+            )
+            continue
+        records[target] = records.pop(source)
+        origin[target] = origin.pop(source, source)
+    return records, origin
+
+
+def _check_duplicate_ids(records: dict[str, ResourceState], found: Identities) -> None:
+    owners: dict[str, list[str]] = {}
+    for address in sorted(records):
+        owners.setdefault(records[address].id, []).append(address)
+    for key_id, addresses in sorted(owners.items()):
+        if len(addresses) > 1:
+            found.problems.append(
+                Problem(
+                    tuple(addresses),
+                    f"state binds {' and '.join(addresses)} to the same key {key_id}; "
+                    f"keep one with `infobip-iac state rm {addresses[-1]}`",
+                )
+            )
+
+
+def _resolve_imports(
+    config: DesiredConfig,
+    records: dict[str, ResourceState],
+    index: LiveIndex,
+    found: Identities,
+) -> dict[str, LiveKey]:
+    imported: dict[str, LiveKey] = {}
+    owners = {record.id: address for address, record in records.items()}
+    for block in config.imports:
+        target, key_id = block.to_address, block.key_id
+        prefix = f"imports block{_where(block.source)}"
+        desired = config.keys.get(target)
+        record = records.get(target)
+        if desired is None:
+            message = (
+                f"{prefix}: {target} is not declared; declare the key under api_keys, "
+                "or correct `to`"
+            )
+        elif record is not None:
+            if record.id == key_id:
+                continue  # imported by an earlier apply
+            message = (
+                f"{prefix}: {target} already manages key {record.id}; to manage {key_id} "
+                f"instead, run `infobip-iac state rm {target}` first"
+            )
+        elif (key := index.get(key_id)) is None:
+            message = (
+                f"{prefix}: no live key has id {key_id} in account {desired.account}; "
+                "check the id (list the account's keys on Infobip) and the account"
+            )
+        elif not index.in_account(desired.account, key_id):
+            message = (
+                f"{prefix}: key {key_id} belongs to account {index.account_of(key_id)}, "
+                f"but {target} declares account {desired.account}"
+            )
+        elif key_id in owners:
+            message = f"{prefix}: key {key_id} is already managed by {owners[key_id]}"
+        elif key_id in {key.id for key in imported.values()}:
+            message = f"{prefix}: key {key_id} is imported by more than one block"
+        else:
+            imported[target] = key
+            found.claimed.add(key_id)
+            continue
+        found.problems.append(Problem((target,), message))
+    return imported

@@ -1,0 +1,607 @@
+"""The planner: a pure function of (desired, state, live) deciding every change to make.
+
+No IO and no clock of its own (`now` is given), so the same inputs always give the same
+plan, changes sorted by address. The rules are SPEC §2 and the `domain.plan` docstring;
+the tests in tests/engine/test_plan.py walk through each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from infobip_iac import __version__
+from infobip_iac.domain.keys import (
+    MANAGED_ATTRIBUTES,
+    DesiredConfig,
+    DesiredKey,
+    KeyWrite,
+    LiveKey,
+    Permission,
+    PlatformLink,
+    SecretSinkSpec,
+)
+from infobip_iac.domain.normalize import format_duration, parse_instant
+from infobip_iac.domain.plan import (
+    AccountRead,
+    Action,
+    AttributeChange,
+    DriftItem,
+    Plan,
+    Reason,
+    ResourceChange,
+    UnmanagedKey,
+)
+from infobip_iac.engine.diff import (
+    Attributes,
+    attribute_changes,
+    desired_attributes,
+    differing_attributes,
+    same_value,
+)
+from infobip_iac.engine.identity import (
+    Identities,
+    Identity,
+    Problem,
+    resolve_identities,
+    state_identities,
+)
+from infobip_iac.engine.live import LiveIndex
+from infobip_iac.errors import PlanError
+from infobip_iac.infobip.api import AccountKeys
+from infobip_iac.state.model import ResourceState, StateDocument
+
+__all__ = ["DEFAULT_WRITE_LIMIT", "make_plan", "unmanaged_address"]
+
+DEFAULT_WRITE_LIMIT = 40  # Infobip's creates and updates per account and day
+
+
+def unmanaged_address(account: str, key_id: str) -> str:
+    """The address a plan gives a live key nobody declared, so `--target` can name it."""
+    return f"unmanaged.{account}.{key_id}"
+
+
+def make_plan(
+    config: DesiredConfig,
+    state: StateDocument,
+    live: Mapping[str, AccountKeys],
+    *,
+    now: datetime,
+    refresh_only: bool = False,
+    targets: Collection[str] = (),
+    replace: Collection[str] = (),
+    write_limit: int = DEFAULT_WRITE_LIMIT,
+) -> Plan:
+    """Decide what to change so that Infobip matches `config`.
+
+    `live` maps every account reference the configuration or the state names to its live
+    keys. Raises PlanError when the plan cannot be made: an ambiguous adoption, a broken
+    `moved` or `imports` block, or a revoke of a key under `lifecycle.prevent_revoke`.
+    """
+    index = LiveIndex(live, state)
+    index.require_accounts(
+        set(config.accounts) | {record.account for record in state.resources.values()}
+    )
+    planner = _Planner(
+        config,
+        state,
+        index,
+        refresh_only=refresh_only,
+        targets=frozenset(targets),
+        replace=frozenset(replace),
+    )
+    drafts, drift = planner.run()
+    changes = tuple(drafts)
+    fingerprints = {
+        change.key_id: planner.live_key(change.key_id).fingerprint()
+        for change in changes
+        if change.key_id and (change.action is not Action.NOOP or change.touches_state)
+    }
+    for item in drift:
+        fingerprints[item.key_id] = planner.live_key(item.key_id).fingerprint()
+    return Plan(
+        tool_version=__version__,
+        created_at=now,
+        refresh_only=refresh_only,
+        targets=tuple(sorted(set(targets))),
+        changes=changes,
+        drift=drift,
+        unmanaged=tuple(planner.unmanaged),
+        reads=tuple(
+            AccountRead(
+                account=read.account,
+                keys=len(read.keys),
+                requests=read.requests,
+                complete=read.complete,
+                notes=tuple(read.notes),
+            )
+            for _, read in sorted(live.items())
+        ),
+        warnings=tuple(planner.warnings + _read_warnings(live)),
+        write_limit=write_limit,
+        state_lineage=state.lineage,
+        state_serial=state.serial,
+        fingerprints=dict(sorted(fingerprints.items())),
+    )
+
+
+def _read_warnings(live: Mapping[str, AccountKeys]) -> list[str]:
+    return [
+        f"the live keys of account {account} were read incompletely"
+        + (f" ({'; '.join(read.notes)})" if read.notes else "")
+        + ": keys beyond the read are not in this plan"
+        for account, read in sorted(live.items())
+        if not read.complete
+    ]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A ResourceChange before its attribute changes are known (they are diffed for the
+    whole plan at once). `old`/`new` hold only the differing attributes."""
+
+    address: str
+    account: str
+    name: str
+    action: Action
+    reason: Reason = Reason.NONE
+    key_id: str | None = None
+    before: Attributes | None = None
+    after: Attributes | None = None
+    after_unknown: tuple[str, ...] = ()
+    write: KeyWrite | None = None
+    writes: int = 0
+    secret_sink: SecretSinkSpec | None = None
+    importing_id: str | None = None
+    adopted_by_name: bool = False
+    previous_address: str | None = None
+    ignored: tuple[str, ...] = ()
+    forget: bool = False
+    old: Attributes = field(default_factory=dict)
+    new: Attributes = field(default_factory=dict)
+    extra: tuple[AttributeChange, ...] = ()
+
+    def finish(self, changes: tuple[AttributeChange, ...]) -> ResourceChange:
+        return ResourceChange(
+            address=self.address,
+            account=self.account,
+            name=self.name,
+            action=self.action,
+            reason=self.reason,
+            key_id=self.key_id,
+            before=self.before,
+            after=self.after,
+            after_unknown=self.after_unknown,
+            changes=self.extra + changes,
+            write=self.write,
+            writes=self.writes,
+            secret_sink=self.secret_sink,
+            importing_id=self.importing_id,
+            adopted_by_name=self.adopted_by_name,
+            previous_address=self.previous_address,
+            ignored=self.ignored,
+            forget=self.forget,
+        )
+
+
+class _Planner:
+    def __init__(
+        self,
+        config: DesiredConfig,
+        state: StateDocument,
+        index: LiveIndex,
+        *,
+        refresh_only: bool,
+        targets: frozenset[str],
+        replace: frozenset[str],
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.index = index
+        self.refresh_only = refresh_only
+        self.targets = targets
+        self.replace = replace
+        self.problems: list[Problem] = []
+        self.unmanaged: list[UnmanagedKey] = []
+        self.warnings: list[str] = []
+        self._attributes: dict[str, Attributes] = {}
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def live_key(self, key_id: str) -> LiveKey:
+        key = self.index.get(key_id)
+        if key is None:  # pragma: no cover - changes only name keys the index holds
+            raise PlanError(f"internal: key {key_id} is not among the live keys")
+        return key
+
+    def attributes_of(self, key: LiveKey) -> Attributes:
+        cached = self._attributes.get(key.id)
+        if cached is None:
+            cached = self._attributes[key.id] = key.attributes()
+        return cached
+
+    def in_scope(self, *addresses: str | None) -> bool:
+        """`--target`: an address is planned when it, or the address it moved from, is
+        targeted."""
+        return not self.targets or any(a in self.targets for a in addresses if a)
+
+    # -- the plan --------------------------------------------------------------------------
+
+    def run(self) -> tuple[list[ResourceChange], tuple[DriftItem, ...]]:
+        identities = resolve_identities(self.config, self.state, self.index)
+        if self.refresh_only:
+            claimed = identities.claimed
+            identities = state_identities(self.state, self.index)
+            identities.claimed |= claimed
+            drafts = [
+                self._refresh(ident)
+                for address, ident in identities.removed.items()
+                if self.in_scope(address)
+            ]
+        else:
+            self.problems.extend(p for p in identities.problems if self.in_scope(*p.addresses))
+            drafts = self._plan_identities(identities)
+        if self.problems:
+            raise PlanError(_problem_text(self.problems))
+        drafts.extend(self._plan_unmanaged(identities.claimed))
+        self._warn_unknown_targets(identities, drafts)
+        drafts.sort(key=lambda draft: draft.address)
+
+        diffs = attribute_changes({d.address: (d.old, d.new) for d in drafts if d.old or d.new})
+        changes = [d.finish(diffs.get(d.address, ())) for d in drafts]
+        return changes, self._drift(identities, changes)
+
+    def _plan_identities(self, identities: Identities) -> list[_Draft]:
+        drafts = []
+        for address, ident in identities.declared.items():
+            if self.in_scope(address, ident.previous_address):
+                drafts.append(self._plan_declared(self.config.keys[address], ident))
+        for address, ident in identities.removed.items():
+            if self.in_scope(address, ident.previous_address):
+                drafts.append(self._plan_removed(ident))
+        return drafts
+
+    def _warn_unknown_targets(self, identities: Identities, drafts: list[_Draft]) -> None:
+        known = (
+            set(identities.declared)
+            | set(identities.removed)
+            | set(self.state.resources)
+            | {d.address for d in drafts}
+            | {unmanaged_address(u.account, u.key_id) for u in self.unmanaged}
+        )
+        for target in sorted(self.targets - known):
+            self.warnings.append(
+                f"--target {target} matches no declared key, state entry or unmanaged key"
+            )
+
+    # -- declared keys ---------------------------------------------------------------------
+
+    def _plan_declared(self, desired: DesiredKey, ident: Identity) -> _Draft:
+        key, record = ident.live, ident.record
+        common: dict[str, Any] = {
+            "address": desired.address,
+            "account": desired.account,
+            "name": desired.name,
+            "importing_id": ident.importing_id,
+            "adopted_by_name": ident.adopted_by_name,
+            "previous_address": ident.previous_address,
+        }
+        if key is None:
+            if not desired.enabled:
+                # Declared revoked and nothing to revoke: never create a key just to
+                # disable it. A state entry whose key is gone is dropped.
+                reason = Reason.GONE if record else Reason.NONE
+                return _Draft(**common, action=Action.NOOP, reason=reason, forget=bool(record))
+            return self._create(desired, common, Reason.GONE if record else Reason.NEW)
+
+        before = self.attributes_of(key)
+        common.update(key_id=key.id, before=before)
+        replacing = self._replace_reason(desired, record)
+        if replacing is not None and desired.enabled:
+            return self._replace(desired, record, key, common, replacing)
+        if not desired.enabled:
+            if not key.enabled:
+                return _Draft(**common, action=Action.NOOP, after=before)
+            self._guard(desired.address, desired.lifecycle.prevent_revoke, record, "revoke")
+            return _revoke(common, before, Reason.DISABLED_IN_CONFIG)
+
+        ignored = tuple(a for a in MANAGED_ATTRIBUTES if a in desired.lifecycle.ignore_changes)
+        wanted = desired_attributes(desired, self._expected_valid_to(desired, record, key))
+        differing = differing_attributes(wanted, before, ignored)
+        if not differing:
+            return _Draft(**common, action=Action.NOOP, after=before, ignored=ignored)
+        return _Draft(
+            **common,
+            action=Action.UPDATE,
+            reason=Reason.REENABLE if "enabled" in differing else Reason.CHANGED,
+            after={**before, **{a: wanted[a] for a in differing}},
+            write=_update_body(desired, wanted, differing),
+            writes=1,
+            ignored=ignored,
+            old={a: before[a] for a in differing},
+            new={a: wanted[a] for a in differing},
+        )
+
+    def _replace_reason(self, desired: DesiredKey, record: ResourceState | None) -> Reason | None:
+        if record is not None and not self._same_account(desired.account, record):
+            return Reason.ACCOUNT_CHANGED
+        if desired.address in self.replace:
+            return Reason.REPLACE_REQUESTED
+        if record is not None and record.secret is not None and record.secret.status == "lost":
+            return Reason.SECRET_LOST
+        return None
+
+    def _same_account(self, account: str, record: ResourceState) -> bool:
+        if self.index.same_account(account, record.account):
+            return True
+        return record.account_id is not None and self.index.resolve(account) == record.account_id
+
+    def _expected_valid_to(
+        self, desired: DesiredKey, record: ResourceState | None, key: LiveKey
+    ) -> datetime | None:
+        """The `valid_to` a declaration means for an existing key.
+
+        A relative `valid_for` was resolved against the clock when the key was written;
+        while it (and `valid_from`) stay as they were, the instant recorded then is the
+        one to keep, rather than a new instant that moves with every plan.
+        """
+        if desired.valid_to is not None or desired.valid_for is None:
+            return desired.valid_to
+        if record is not None and record.valid_for == format_duration(desired.valid_for):
+            recorded_to = _recorded_instant(record, "valid_to")
+            recorded_from = _recorded_instant(record, "valid_from")
+            if recorded_to is not None and desired.valid_from in (None, recorded_from):
+                return recorded_to
+        start = desired.valid_from or key.valid_from
+        return start + desired.valid_for if start is not None else None
+
+    def _create(self, desired: DesiredKey, common: dict[str, Any], reason: Reason) -> _Draft:
+        valid_to = desired.valid_to
+        if desired.valid_for is not None and desired.valid_from is not None:
+            valid_to = desired.valid_from + desired.valid_for
+        wanted = desired_attributes(desired, valid_to)
+        unknown = ("id", *(a for a in ("valid_from", "valid_to") if wanted[a] is None))
+        return _Draft(
+            **common,
+            action=Action.CREATE,
+            reason=reason,
+            after={a: v for a, v in wanted.items() if v is not None},
+            after_unknown=unknown,
+            write=_create_body(desired),
+            writes=1,
+            secret_sink=desired.secret if desired.secret.sink != "none" else None,
+        )
+
+    def _replace(
+        self,
+        desired: DesiredKey,
+        record: ResourceState | None,
+        key: LiveKey,
+        common: dict[str, Any],
+        reason: Reason,
+    ) -> _Draft:
+        self._guard(desired.address, desired.lifecycle.prevent_revoke, record, "replace")
+        created = self._create(desired, common, reason)
+        created.action = Action.REPLACE
+        created.writes = 2  # the create, then the revoke of the old key
+        before = self.attributes_of(key)
+        wanted = desired_attributes(desired, self._expected_valid_to(desired, record, key))
+        differing = differing_attributes(wanted, before)
+        created.old = {a: before[a] for a in differing}
+        created.new = {a: wanted[a] for a in differing}
+        if reason is Reason.ACCOUNT_CHANGED and record is not None:
+            created.extra = (
+                AttributeChange(attribute="account", before=record.account, after=desired.account),
+            )
+        return created
+
+    def _guard(self, address: str, declared: bool, record: ResourceState | None, verb: str) -> None:
+        if declared:
+            self.problems.append(
+                Problem(
+                    (address,),
+                    f"{address} has lifecycle.prevent_revoke, but this plan would {verb} it; "
+                    "keep it enabled and in its account, or remove prevent_revoke first",
+                )
+            )
+        elif record is not None and record.prevent_revoke:
+            self.problems.append(
+                Problem(
+                    (address,),
+                    f"{address} was declared with lifecycle.prevent_revoke (the state "
+                    f"remembers it), but this plan would {verb} it; declare it again as it "
+                    f"was, or stop managing it without a revoke: "
+                    f"`infobip-iac state rm {address}`",
+                )
+            )
+
+    # -- keys no longer declared -------------------------------------------------------------
+
+    def _plan_removed(self, ident: Identity) -> _Draft:
+        record, key = ident.record, ident.live
+        assert record is not None
+        common: dict[str, Any] = {
+            "address": ident.address,
+            "account": record.account,
+            "name": key.name if key else record.name,
+            "reason": Reason.REMOVED_FROM_CONFIG,
+            "previous_address": ident.previous_address,
+            "forget": True,
+        }
+        if key is None:
+            return _Draft(**common, action=Action.NOOP)
+        before = self.attributes_of(key)
+        common.update(key_id=key.id, before=before)
+        if not key.enabled:
+            return _Draft(**common, action=Action.NOOP, after=before)
+        self._guard(ident.address, False, record, "revoke")
+        return _revoke(common, before, Reason.REMOVED_FROM_CONFIG)
+
+    def _refresh(self, ident: Identity) -> _Draft:
+        """A refresh-only plan writes nothing: it records what is live, and forgets state
+        entries whose key no longer exists."""
+        record, key = ident.record, ident.live
+        assert record is not None
+        if key is None:
+            return _Draft(
+                address=ident.address,
+                account=record.account,
+                name=record.name,
+                action=Action.NOOP,
+                reason=Reason.GONE,
+                forget=True,
+            )
+        before = self.attributes_of(key)
+        return _Draft(
+            address=ident.address,
+            account=record.account,
+            name=key.name,
+            action=Action.NOOP,
+            key_id=key.id,
+            before=before,
+            after=before,
+        )
+
+    # -- keys nobody declared ----------------------------------------------------------------
+
+    def _plan_unmanaged(self, claimed: set[str]) -> list[_Draft]:
+        policy = self.config.policy.unmanaged_keys
+        if policy == "ignore":
+            return []
+        drafts = []
+        for account, key in self.index.unique_keys():
+            if not key.enabled or key.id in claimed:
+                continue
+            address = unmanaged_address(account, key.id)
+            revoking = policy == "revoke" and not self.refresh_only and self.in_scope(address)
+            self.unmanaged.append(
+                UnmanagedKey(
+                    account=account,
+                    key_id=key.id,
+                    name=key.name,
+                    disposition="revoke" if revoking else "report",
+                )
+            )
+            if revoking:
+                common: dict[str, Any] = {
+                    "address": address,
+                    "account": account,
+                    "name": key.name,
+                    "key_id": key.id,
+                }
+                drafts.append(_revoke(common, self.attributes_of(key), Reason.UNMANAGED))
+        return drafts
+
+    # -- drift -------------------------------------------------------------------------------
+
+    def _drift(
+        self, identities: Identities, changes: list[ResourceChange]
+    ) -> tuple[DriftItem, ...]:
+        """Managed keys whose live attributes differ from what state says we last wrote."""
+        planned = {change.address: change for change in changes}
+        pairs: dict[str, tuple[Attributes, Attributes]] = {}
+        key_ids: dict[str, str] = {}
+        for ident in [*identities.declared.values(), *identities.removed.values()]:
+            record, key = ident.record, ident.live
+            if record is None or key is None or ident.address not in planned:
+                continue
+            live = self.attributes_of(key)
+            drifted = [
+                a
+                for a in MANAGED_ATTRIBUTES
+                if a in record.attributes and not same_value(a, record.attributes[a], live[a])
+            ]
+            if drifted:
+                pairs[ident.address] = (
+                    {a: record.attributes[a] for a in drifted},
+                    {a: live[a] for a in drifted},
+                )
+                key_ids[ident.address] = key.id
+        items = []
+        for address, changes_found in sorted(attribute_changes(pairs).items()):
+            reverting = {c.attribute for c in planned[address].changes}
+            items.append(
+                DriftItem(
+                    address=address,
+                    key_id=key_ids[address],
+                    changes=changes_found,
+                    will_revert=not self.refresh_only
+                    and any(c.attribute in reverting for c in changes_found),
+                )
+            )
+        return tuple(items)
+
+
+def _revoke(common: dict[str, Any], before: Attributes, reason: Reason) -> _Draft:
+    fields = {**common, "reason": reason, "before": before}
+    return _Draft(
+        **fields,
+        action=Action.REVOKE,
+        after={**before, "enabled": False},
+        write=KeyWrite(enabled=False),
+        writes=1,
+        old={"enabled": before["enabled"]},
+        new={"enabled": False},
+    )
+
+
+def _permissions(desired: DesiredKey) -> frozenset[Permission]:
+    return desired.permissions or frozenset({Permission.PUBLIC_API})
+
+
+def _platform(desired: DesiredKey) -> tuple[PlatformLink, ...]:
+    return tuple(sorted(desired.platform, key=PlatformLink.sort_key))
+
+
+def _create_body(desired: DesiredKey) -> KeyWrite:
+    """The full key. A relative `valid_for` stays relative: apply resolves it against
+    Infobip's clock when it sends the create."""
+    linked = bool(desired.platform)
+    return KeyWrite(
+        name=desired.name,
+        scopes=None if linked else desired.scopes,
+        permissions=None if linked else _permissions(desired),
+        platform=_platform(desired) if linked else None,
+        allowed_ips=desired.allowed_ips,
+        valid_from=desired.valid_from,
+        valid_to=desired.valid_to,
+        valid_for=desired.valid_for if desired.valid_to is None else None,
+        enabled=True,
+    )
+
+
+def _update_body(desired: DesiredKey, wanted: Attributes, differing: list[str]) -> KeyWrite:
+    """Only the fields that change: Infobip leaves the others as they are."""
+    values: dict[str, Any] = {
+        "name": desired.name,
+        "scopes": desired.scopes,
+        "permissions": _permissions(desired),
+        "platform": _platform(desired),
+        "allowed_ips": desired.allowed_ips,
+        "valid_from": desired.valid_from,
+        "valid_to": parse_instant(wanted["valid_to"]) if wanted["valid_to"] else None,
+        "enabled": desired.enabled,
+    }
+    return KeyWrite(**{attribute: values[attribute] for attribute in differing})
+
+
+def _recorded_instant(record: ResourceState, attribute: str) -> datetime | None:
+    value = record.attributes.get(attribute)
+    if not value:
+        return None
+    try:
+        return parse_instant(str(value))
+    except ValueError as bad:
+        raise PlanError(
+            f"the state entry of key {record.id} holds an invalid {attribute} ({value!r}); "
+            "run `infobip-iac plan --refresh-only` and apply it to record the live value"
+        ) from bad
+
+
+def _problem_text(problems: list[Problem]) -> str:
+    unique = list(dict.fromkeys(problem.message for problem in problems))
+    if len(unique) == 1:
+        return unique[0]
+    return f"{len(unique)} problems stop this plan:\n" + "\n".join(f"  - {m}" for m in unique)
