@@ -23,6 +23,7 @@ import json
 import os
 import shlex
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -38,6 +39,11 @@ from infobip_iac.state.files import ensure_private_dir, write_atomically
 __all__ = ["LockInfo", "StateLock", "locked"]
 
 _log = get_logger(__name__)
+# The flocks this process holds, by lock id. Kept here rather than on a StateLock object so
+# that dropping the object (or releasing through another one) cannot free a flock early:
+# filelock releases a lock when its object is garbage-collected.
+_HELD: dict[str, FileLock] = {}
+_HELD_GUARD = threading.Lock()
 _POLL_SECONDS = 0.05
 _MAX_INFO_BYTES = 64 * 1024
 
@@ -135,13 +141,13 @@ class StateLock:
         self.state_path = state_path
         self.info_path = state_path.with_name(state_path.name + ".lock")
         self._flock_path = state_path.with_name(state_path.name + ".flock")
-        self._held: dict[str, FileLock] = {}
 
     def acquire(self, info: LockInfo, *, timeout: float) -> str:
         """Take the lock for `info`, waiting up to `timeout` seconds (0: one attempt).
         Returns the lock id; raises StateLockedError naming the holder."""
-        if info.id in self._held:
-            raise StateError(f"lock {info.id} is already held by this process")
+        with _HELD_GUARD:
+            if info.id in _HELD:
+                raise StateError(f"lock {info.id} is already held by this process")
         try:
             ensure_private_dir(self.state_path.parent)
         except OSError as error:
@@ -169,12 +175,14 @@ class StateLock:
         except BaseException:
             flock.release()
             raise
-        self._held[info.id] = flock
+        with _HELD_GUARD:
+            _HELD[info.id] = flock
         return info.id
 
     def release(self, lock_id: str) -> None:
-        """Give back a lock this object acquired."""
-        flock = self._held.pop(lock_id, None)
+        """Give back a lock this process acquired."""
+        with _HELD_GUARD:
+            flock = _HELD.pop(lock_id, None)
         if flock is None:
             raise StateError(
                 f"lock {lock_id} on {self.state_path} is not held by this process; "
