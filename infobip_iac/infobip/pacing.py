@@ -77,7 +77,10 @@ class Pacer:
 
     def slow_down(self, factor: float = _SLOWDOWN) -> None:
         with self._lock:
-            self._rate = max(self._rate * factor, _MIN_RATE)
+            slower = max(self._rate * factor, _MIN_RATE)
+            # The slot already promised to the next caller moves too: slow from now on.
+            self._next += 1.0 / slower - 1.0 / self._rate
+            self._rate = slower
 
 
 class ReadBudget:
@@ -134,6 +137,6 @@ class ReadBudget:
                 self._shared = self._new_pacer()
                 _log.info("infobip read limit looks shared by all accounts; pacing them as one")
             pacer = self._shared or self._pacers.setdefault(account, self._new_pacer())
-        pacer.hold_off(pause)
         pacer.slow_down()
+        pacer.hold_off(pause)
         _log.debug("infobip read throttled", account=account, retry_after=retry_after)

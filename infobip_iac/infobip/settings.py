@@ -84,9 +84,10 @@ class ConnectionSettings:
 
 def normalize_base_url(raw: str) -> str:
     """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash."""
-    text = raw.strip().rstrip("/")
+    text = raw.strip()
     if "://" not in text:
         text = f"https://{text}"
+    text = text.rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CredentialsError(

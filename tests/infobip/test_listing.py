@@ -1,0 +1,148 @@
+"""Paging logic against an in-memory server: fewest pages, the 10,100 split, lying servers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pytest
+
+from infobip_iac.domain.keys import LiveKey
+from infobip_iac.errors import TransportError
+from infobip_iac.infobip.listing import REACH, read_account, read_by_name
+from infobip_iac.infobip.wire import KeyPage
+
+
+class _Server:
+    """Infobip's list operation over a list of keys: filters, paging limits, a request log."""
+
+    def __init__(self, keys: list[LiveKey]) -> None:
+        self.keys = keys
+        self.requests: list[dict[str, str]] = []
+
+    def fetch(self, params: Mapping[str, str]) -> KeyPage:
+        self.requests.append(dict(params))
+        page, size = int(params["page"]), int(params["size"])
+        assert 0 <= page <= 100 and 1 <= size <= 100
+        chosen = [
+            key
+            for key in self.keys
+            if ("enabled" not in params or str(key.enabled).lower() == params["enabled"])
+            and ("name" not in params or key.name == params["name"])
+        ]
+        return KeyPage(
+            keys=chosen[page * size : (page + 1) * size],
+            total_count=len(chosen),
+            total_pages=math.ceil(len(chosen) / size),
+        )
+
+
+def _keys(count: int, *, enabled: bool = True, prefix: str = "K") -> list[LiveKey]:
+    return [
+        LiveKey(id=f"{prefix}{i:06d}", account_id="ACC", name=f"{prefix}-{i}", enabled=enabled)
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 1, 100, 101, 250, 10_100])
+def test_fewest_pages(count: int) -> None:
+    server = _Server(_keys(count))
+    result = read_account("_", fetch=server.fetch)
+    assert len(result.keys) == count
+    assert {k.id for k in result.keys} == {k.id for k in server.keys}
+    assert result.requests == len(server.requests) == max(1, math.ceil(count / 100))
+    assert result.complete and result.notes == []
+    assert all("accountId" not in r and r["size"] == "100" for r in server.requests)
+
+
+def test_account_id_sent_for_other_accounts() -> None:
+    server = _Server(_keys(3))
+    read_account("8F0792F86035A9F4290821F1EE6BC06A", fetch=server.fetch)
+    assert server.requests == [
+        {"size": "100", "accountId": "8F0792F86035A9F4290821F1EE6BC06A", "page": "0"}
+    ]
+
+
+def test_progress_reports_each_page() -> None:
+    server = _Server(_keys(250))
+    seen: list[tuple[str, int, int]] = []
+    read_account("_", fetch=server.fetch, progress=lambda *a: seen.append(a))
+    assert seen == [("_", 1, 1), ("_", 2, 3), ("_", 3, 3)]
+
+
+def test_split_by_enabled_reads_everything() -> None:
+    server = _Server(_keys(6_000, prefix="E") + _keys(5_000, enabled=False, prefix="D"))
+    result = read_account("_", fetch=server.fetch)
+    assert len(result.keys) == 11_000
+    assert result.complete
+    assert "enabled and disabled keys were read separately" in result.notes[0]
+    # one probe of the whole account, then each part in full
+    assert result.requests == 1 + 60 + 50
+
+
+def test_part_beyond_reach_reads_declared_names_one_by_one() -> None:
+    enabled = _keys(REACH + 300, prefix="E")
+    server = _Server([*enabled, *_keys(10, enabled=False, prefix="D")])
+    declared = [enabled[-1].name, enabled[-2].name, enabled[5].name, "not-live"]
+    result = read_account("_", fetch=server.fetch, names=declared)
+    found = {k.id for k in result.keys}
+    assert {enabled[-1].id, enabled[-2].id, enabled[5].id} <= found
+    assert len(found) == REACH + 2 + 10
+    assert not result.complete
+    assert any("declared names looked up one by one" in note for note in result.notes)
+    assert any("not declared could not be listed" in note for note in result.notes)
+    name_requests = [r for r in server.requests if "name" in r]
+    assert len(name_requests) == 4
+    assert all(r["enabled"] == "true" for r in name_requests)
+    # probe + 101 enabled pages + 1 disabled page + 4 names
+    assert result.requests == 1 + 101 + 1 + 4
+
+
+def test_read_by_name_is_exact() -> None:
+    keys = _keys(5)
+    loose = [*keys, LiveKey(id="X1", account_id="ACC", name="K-1 copy")]
+
+    def contains_filter(params: Mapping[str, str]) -> KeyPage:
+        chosen = [k for k in loose if params["name"] in k.name]
+        return KeyPage(keys=chosen, total_count=len(chosen), total_pages=1)
+
+    found, requests = read_by_name("_", "K-1", fetch=contains_filter)
+    assert [k.id for k in found] == ["K000001"]
+    assert requests == 1
+
+
+def test_endless_total_pages_stops_at_the_page_limit() -> None:
+    calls = 0
+
+    def liar(params: Mapping[str, str]) -> KeyPage:
+        nonlocal calls
+        calls += 1
+        page = int(params["page"])
+        fresh = [LiveKey(id=f"P{page}-{i}", account_id="A", name="n") for i in range(100)]
+        return KeyPage(keys=fresh, total_count=500, total_pages=page + 2)
+
+    with pytest.raises(TransportError, match="claims more than 101 pages"):
+        read_account("_", fetch=liar)
+    assert calls == 101
+
+
+def test_repeating_pages_stop_the_listing() -> None:
+    same = [LiveKey(id=f"S{i}", account_id="A", name="n") for i in range(100)]
+
+    def repeater(params: Mapping[str, str]) -> KeyPage:
+        return KeyPage(keys=same, total_count=1_000, total_pages=10)
+
+    with pytest.raises(TransportError, match="page 1 repeats keys"):
+        read_account("_", fetch=repeater)
+
+
+def test_empty_page_ends_a_listing_that_promised_more() -> None:
+    keys = _keys(100)
+
+    def short(params: Mapping[str, str]) -> KeyPage:
+        chosen = keys if params["page"] == "0" else []
+        return KeyPage(keys=chosen, total_count=300, total_pages=3)
+
+    result = read_account("_", fetch=short)
+    assert len(result.keys) == 100
+    assert result.requests == 2
