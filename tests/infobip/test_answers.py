@@ -125,7 +125,7 @@ def test_long_descriptions_are_cut() -> None:
 
 def test_decode_json_names_the_operation() -> None:
     assert decode_json(b'{"a": 1}', operation="get API key") == {"a": 1}
-    with pytest.raises(TransportError, match="get API key: .*not JSON"):
+    with pytest.raises(TransportError, match=r"get API key: .*not JSON"):
         decode_json(b'{"apiKeySecret": "zz', operation="get API key")
 
 

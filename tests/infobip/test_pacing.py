@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -33,7 +34,7 @@ def test_pacer_spaces_calls_evenly() -> None:
     for _ in range(5):
         pacer.wait()
         starts.append(time.now)
-    gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(starts)]
     assert gaps == [0.1, 0.1, 0.1, 0.1]
     assert starts[0] == 100.0  # the first call does not wait
 
