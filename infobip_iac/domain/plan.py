@@ -122,6 +122,9 @@ class ResourceChange(_Frozen):
     previous_address: str | None = None  # set by a `moved` block
     ignored: tuple[str, ...] = ()  # attributes left alone by lifecycle.ignore_changes
     forget: bool = False  # drop the address from state after this change (removed keys)
+    # The declaration's lifecycle.prevent_revoke, which apply records in state so that
+    # removing the declaration later cannot bypass it.
+    prevent_revoke: bool = False
 
     @property
     def touches_state(self) -> bool:
@@ -175,6 +178,8 @@ class Plan(_Frozen):
     state_lineage: str | None = None
     state_serial: int | None = None
     fingerprints: dict[str, str] = {}  # live key id -> LiveKey.fingerprint() at plan time
+    # policy.max_revokes of the configuration, so a saved plan keeps that guard rail.
+    max_revokes: int | None = None
 
     @property
     def writes(self) -> int:

@@ -124,6 +124,7 @@ def make_plan(
         state_lineage=state.lineage,
         state_serial=state.serial,
         fingerprints=dict(sorted(fingerprints.items())),
+        max_revokes=config.policy.max_revokes,
     )
 
 
@@ -159,6 +160,7 @@ class _Draft:
     previous_address: str | None = None
     ignored: tuple[str, ...] = ()
     forget: bool = False
+    prevent_revoke: bool = False
     old: Attributes = field(default_factory=dict)
     new: Attributes = field(default_factory=dict)
     extra: tuple[AttributeChange, ...] = ()
@@ -183,6 +185,7 @@ class _Draft:
             previous_address=self.previous_address,
             ignored=self.ignored,
             forget=self.forget,
+            prevent_revoke=self.prevent_revoke,
         )
 
 
@@ -287,6 +290,7 @@ class _Planner:
             "importing_id": ident.importing_id,
             "adopted_by_name": ident.adopted_by_name,
             "previous_address": ident.previous_address,
+            "prevent_revoke": desired.lifecycle.prevent_revoke,
         }
         if key is None:
             if not desired.enabled:
