@@ -1,0 +1,321 @@
+"""Infobip's operations as the emulator serves them: API keys v2, sub-accounts, IBSSO
+sessions and OAuth2 tokens."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from infobip_iac.emulator.auth import TOKEN_LIFETIME, Authenticator, Caller
+from infobip_iac.emulator.catalog import ScopeCatalog
+from infobip_iac.emulator.clock import EmulatorClock
+from infobip_iac.emulator.failures import OperationError
+from infobip_iac.emulator.limits import ReadBudget, day_of, write_refusal
+from infobip_iac.emulator.model import StoredKey
+from infobip_iac.emulator.routing import Answer, Call, Route
+from infobip_iac.emulator.store import Store
+from infobip_iac.emulator.validation import apply_update, build_new_key, read_key_request
+
+__all__ = ["KEYS_PATH", "InfobipApi", "LimitScope"]
+
+KEYS_PATH = "/settings/2/api-keys"
+MAX_PAGE = 100
+MAX_SIZE = 100
+DEFAULT_ACCOUNTS_LIMIT = 40
+
+LimitScope = Literal["account", "caller"]
+
+# orderBy values accepted, and how each sorts (ties broken by id, as the default order is).
+_ORDERINGS: dict[str, Callable[[StoredKey], Any]] = {
+    "id": lambda key: key.id,
+    "name": lambda key: (key.name, key.id),
+    "validFrom": lambda key: (key.valid_from, key.id),
+    "validTo": lambda key: (key.valid_to, key.id),
+    "enabled": lambda key: (key.enabled, key.id),
+}
+
+
+@dataclass(frozen=True)
+class _Page:
+    number: int
+    size: int
+    order_by: str
+    descending: bool
+
+
+class InfobipApi:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: EmulatorClock,
+        auth: Authenticator,
+        catalog: ScopeCatalog,
+        reads: ReadBudget,
+        write_limit: int,
+        limit_scope: LimitScope,
+        persist: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._auth = auth
+        self._catalog = catalog
+        self._reads = reads
+        self._write_limit = write_limit
+        self._limit_scope = limit_scope
+        self._persist = persist
+
+    def routes(self) -> list[Route]:
+        key_path = KEYS_PATH + "/{apiKeyId}"
+        return [
+            Route("GET", KEYS_PATH, self.list_keys, budget="read"),
+            Route("POST", KEYS_PATH, self.create_key, budget="write"),
+            Route("GET", key_path, self.get_key, budget="read"),
+            Route("PUT", key_path, self.update_key, budget="write"),
+            Route("GET", "/settings/1/accounts", self.list_accounts, family="api-exception"),
+            Route("POST", "/auth/1/session", self.create_session, family="api-exception"),
+            Route("DELETE", "/auth/1/session", self.destroy_session, family="api-exception"),
+            Route("POST", "/auth/1/oauth2/token", self.create_token, family="oauth"),
+        ]
+
+    # API keys
+
+    def list_keys(self, call: Call) -> Answer:
+        caller = self._key_manager(call)
+        account = self._target_account(caller, call.single("accountId"))
+        self._reads.take(self._budget_owner(caller, account))
+        page = _read_page(call)
+        name = call.single("name")
+        enabled = _read_boolean(call.single("enabled"), "enabled")
+        secret = call.single("apiKeySecret")
+        keys = self._store.account_keys(account)
+        if name is None and enabled is None and secret is None and page.order_by == "id":
+            # The common case, a plain page in id order, is a slice of the sorted ids.
+            ids = keys.ordered_ids[::-1] if page.descending else keys.ordered_ids
+            total = len(ids)
+            start = page.number * page.size
+            selected = [keys.by_id[key_id] for key_id in ids[start : start + page.size]]
+        else:
+            candidates: Iterable[StoredKey]
+            if name is not None:
+                candidates = (keys.by_id[i] for i in sorted(keys.ids_by_name.get(name, ())))
+            else:
+                candidates = keys.ordered()
+            matching = [
+                key
+                for key in candidates
+                if (enabled is None or key.enabled == enabled)
+                and (secret is None or key.secret == secret)
+            ]
+            matching.sort(key=_ORDERINGS[page.order_by], reverse=page.descending)
+            total = len(matching)
+            start = page.number * page.size
+            selected = matching[start : start + page.size]
+        return Answer(
+            200,
+            {
+                "apiKeys": [key.to_api() for key in selected],
+                "paging": {
+                    "page": page.number,
+                    "pageSize": page.size,
+                    "orderDirection": "desc" if page.descending else "asc",
+                    "orderBy": page.order_by,
+                    "totalCount": total,
+                    "totalPages": math.ceil(total / page.size),
+                },
+            },
+        )
+
+    def get_key(self, call: Call) -> Answer:
+        caller = self._key_manager(call)
+        self._reads.take(self._budget_owner(caller, caller.account_id))
+        key = self._store.find_key(call.params["apiKeyId"])
+        if key is None or not self._store.can_reach(caller.account_id, key.account_id):
+            raise OperationError(404, f"No API key with id {call.params['apiKeyId']!r}.")
+        return Answer(200, key.to_api())
+
+    def create_key(self, call: Call) -> Answer:
+        caller = self._key_manager(call)
+        body = call.json()
+        account = self._target_account(caller, _account_field(body))
+        owner = self._budget_owner(caller, account)
+        now = self._clock.now()
+        refusal = write_refusal(self._store, owner, now, self._write_limit)
+        if refusal is not None:
+            raise refusal
+        request = read_key_request(body, self._catalog)
+        key = build_new_key(
+            request,
+            account_id=account,
+            now=now,
+            platform_allowed=self._platform_allowed(caller, account),
+        )
+        self._store.put_key(key)
+        self._store.count_write(day_of(now), owner)
+        self._persist()
+        return Answer(200, key.to_api())
+
+    def update_key(self, call: Call) -> Answer:
+        caller = self._key_manager(call)
+        body = call.json()
+        account = self._target_account(caller, _account_field(body))
+        owner = self._budget_owner(caller, account)
+        now = self._clock.now()
+        refusal = write_refusal(self._store, owner, now, self._write_limit)
+        if refusal is not None:
+            raise refusal
+        key_id = call.params["apiKeyId"]
+        stored = self._store.account_keys(account).by_id.get(key_id)
+        if stored is None:
+            raise OperationError(404, f"No API key with id {key_id!r} in account {account}.")
+        request = read_key_request(body, self._catalog)
+        updated = apply_update(
+            stored, request, platform_allowed=self._platform_allowed(caller, account)
+        )
+        self._store.put_key(updated)
+        self._store.count_write(day_of(now), owner)
+        self._persist()
+        return Answer(200, updated.to_api())
+
+    # accounts
+
+    def list_accounts(self, call: Call) -> Answer:
+        caller = self._auth.authenticate(
+            call.headers.get("authorization"), self._clock.now(), keys_allowed=True
+        )
+        self._auth.require_manage(caller)
+        name = call.single("name")
+        enabled = _read_boolean(call.single("enabled"), "enabled")
+        limit = _read_integer(call.single("limit"), "limit", DEFAULT_ACCOUNTS_LIMIT, 1, None)
+        accounts = [
+            account
+            for account in self._store.sub_accounts(caller.account_id)
+            if (name is None or account.name == name)
+            and (enabled is None or account.enabled == enabled)
+        ]
+        return Answer(200, {"accounts": [a.to_api() for a in accounts[:limit]]})
+
+    # sign-in
+
+    def create_session(self, call: Call) -> Answer:
+        body = call.json()
+        if not isinstance(body, dict):
+            raise OperationError(
+                400, "The body must be a JSON object.", [("body", "not an object")]
+            )
+        missing = [
+            (field, "is required")
+            for field in ("username", "password")
+            if not isinstance(body.get(field), str)
+        ]
+        if missing:
+            raise OperationError(400, "Username and password are required.", missing)
+        token = self._auth.open_session(body["username"], body["password"], self._clock.now())
+        if token is None:
+            raise OperationError(401, "Wrong username or password.")
+        return Answer(200, {"token": token})
+
+    def destroy_session(self, call: Call) -> Answer:
+        token = self._auth.session_token(call.headers.get("authorization"))
+        if token is None:
+            raise OperationError(401, "Send the session to end as 'Authorization: IBSSO <token>'.")
+        # Resolving it first answers 401 for an unknown or expired session.
+        self._auth.authenticate(f"IBSSO {token}", self._clock.now(), keys_allowed=False)
+        self._auth.close_session(token)
+        return Answer(200)
+
+    def create_token(self, call: Call) -> Answer:
+        form = call.form()
+        missing = [
+            (field, "is required")
+            for field in ("client_id", "client_secret", "grant_type")
+            if not form.get(field)
+        ]
+        if missing:
+            raise OperationError(
+                400, "client_id, client_secret and grant_type are required.", missing
+            )
+        if form["grant_type"] != "client_credentials":
+            raise OperationError(
+                400,
+                "Only grant_type=client_credentials is supported.",
+                [("grant_type", "must be client_credentials")],
+            )
+        token = self._auth.issue_token(form["client_id"], form["client_secret"], self._clock.now())
+        if token is None:
+            raise OperationError(401, "Wrong client_id or client_secret.")
+        return Answer(
+            200,
+            {
+                "access_token": token,
+                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "token_type": "Bearer",
+            },
+        )
+
+    # shared steps
+
+    def _key_manager(self, call: Call) -> Caller:
+        caller = self._auth.authenticate(
+            call.headers.get("authorization"), self._clock.now(), keys_allowed=False
+        )
+        self._auth.require_manage(caller)
+        return caller
+
+    def _target_account(self, caller: Caller, account_id: str | None) -> str:
+        if not account_id:
+            return caller.account_id
+        if not self._store.can_reach(caller.account_id, account_id):
+            raise OperationError(
+                403,
+                f"Account {account_id} is not the caller's account nor one of its sub-accounts.",
+            )
+        return account_id
+
+    def _budget_owner(self, caller: Caller, account: str) -> str:
+        return caller.name if self._limit_scope == "caller" else account
+
+    def _platform_allowed(self, caller: Caller, account: str) -> bool:
+        # Infobip links CPaaS X applications only to keys of the caller's own main account.
+        return account == caller.account_id == self._store.main_account_id
+
+
+def _account_field(body: Any) -> str | None:
+    value = body.get("accountId") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _read_page(call: Call) -> _Page:
+    number = _read_integer(call.single("page"), "page", 0, 0, MAX_PAGE)
+    size = _read_integer(call.single("size"), "size", MAX_SIZE, 1, MAX_SIZE)
+    order_by = call.single("orderBy") or "id"
+    if order_by not in _ORDERINGS:
+        raise OperationError(400, "", [("orderBy", f"must be one of {', '.join(_ORDERINGS)}")])
+    direction = (call.single("orderDirection") or "asc").lower()
+    if direction not in ("asc", "desc"):
+        raise OperationError(400, "", [("orderDirection", "must be asc or desc")])
+    return _Page(number, size, order_by, direction == "desc")
+
+
+def _read_integer(text: str | None, name: str, default: int, low: int, high: int | None) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise OperationError(400, "", [(name, "must be an integer")]) from None
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise OperationError(400, "", [(name, f"must be {bound}")])
+    return value
+
+
+def _read_boolean(text: str | None, name: str) -> bool | None:
+    if text is None or text == "":
+        return None
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise OperationError(400, "", [(name, "must be true or false")])
+    return lowered == "true"

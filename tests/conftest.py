@@ -1,0 +1,58 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from infobip_iac.emulator import EmulatorControl, EmulatorServer
+
+# --- the emulator of Infobip's account-management API --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Any:
+    """The checker of emulator answers against Infobip's OpenAPI document (session-wide);
+    None when the document is not beside the repository."""
+    from emulator.conformance import SPEC_PATH, ConformanceChecker
+
+    return ConformanceChecker() if SPEC_PATH.is_file() else None
+
+
+@pytest.fixture
+def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
+    """Start emulators with custom settings (`make_emulator(write_limit=2)`), each checked:
+    the test fails if any answer to an Infobip operation did not match the spec's schema."""
+    started: list[EmulatorServer] = []
+    seen: list[str] = []
+
+    def check(method: str, template: str, status: int, body: Any) -> None:
+        if conformance is not None:
+            problems = conformance.problems_of(method, template, status, body)
+            seen.extend(problems)
+            conformance.problems.extend(problems)
+
+    def make(**settings: Any) -> EmulatorServer:
+        server = EmulatorServer(on_response=check, **settings)
+        started.append(server.start())
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+    if seen:
+        pytest.fail("emulator answers that break the spec:\n" + "\n".join(seen[:20]))
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
+    """An emulator on a free loopback port, default user admin/admin, default limits."""
+    return make_emulator()
+
+
+@pytest.fixture
+def emulator_control(emulator: EmulatorServer) -> EmulatorControl:
+    """The control API (reset, seed, clock, faults, stats, accounts, users, secrets)."""
+    return emulator.control
