@@ -88,8 +88,6 @@ class ApplyEvent:
 class ApplyOptions:
     max_writes: int = DEFAULT_MAX_WRITES
     allow_revokes: bool = False
-    # policy.max_revokes of the configuration the plan was made from (None: no limit).
-    max_revokes: int | None = None
     show_secrets: bool = False
     # A plan read from a file is checked against the state and live keys before use.
     saved_plan: bool = False
@@ -157,7 +155,7 @@ def apply_plan(
         plan,
         state,
         max_writes=options.max_writes,
-        max_revokes=options.max_revokes,
+        max_revokes=plan.max_revokes,
         allow_revokes=options.allow_revokes,
         show_secrets=options.show_secrets,
     )
@@ -208,6 +206,7 @@ class _Run:
     def execute(self) -> None:
         if self.plan.refresh_only:
             self._refresh_state()
+            self._forget_without_write()
             return
         self._record_state_only_effects()
         steps = self._steps()
@@ -255,6 +254,13 @@ class _Run:
                     change, change.importing_id, change.before
                 )
                 self._note_state(change.address, f"{how} [id={change.importing_id}]")
+                changed = True
+            # Only a declared key has its lifecycle in the plan; a removed key keeps what
+            # state remembers until it is revoked and forgotten.
+            record = self.state.resources.get(change.address)
+            declared = change.reason is not Reason.REMOVED_FROM_CONFIG
+            if record and declared and record.prevent_revoke != change.prevent_revoke:
+                record.prevent_revoke = change.prevent_revoke
                 changed = True
         if changed:
             self._save()
@@ -566,7 +572,7 @@ class _Run:
             name=key.name,
             attributes=key.attributes(),
             valid_for=_duration_text(valid_for),
-            prevent_revoke=self._prevent_revoke(change),
+            prevent_revoke=change.prevent_revoke,
             secret=secret,
         )
 
@@ -578,12 +584,8 @@ class _Run:
             account=change.account,
             name=str(attributes.get("name", change.name)),
             attributes=dict(attributes),
-            prevent_revoke=self._prevent_revoke(change),
+            prevent_revoke=change.prevent_revoke,
         )
-
-    def _prevent_revoke(self, change: ResourceChange) -> bool:
-        entry = self.state.resources.get(change.address)
-        return entry.prevent_revoke if entry is not None else False
 
     def _note_state(self, address: str, message: str) -> None:
         self.result.state_changes += 1
