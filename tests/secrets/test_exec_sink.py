@@ -1,0 +1,115 @@
+"""The exec sink: no shell, the secret on stdin only, failures reported without it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from infobip_iac.domain.keys import SecretSinkSpec
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.redact import MAX_DETAIL_CHARS
+from infobip_iac.secrets.sinks import deliver
+
+
+def exec_spec(*command: str) -> SecretSinkSpec:
+    return SecretSinkSpec(sink="exec", command=command)
+
+
+def run(spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, timeout: float = 30) -> str:
+    """Deliver and return the failure message (the test expects a failure)."""
+    with pytest.raises(SecretSinkError) as caught:
+        deliver(spec, secret, meta, show_secrets=False, timeout=timeout)
+    return str(caught.value)
+
+
+def test_the_command_gets_the_secret_on_stdin_and_only_there(
+    tmp_path: Path,
+    recorder: tuple[str, ...],
+    secret: Secret,
+    secret_value: str,
+    meta: KeyMeta,
+) -> None:
+    out = tmp_path / "received.json"
+
+    record = deliver(
+        exec_spec(*recorder, str(out), "$(touch pwned)"), secret, meta, show_secrets=False
+    )
+
+    received = json.loads(out.read_text())
+    assert received["stdin"] == secret_value  # exactly: no newline added
+    assert all(secret_value not in arg for arg in received["argv"])
+    assert all(secret_value not in value for value in received["env"].values())
+    assert received["env"]["INFOBIP_KEY_ADDRESS"] == meta.address
+    assert received["env"]["INFOBIP_KEY_ID"] == meta.key_id
+    assert received["env"]["INFOBIP_KEY_NAME"] == meta.name
+    assert received["env"]["INFOBIP_ACCOUNT"] == meta.account
+    # No shell: the argument arrives literally and nothing was expanded or run.
+    assert received["argv"][-1] == "$(touch pwned)"
+    assert not (tmp_path / "pwned").exists()
+    assert (record.sink, record.status, record.location) == ("exec", "delivered", recorder[0])
+    assert record.files_written == []
+
+
+def test_a_failing_command_reports_its_status_and_stderr_without_the_secret(
+    python_command: tuple[str, ...], secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    echo_and_fail = (
+        "import sys; s = sys.stdin.read(); "
+        "sys.stderr.write('vault: permission denied for value ' + s + '\\n'); sys.exit(3)"
+    )
+
+    message = run(exec_spec(*python_command, echo_and_fail), secret, meta)
+
+    assert "exited with status 3" in message
+    assert "vault: permission denied for value ***" in message
+    assert secret_value not in message
+
+
+def test_long_stderr_is_cut(python_command: tuple[str, ...], secret: Secret, meta: KeyMeta) -> None:
+    chatty = "import sys; sys.stderr.write('e' * 100000); sys.exit(1)"
+
+    message = run(exec_spec(*python_command, chatty), secret, meta)
+
+    assert len(message) < MAX_DETAIL_CHARS + 500
+    assert "more characters" in message
+
+
+def test_a_missing_program_is_named(secret: Secret, meta: KeyMeta) -> None:
+    message = run(exec_spec("no-such-program-infobip-iac-test", "put"), secret, meta)
+
+    assert 'the secret command "no-such-program-infobip-iac-test" was not found' in message
+    assert "without a shell" in message
+
+
+def test_a_command_that_hangs_is_stopped_at_the_timeout(
+    python_command: tuple[str, ...], secret: Secret, meta: KeyMeta
+) -> None:
+    started = time.monotonic()
+
+    message = run(
+        exec_spec(*python_command, "import time; time.sleep(30)"), secret, meta, timeout=0.5
+    )
+
+    assert time.monotonic() - started < 10
+    assert "did not finish within 0.5s" in message
+
+
+def test_a_command_killed_by_a_signal_says_so(
+    python_command: tuple[str, ...], secret: Secret, meta: KeyMeta
+) -> None:
+    suicide = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+
+    message = run(exec_spec(*python_command, suicide), secret, meta)
+
+    assert "was killed by signal 9" in message
+
+
+def test_an_exec_sink_without_a_command_is_an_error(secret: Secret, meta: KeyMeta) -> None:
+    message = run(SecretSinkSpec(sink="exec"), secret, meta)
+
+    assert 'needs a "command"' in message
