@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.infobip.api import AccountKeys, KeyService, ProgressCallback
+from infobip_iac.infobip.client import list_accounts_concurrently
 from infobip_iac.state.model import StateDocument
 
 __all__ = ["accounts_to_read", "describe_read", "read_live_keys"]
@@ -34,15 +35,21 @@ def read_live_keys(
     *,
     on_account: Callable[[AccountKeys], None] | None = None,
     progress: ProgressCallback | None = None,
+    max_workers: int = 8,
 ) -> Mapping[str, AccountKeys]:
-    """Every live key of every account in play, by account reference. `on_account` hears
-    of each finished account, `progress` of each page read."""
-    live: dict[str, AccountKeys] = {}
-    for account, names in accounts_to_read(config, state).items():
-        keys = service.list_keys(account, names=sorted(names), progress=progress)
-        live[account] = keys
-        if on_account is not None:
-            on_account(keys)
+    """Every live key of every account in play, by account reference; several accounts
+    are read at once, each within its own read budget. `on_account` hears of each account
+    (in account order) when all are read, `progress` of each page as it arrives."""
+    requests = accounts_to_read(config, state)
+    live = list_accounts_concurrently(
+        service,
+        {account: sorted(names) for account, names in requests.items()},
+        max_workers=max_workers,
+        progress=progress,
+    )
+    if on_account is not None:
+        for account in requests:
+            on_account(live[account])
     return live
 
 
