@@ -1,0 +1,202 @@
+"""`infobip-iac apply`: make the planned changes, from manifests (after a `yes`) or from a
+saved plan file (exactly that plan, refused when stale)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.planning import load_configuration, plan_against_live, render_plan
+from infobip_iac.domain.normalize import format_instant
+from infobip_iac.engine.apply import (
+    DEFAULT_MAX_WRITES,
+    ApplyEvent,
+    ApplyOptions,
+    ApplyResult,
+    EventKind,
+    apply_plan,
+)
+from infobip_iac.engine.guard_rails import check_guard_rails
+from infobip_iac.errors import UsageError
+from infobip_iac.infobip.connection import open_key_service
+from infobip_iac.render.json import read_plan_file
+from infobip_iac.state.lock import locked
+from infobip_iac.state.store import StateStore
+
+__all__ = ["apply"]
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+def _is_plan_file(paths: tuple[Path, ...]) -> bool:
+    """One argument naming a file that is not a manifest: a saved plan."""
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix not in _MANIFEST_SUFFIXES
+
+
+class _Printer:
+    """Progress on stdout, warnings and stops on stderr (loud, so CI logs show them)."""
+
+    def __init__(self, *, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, event: ApplyEvent) -> None:
+        line = f"{event.address}: {event.message}"
+        if event.kind in (EventKind.WARNING, EventKind.STOPPED):
+            click.secho(line, err=True, fg="red", bold=True, color=self.color or None)
+        else:
+            click.echo(line)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for `yes`.")
+@click.option("--allow-revokes", is_flag=True, help="Revoke more keys than policy.max_revokes.")
+@click.option(
+    "--max-writes",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_WRITES,
+    show_default=True,
+    help="Refuse a plan with more Infobip writes than this (Infobip allows 40 a day).",
+)
+@click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for the state lock.",
+)
+@click.option("--refresh-only", is_flag=True, help="Only bring the state up to date with live.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Apply only this key.")
+@click.option(
+    "--replace", "replace", multiple=True, metavar="ADDR", help="Create a new key for this one."
+)
+@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@common_options
+def apply(
+    *,
+    opts: GlobalOptions,
+    paths: tuple[Path, ...],
+    auto_approve: bool,
+    allow_revokes: bool,
+    max_writes: int,
+    show_secrets: bool,
+    lock_timeout: float,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    allow_unknown_scopes: bool,
+) -> int:
+    """Make the changes of a plan. Exit 0 done; 1 error; 3 stopped by Infobip's daily
+    write limit (run again later to carry on)."""
+    saved = _is_plan_file(paths)
+    if saved and (refresh_only or targets or replace):
+        raise UsageError(
+            "--refresh-only, --target and --replace shape a new plan; a saved plan is "
+            "applied as it is. Pass them to `plan --out` instead"
+        )
+    if not saved and not auto_approve and not sys.stdin.isatty():
+        raise UsageError(
+            "apply asks for `yes` before changing anything, but there is no terminal to "
+            "ask on. Pass --auto-approve, or save a reviewed plan with `plan --out FILE` "
+            "and run `apply FILE`"
+        )
+    options = ApplyOptions(
+        max_writes=max_writes,
+        allow_revokes=allow_revokes,
+        show_secrets=show_secrets,
+        saved_plan=saved,
+        sink_timeout=opts.timeout,
+    )
+    config = None if saved else load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+    store = StateStore(opts.state)
+    with (
+        locked(opts.state, "apply", timeout=lock_timeout),
+        open_key_service(
+            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
+        ) as service,
+    ):
+        state = store.read()
+        if config is None:
+            planned = read_plan_file(paths[0])
+        else:
+            planned = plan_against_live(
+                config,
+                state,
+                service,
+                color=opts.color,
+                refresh_only=refresh_only,
+                targets=targets,
+                replace=replace,
+            )
+            click.echo(render_plan(planned, "text", color=opts.color), nl=False)
+            if not planned.has_changes:
+                return 0
+            check_guard_rails(
+                planned,
+                state,
+                max_writes=options.max_writes,
+                max_revokes=planned.max_revokes,
+                allow_revokes=options.allow_revokes,
+                show_secrets=options.show_secrets,
+            )
+            if not auto_approve and not _approved():
+                click.echo("Apply cancelled.", err=True)
+                return 1
+        result = apply_plan(
+            planned,
+            service=service,
+            store=store,
+            state=state,
+            options=options,
+            events=_Printer(color=opts.color),
+        )
+    _summarize(result)
+    return result.exit_code
+
+
+def _approved() -> bool:
+    answer = click.prompt(
+        "\nDo you want to perform these actions?\n"
+        "  Only 'yes' will be accepted to approve.\n\n  Enter a value",
+        default="",
+        show_default=False,
+    )
+    return bool(answer.strip() == "yes")
+
+
+def _summarize(result: ApplyResult) -> None:
+    counts = (
+        f"{result.created} created, {result.updated} updated, {result.revoked} revoked; "
+        f"{result.writes} Infobip write{'' if result.writes == 1 else 's'}"
+    )
+    if result.stopped_by_limit:
+        when = (
+            f"after {format_instant(result.resume_after)}"
+            if result.resume_after is not None
+            else "tomorrow"
+        )
+        click.echo(
+            f"\nApply stopped by Infobip's daily write limit. Done so far (saved in state): "
+            f"{counts}.\nLeft to do: {', '.join(result.remaining) or 'nothing'}.\n"
+            f"Run apply again {when}; it carries on from the saved state.",
+            err=True,
+        )
+    elif result.error is not None:
+        click.echo(
+            f"\nApply stopped: {result.error}\nDone so far (saved in state): {counts}.\n"
+            f"Left to do: {', '.join(result.remaining) or 'nothing'}.",
+            err=True,
+        )
+    else:
+        click.echo(f"\nApply complete! Keys: {counts}.")
+    if result.secrets_lost:
+        click.echo(
+            f"{len(result.secrets_lost)} secret(s) NOT delivered: "
+            f"{', '.join(result.secrets_lost)}. Those keys exist but nobody holds their "
+            "secrets; run plan to replace them.",
+            err=True,
+        )

@@ -1,0 +1,91 @@
+"""`infobip-iac import ADDR KEY_ID`: put an existing live key under a declared address.
+
+Only the state changes; nothing is written to Infobip. The next plan shows what differs
+between the key and its declaration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.planning import load_configuration
+from infobip_iac.errors import NotFoundError, UsageError
+from infobip_iac.infobip.connection import open_key_service
+from infobip_iac.state.lock import locked
+from infobip_iac.state.model import ResourceState
+from infobip_iac.state.store import StateStore
+
+__all__ = ["import_"]
+
+
+@click.command("import")
+@click.argument("address")
+@click.argument("key_id")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for the state lock.",
+)
+@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@common_options
+def import_(
+    *,
+    opts: GlobalOptions,
+    address: str,
+    key_id: str,
+    paths: tuple[Path, ...],
+    lock_timeout: float,
+    allow_unknown_scopes: bool,
+) -> int:
+    """Record live key KEY_ID as the key declared at ADDR (e.g. api_keys.billing)."""
+    config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+    desired = config.keys.get(address)
+    if desired is None:
+        declared = ", ".join(sorted(config.keys)[:10]) or "none"
+        raise UsageError(
+            f"{address} is not declared in the configuration (declared: {declared}); "
+            "declare the key first, then import it"
+        )
+    store = StateStore(opts.state)
+    with (
+        locked(opts.state, "import", timeout=lock_timeout),
+        open_key_service(
+            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
+        ) as service,
+    ):
+        state = store.read()
+        if address in state.resources:
+            raise UsageError(
+                f"{address} already manages key {state.resources[address].id}; "
+                f"remove it first with `infobip-iac state rm {address}` to import another"
+            )
+        owner = state.by_key_id().get(key_id)
+        if owner is not None:
+            raise UsageError(f"key {key_id} is already managed as {owner}")
+        live = service.get_key(key_id, account=desired.account)
+        if live is None:
+            raise NotFoundError(
+                f"no key {key_id} in account {desired.account}; check the id "
+                "(list keys in Infobip's web interface) and the key's `account`",
+                status=404,
+            )
+        state.resources[address] = ResourceState(
+            id=live.id,
+            account=desired.account,
+            account_id=live.account_id,
+            name=live.name,
+            attributes=live.attributes(),
+            prevent_revoke=desired.lifecycle.prevent_revoke,
+        )
+        store.write(state)
+    click.echo(
+        f"{address}: imported key {live.id} ({live.name}). Nothing was changed in Infobip; "
+        "run plan to see how the key differs from its declaration."
+    )
+    return 0

@@ -1,0 +1,88 @@
+"""`infobip-iac plan`: compare the manifests with the live keys and print what apply would do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.planning import (
+    PLAN_FORMATS,
+    PlanFormat,
+    load_configuration,
+    plan_against_live,
+    render_plan,
+)
+from infobip_iac.infobip.connection import open_key_service
+from infobip_iac.render.json import write_plan_file
+from infobip_iac.state.lock import locked
+from infobip_iac.state.store import StateStore
+
+__all__ = ["PLAN_LOCK_WAIT", "plan"]
+
+# A plan only reads the state; it waits briefly for an apply in progress rather than fail.
+PLAN_LOCK_WAIT = 5.0
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan to this file; `apply FILE` then makes exactly these changes.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--refresh-only", is_flag=True, help="Only bring the state up to date with live.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Plan only this key.")
+@click.option(
+    "--replace", "replace", multiple=True, metavar="ADDR", help="Plan a new key for this one."
+)
+@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@common_options
+def plan(
+    *,
+    opts: GlobalOptions,
+    paths: tuple[Path, ...],
+    out: Path | None,
+    output_format: PlanFormat,
+    detailed_exitcode: bool,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    allow_unknown_scopes: bool,
+) -> int:
+    """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
+    there are changes."""
+    config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+    with (
+        locked(opts.state, "plan", timeout=PLAN_LOCK_WAIT),
+        open_key_service(
+            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
+        ) as service,
+    ):
+        state = StateStore(opts.state).read()
+        made = plan_against_live(
+            config,
+            state,
+            service,
+            color=opts.color,
+            refresh_only=refresh_only,
+            targets=targets,
+            replace=replace,
+        )
+    click.echo(render_plan(made, output_format, color=opts.color), nl=False)
+    if out is not None:
+        write_plan_file(made, out)
+        click.echo(
+            f"Saved the plan to {out}. To make exactly these changes, run: infobip-iac apply {out}",
+            err=True,
+        )
+    return 2 if detailed_exitcode and made.has_changes else 0

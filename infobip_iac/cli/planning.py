@@ -1,0 +1,147 @@
+"""What `plan` and `apply` share: load the configuration, read live keys (telling the user
+how it goes on stderr), make the plan, render it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from infobip_iac.domain.keys import DesiredConfig
+from infobip_iac.domain.plan import Plan
+from infobip_iac.engine.plan import make_plan
+from infobip_iac.engine.refresh import describe_read, read_live_keys
+from infobip_iac.infobip.api import AccountKeys, KeyService
+from infobip_iac.manifest import load_or_raise
+from infobip_iac.render.json import render_json
+from infobip_iac.render.markdown import render_markdown
+from infobip_iac.render.text import render_text
+from infobip_iac.state.model import StateDocument
+
+__all__ = [
+    "PLAN_FORMATS",
+    "PlanFormat",
+    "ReadReporter",
+    "load_configuration",
+    "plan_against_live",
+    "render_plan",
+]
+
+PlanFormat = Literal["text", "json", "markdown"]
+PLAN_FORMATS: tuple[PlanFormat, ...] = ("text", "json", "markdown")
+
+# Reads of up to this many pages finish in about a second: a bar would only flicker.
+_PAGES_BEFORE_A_BAR = 5
+
+
+def load_configuration(paths: Sequence[Path], *, allow_unknown_scopes: bool) -> DesiredConfig:
+    """The validated configuration of `paths` (default: the working folder); warnings go
+    to stderr, errors raise ConfigurationError with every diagnostic."""
+    config, diagnostics = load_or_raise(
+        list(paths) or [Path()], allow_unknown_scopes=allow_unknown_scopes
+    )
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.render(), err=True)
+    return config
+
+
+class ReadReporter:
+    """Says on stderr what each account's read cost, and shows a progress bar while a read
+    takes more than a few pages, when stderr is a terminal."""
+
+    def __init__(self, *, color: bool) -> None:
+        self._console = Console(stderr=True, no_color=not color, highlight=False)
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ReadReporter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop_bar()
+
+    def page_read(self, account: str, pages: int, expected: int) -> None:
+        if self._progress is None:
+            if expected <= _PAGES_BEFORE_A_BAR or not self._console.is_terminal:
+                return
+            self._progress = Progress(
+                TextColumn("Reading live keys of account {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("pages"),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+        task = self._tasks.get(account)
+        if task is None:
+            task = self._progress.add_task(account, total=expected)
+            self._tasks[account] = task
+        self._progress.update(task, completed=pages, total=max(expected, pages))
+
+    def account_read(self, read: AccountKeys) -> None:
+        self._stop_bar()
+        click.echo(describe_read(read), err=True)
+
+    def _stop_bar(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._tasks.clear()
+
+
+def plan_against_live(
+    config: DesiredConfig,
+    state: StateDocument,
+    service: KeyService,
+    *,
+    color: bool,
+    refresh_only: bool = False,
+    targets: Sequence[str] = (),
+    replace: Sequence[str] = (),
+) -> Plan:
+    """Read the live keys of every account in play and plan against them."""
+    with ReadReporter(color=color) as reporter:
+        live = read_live_keys(
+            service,
+            config,
+            state,
+            on_account=reporter.account_read,
+            progress=reporter.page_read,
+        )
+    return make_plan(
+        config,
+        state,
+        live,
+        now=service.server_time(),
+        refresh_only=refresh_only,
+        targets=tuple(targets),
+        replace=tuple(replace),
+    )
+
+
+def render_plan(plan: Plan, output_format: PlanFormat, *, color: bool) -> str:
+    if output_format == "json":
+        return render_json(plan)
+    if output_format == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=color and sys.stdout.isatty())

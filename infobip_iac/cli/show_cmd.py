@@ -1,0 +1,29 @@
+"""`infobip-iac show PLANFILE`: print a saved plan again, in any of the plan formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.cli.planning import PLAN_FORMATS, PlanFormat, render_plan
+from infobip_iac.render.json import read_plan_file
+
+__all__ = ["show"]
+
+
+@click.command()
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+)
+@common_options
+def show(*, opts: GlobalOptions, planfile: Path, output_format: PlanFormat) -> int:
+    """Print the plan saved by `plan --out PLANFILE`."""
+    click.echo(render_plan(read_plan_file(planfile), output_format, color=opts.color), nl=False)
+    return 0
