@@ -1,0 +1,136 @@
+"""The manifest pipeline from paths to a DesiredConfig: read, resolve, check, lint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from infobip_iac.domain.keys import DesiredConfig, ImportBlock, MovedBlock, SourceRef
+from infobip_iac.errors import ConfigurationError, Diagnostic
+from infobip_iac.manifest.diagnostics import sort_diagnostics
+from infobip_iac.manifest.lint import lint_key
+from infobip_iac.manifest.policy import check_policy
+from infobip_iac.manifest.resolve import build_drafts, gather_shared, grant_scopes
+from infobip_iac.manifest.rules import check_blocks, check_declarations, check_identity, check_key
+from infobip_iac.manifest.sources import ManifestFile, expand_paths, read_manifest
+from infobip_iac.scopes import load_catalog
+
+__all__ = ["LoadResult", "load_configuration", "load_or_raise"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """`config` is None when any diagnostic is an error; `diagnostics` holds errors and
+    warnings, sorted by file, line and column."""
+
+    config: DesiredConfig | None
+    diagnostics: list[Diagnostic]
+    files: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+def load_configuration(
+    paths: Sequence[Path],
+    *,
+    allow_unknown_scopes: bool = False,
+    now: datetime | None = None,
+) -> LoadResult:
+    """Read the manifests at `paths` (files, or folders of `*.yaml`/`*.yml`; none means the
+    current folder) as one configuration. Never raises for bad input: every problem found
+    is a Diagnostic. `now` fixes the clock for the checks that depend on it."""
+    moment = _utc(now)
+    files, problems = expand_paths(list(paths) or [Path()])
+    manifests: list[ManifestFile] = []
+    for path in files:
+        manifest, found = read_manifest(path)
+        problems.extend(found)
+        if manifest is not None:
+            manifests.append(manifest)
+
+    shared, found = gather_shared(manifests)
+    problems.extend(found)
+    catalog = load_catalog()
+    policy = shared.policy
+    warn_unknown = allow_unknown_scopes or policy.unknown_scopes == "warn"
+    problems.extend(check_declarations(manifests, shared, catalog, warn_unknown=warn_unknown))
+    drafts = build_drafts(manifests, shared)
+    grant_scopes(drafts, shared, catalog)
+    problems.extend(check_identity(manifests, drafts))
+    problems.extend(check_blocks(manifests))
+    # With broken defaults or policy every key would be judged on missing values: the
+    # errors already reported are the ones to fix first.
+    judge = not (shared.defaults_broken or shared.policy_broken)
+    for draft in drafts:
+        if draft.partial:
+            continue
+        problems.extend(check_key(draft, catalog))
+        if judge:
+            problems.extend(check_policy(draft, policy, catalog, now=moment))
+            problems.extend(lint_key(draft, policy, catalog, now=moment))
+
+    diagnostics = sort_diagnostics(problems)
+    names = tuple(manifest.name for manifest in manifests)
+    if any(d.severity == "error" for d in diagnostics):
+        return LoadResult(None, diagnostics, names)
+    config = DesiredConfig(
+        keys={draft.address: draft.to_desired() for draft in drafts},
+        policy=policy,
+        moved=tuple(
+            MovedBlock.model_validate(
+                {
+                    "from": move.from_address,
+                    "to": move.to_address,
+                    "source": _source(manifest, ("moved", index)),
+                }
+            )
+            for manifest in manifests
+            for index, move in manifest.moved
+        ),
+        imports=tuple(
+            ImportBlock.model_validate(
+                {
+                    "to": block.to_address,
+                    "id": block.key_id,
+                    "source": _source(manifest, ("imports", index)),
+                }
+            )
+            for manifest in manifests
+            for index, block in manifest.imports
+        ),
+        files=names,
+    )
+    return LoadResult(config, diagnostics, names)
+
+
+def load_or_raise(
+    paths: Sequence[Path],
+    *,
+    allow_unknown_scopes: bool = False,
+    now: datetime | None = None,
+) -> tuple[DesiredConfig, list[Diagnostic]]:
+    """The configuration and its warnings; ConfigurationError (with every diagnostic) when
+    it has errors."""
+    result = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes, now=now)
+    if result.config is None:
+        raise ConfigurationError(result.diagnostics)
+    return result.config, result.diagnostics
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def _source(manifest: ManifestFile, location: tuple[str | int, ...]) -> SourceRef:
+    mark = manifest.mark(location)
+    return SourceRef(file=manifest.name, line=mark.line, column=mark.column)

@@ -1,0 +1,418 @@
+"""The manifest file format (SPEC §1) as pydantic models: which fields exist and their types.
+
+The models refuse unknown fields and take values as YAML wrote them (`strict`): a number is
+not silently turned into text, nor `"yes"` into true. Values with a format of their own
+(durations, instants, IP ranges, addresses) are parsed here by `domain.normalize` and fail
+with the diagnostic code of what is wrong, so that `diagnostics` can report them directly.
+
+Rules that involve several fields or several keys (defaults, scope sets, policy) are not
+here: they need the whole configuration and live in `resolve`, `rules` and `policy`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import string
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+from infobip_iac.domain.normalize import canonical_network, parse_duration, parse_instant
+from infobip_iac.manifest.diagnostics import Code
+
+__all__ = [
+    "ACCOUNT_PATTERN",
+    "ADDRESS_PATTERN",
+    "DURATION_PATTERN",
+    "INFOBIP_KEY_ID_PATTERN",
+    "INSTANT_PATTERN",
+    "KEY_ID_PATTERN",
+    "ROLE_REF",
+    "SCOPE_REF",
+    "DefaultsSpec",
+    "ImportSpec",
+    "KeySettings",
+    "KeySpec",
+    "LifecycleSpec",
+    "ManifestSpec",
+    "MovedSpec",
+    "PlatformSpec",
+    "PolicySpec",
+    "SecretSpec",
+    "fail",
+    "is_key_id",
+]
+
+KEY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ADDRESS_PATTERN = r"^api_keys\.[a-z0-9][a-z0-9_-]{0,62}$"
+INFOBIP_KEY_ID_PATTERN = r"^[0-9A-Fa-f]{32}$"
+ACCOUNT_PATTERN = r"^(?:_|[A-Za-z0-9][A-Za-z0-9_-]{0,63})$"
+DURATION_PATTERN = r"^\s*[0-9]{1,7}\s*[mhdwy]\s*$"
+# Editors get a hint of the shape; the real check is `normalize.parse_instant`.
+INSTANT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
+)
+
+# schema.py fills these in from the scope catalog (an enum with a description per scope).
+SCOPE_REF = "#/$defs/ScopeName"
+ROLE_REF = "#/$defs/RoleName"
+
+_KEY_ID = re.compile(KEY_ID_PATTERN)
+_ADDRESS = re.compile(ADDRESS_PATTERN)
+_INFOBIP_KEY_ID = re.compile(INFOBIP_KEY_ID_PATTERN)
+_ACCOUNT = re.compile(ACCOUNT_PATTERN)
+_SECRET_FIELDS = frozenset({"address", "id", "name", "account"})
+
+
+def fail(code: Code, message: str, hint: str = "") -> PydanticCustomError:
+    """A validation error that `diagnostics` reports under `code` with this message and hint."""
+    return PydanticCustomError(code.value, "{message}", {"message": message, "hint": hint})
+
+
+def _as_duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise fail(
+            Code.BAD_DURATION,
+            f"{value!r} is not a duration",
+            "write a whole number and a unit, one of m h d w y (e.g. 90d, 12w, 1y)",
+        )
+    try:
+        return parse_duration(value)
+    except OverflowError:
+        raise fail(
+            Code.BAD_DURATION, f"{value!r} is too long a duration", "use at most 100y"
+        ) from None
+    except ValueError as error:
+        raise fail(
+            Code.BAD_DURATION, str(error), "units: m minutes, h hours, d days, w weeks, y 365 days"
+        ) from None
+
+
+def _as_instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise fail(
+            Code.BAD_INSTANT,
+            f"{value!r} is not a date or date-time",
+            "write e.g. 2027-06-01 or 2027-06-01T00:00:00Z",
+        )
+    try:
+        return parse_instant(value)
+    except (ValueError, OverflowError) as error:
+        raise fail(
+            Code.BAD_INSTANT,
+            str(error) if isinstance(error, ValueError) else f"{value!r} is out of range",
+            "write e.g. 2027-06-01 (midnight UTC) or 2027-06-01T12:00:00Z",
+        ) from None
+
+
+def _as_network(value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(
+            Code.BAD_IP,
+            f"{value!r} is not an IP address or CIDR range",
+            'write e.g. 203.0.113.7, 203.0.113.0/24 or "2001:db8::/48" (text)',
+        )
+    try:
+        return canonical_network(value)
+    except ValueError as error:
+        if _host_bits_set(value):
+            raise fail(
+                Code.HOST_BITS_SET,
+                str(error),
+                "write the network address of the range, or a single address without /",
+            ) from None
+        raise fail(
+            Code.BAD_IP, str(error), "write e.g. 203.0.113.7, 203.0.113.0/24 or 2001:db8::/48"
+        ) from None
+
+
+def _host_bits_set(text: str) -> bool:
+    """True when `text` is a valid range except that its address is not the network's."""
+    if "/" not in text:
+        return False
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_address(value: Any) -> str:
+    if isinstance(value, str) and _ADDRESS.match(value):
+        return value
+    raise fail(
+        Code.BAD_ADDRESS,
+        f"{value!r} is not a key address",
+        "write api_keys.<id>, e.g. api_keys.ci-sms",
+    )
+
+
+def _as_infobip_key_id(value: Any) -> str:
+    if isinstance(value, str) and _INFOBIP_KEY_ID.match(value):
+        return value
+    raise fail(
+        Code.BAD_IMPORT_ID,
+        f"{value!r} is not an Infobip API key id",
+        "Infobip key ids are 32 hexadecimal digits, e.g. 573711510E1C002E29679B12C7CB48AE",
+    )
+
+
+def _as_account(value: Any) -> str:
+    if isinstance(value, str) and _ACCOUNT.match(value):
+        return value
+    raise fail(
+        Code.BAD_ACCOUNT,
+        f"{value!r} is not an account reference",
+        "write _ for the account of the credentials, or an Infobip account id (in quotes if "
+        "it is all digits)",
+    )
+
+
+def is_key_id(text: str) -> bool:
+    return _KEY_ID.match(text) is not None
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_as_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A whole number and a unit: m, h, d, w or y (365 days), e.g. 90d.",
+        }
+    ),
+]
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_as_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": INSTANT_PATTERN,
+            "description": "A date (midnight UTC) or a date-time; no offset means UTC.",
+        }
+    ),
+]
+Network = Annotated[
+    str,
+    BeforeValidator(_as_network),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "An IPv4/IPv6 address or CIDR range (no host bits set).",
+        }
+    ),
+]
+Address = Annotated[
+    str,
+    BeforeValidator(_as_address),
+    WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN}),
+]
+InfobipKeyId = Annotated[
+    str,
+    BeforeValidator(_as_infobip_key_id),
+    WithJsonSchema({"type": "string", "pattern": INFOBIP_KEY_ID_PATTERN}),
+]
+AccountRef = Annotated[
+    str,
+    BeforeValidator(_as_account),
+    WithJsonSchema({"type": "string", "pattern": ACCOUNT_PATTERN}),
+]
+ScopeName = Annotated[str, WithJsonSchema({"$ref": SCOPE_REF})]
+RoleName = Annotated[str, WithJsonSchema({"$ref": ROLE_REF})]
+PermissionName = Literal["PUBLIC_API", "2FA_CLIENT", "WEB_SDK"]
+ManagedAttribute = Literal[
+    "name", "scopes", "permissions", "platform", "allowed_ips", "valid_from", "valid_to", "enabled"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PlatformSpec(_Model):
+    """A CPaaS X application (and optionally entity) the key is limited to."""
+
+    application_id: str = Field(min_length=1, description="CPaaS X application id.")
+    entity_id: str | None = Field(default=None, min_length=1, description="CPaaS X entity id.")
+    action: Literal["FILL", "FORCE"] | None = None
+
+
+class SecretSpec(_Model):
+    """Where a new key's secret goes (it exists only at creation)."""
+
+    sink: Literal["file", "exec", "stdout", "none"] = Field(
+        description="file: write it to `path`; exec: pipe it to `command`; stdout: print it "
+        "(only with --show-secrets); none: discard it."
+    )
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="For sink file: relative to this manifest's folder; may use {address}, "
+        "{id}, {name}, {account}.",
+    )
+    format: Literal["dotenv", "raw", "json"] = "dotenv"
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="For sink exec: the program and its arguments."
+    )
+
+    @model_validator(mode="after")
+    def _settings_match_sink(self) -> SecretSpec:
+        if self.sink == "file" and not self.path:
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                "a file sink needs a path",
+                'add path: "secrets/{address}.env"',
+            )
+        if self.sink == "exec" and not self.command:
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                "an exec sink needs a command",
+                'add command: ["program", "arg"]; it receives the secret on stdin',
+            )
+        if self.path is not None and self.sink != "file":
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                f"path has no use with sink {self.sink}",
+                "remove path, or use sink: file",
+            )
+        if self.command is not None and self.sink != "exec":
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                f"command has no use with sink {self.sink}",
+                "remove command, or use sink: exec",
+            )
+        if self.path is not None:
+            unknown = _template_fields(self.path) - _SECRET_FIELDS
+            if unknown:
+                raise fail(
+                    Code.BAD_SECRET_SINK,
+                    f"unknown placeholder {{{sorted(unknown)[0]}}} in the secret path",
+                    "placeholders are {address}, {id}, {name} and {account}",
+                )
+        return self
+
+
+def _template_fields(text: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return {text}
+
+
+class LifecycleSpec(_Model):
+    prevent_revoke: bool = Field(
+        default=False, description="Plan fails rather than revoke this key."
+    )
+    ignore_changes: list[ManagedAttribute] = Field(
+        default_factory=list, description="Live changes to these attributes are not undone."
+    )
+
+
+class KeySettings(_Model):
+    """What a key may set and `defaults` may set for every key."""
+
+    scopes: list[ScopeName] = Field(default_factory=list, description="Infobip API scopes.")
+    scope_sets: list[str] = Field(
+        default_factory=list, description="Names of `scope_sets` whose scopes the key gets."
+    )
+    roles: list[RoleName] = Field(
+        default_factory=list, description="Infobip roles whose implied scopes the key gets."
+    )
+    allowed_ips: list[Network] = Field(
+        default_factory=list, description="IP addresses or CIDR ranges; empty = any address."
+    )
+    valid_from: Instant | None = None
+    valid_to: Instant | None = None
+    valid_for: Duration | None = Field(
+        default=None,
+        description="Validity relative to valid_from (or to creation); excludes valid_to.",
+    )
+    enabled: bool = Field(default=True, description="false = revoked but still declared.")
+    permissions: list[PermissionName] = Field(
+        default_factory=list, description="Default PUBLIC_API; PUBLIC_API excludes WEB_SDK."
+    )
+    secret: SecretSpec | None = None
+    lifecycle: LifecycleSpec | None = None
+
+
+class DefaultsSpec(KeySettings):
+    """Settings every key of the configuration inherits unless it sets its own."""
+
+
+class KeySpec(KeySettings):
+    """One API key. Its id is its mapping key under `api_keys`."""
+
+    name: str | None = Field(
+        default=None, min_length=1, description="Infobip name; default = the id."
+    )
+    platform: list[PlatformSpec] = Field(
+        default_factory=list,
+        description="CPaaS X applications/entities; excludes scopes and permissions.",
+    )
+
+
+class PolicySpec(_Model):
+    """Guard rails, checked at validate and plan time."""
+
+    max_validity: Duration | None = Field(
+        default=None, description="valid_to - valid_from may not exceed this."
+    )
+    require_allowed_ips: bool = Field(
+        default=False, description="Every enabled key needs a non-empty allowed_ips."
+    )
+    forbid_any_ip: bool = Field(default=False, description="0.0.0.0/0 and ::/0 are refused.")
+    forbidden_scopes: list[ScopeName] = Field(default_factory=list)
+    unmanaged_keys: Literal["ignore", "report", "revoke"] = Field(
+        default="report", description="Enabled live keys nobody declared."
+    )
+    max_revokes: int | None = Field(
+        default=None, ge=0, description="Apply refuses to revoke more unless --allow-revokes."
+    )
+    unknown_scopes: Literal["error", "warn"] = Field(
+        default="error", description="warn: accept scopes newer than the catalog."
+    )
+
+
+class MovedSpec(_Model):
+    """Rename a key's id without touching the live key."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    from_address: Address = Field(alias="from")
+    to_address: Address = Field(alias="to")
+
+
+class ImportSpec(_Model):
+    """Adopt an existing live key by its Infobip id."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    to_address: Address = Field(alias="to")
+    key_id: InfobipKeyId = Field(alias="id")
+
+
+class ManifestSpec(_Model):
+    """One manifest file. All files given together form one configuration."""
+
+    version: Literal[1] = Field(description="Manifest format version.")
+    account: AccountRef = Field(
+        default="_", description='"_" = the account of the credentials, or an account id.'
+    )
+    defaults: DefaultsSpec | None = None
+    scope_sets: dict[str, list[ScopeName]] = Field(
+        default_factory=dict, description="Named bundles of scopes."
+    )
+    policy: PolicySpec | None = None
+    api_keys: dict[str, KeySpec] = Field(
+        default_factory=dict,
+        description="Keys by id.",
+        json_schema_extra={"propertyNames": {"pattern": KEY_ID_PATTERN}},
+    )
+    moved: list[MovedSpec] = Field(default_factory=list)
+    imports: list[ImportSpec] = Field(default_factory=list)

@@ -1,0 +1,376 @@
+"""Resolve validated files into keys: shared blocks, defaults, scope sets, roles, then DesiredKey.
+
+The configuration-wide blocks (`defaults`, `policy`, each scope set) may stand in any one
+file; `Shared` gathers them and reports a second declaration. A `KeyDraft` is one key with
+every setting resolved against the defaults, each remembering where it was written, so the
+checks that follow can point at the line that needs mending (the key's own line, or the
+defaults' when the value was inherited).
+
+Inheritance: a key's own setting replaces the default of the same name; `valid_to` and
+`valid_for` replace each other as a pair. A key with `platform` inherits no scopes or
+permissions (Infobip refuses them together). Roles that imply client-side SDK scopes
+(e.g. Account Manager) contribute only their other scopes: Infobip refuses an SDK scope
+beside any other, so a key can never hold a role's full set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infobip_iac.domain.keys import (
+    DesiredKey,
+    Lifecycle,
+    Permission,
+    PlatformLink,
+    Policy,
+    SecretSinkSpec,
+    SourceRef,
+    key_address,
+)
+from infobip_iac.errors import Diagnostic
+from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
+from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec
+from infobip_iac.manifest.sources import ManifestFile
+from infobip_iac.manifest.yamlload import Mark
+from infobip_iac.scopes import Catalog
+
+__all__ = [
+    "Grant",
+    "KeyDraft",
+    "Setting",
+    "Shared",
+    "build_drafts",
+    "gather_shared",
+    "grant_scopes",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A value as the key sees it, and where it was written."""
+
+    value: Any
+    file: ManifestFile
+    location: Location
+    inherited: bool
+
+    @property
+    def mark(self) -> Mark:
+        return self.file.mark(self.location)
+
+    def item_mark(self, index: int) -> Mark:
+        return self.file.mark((*self.location, index))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One scope of a key's effective set, and how it got there."""
+
+    scope: str
+    file: ManifestFile
+    mark: Mark
+    via: str = ""  # "" when written in `scopes`; else 'scope set "x"' or 'role "Y"'
+    from_role: bool = False
+
+    @property
+    def described(self) -> str:
+        return f'"{self.scope}" (from {self.via})' if self.via else f'"{self.scope}"'
+
+
+@dataclass(frozen=True, slots=True)
+class _SharedBlock:
+    file: ManifestFile
+    location: Location
+
+
+@dataclass
+class Shared:
+    """The configuration-wide blocks, taken from whichever file declared them."""
+
+    defaults: DefaultsSpec | None = None
+    defaults_file: ManifestFile | None = None
+    defaults_broken: bool = False
+    policy_spec: PolicySpec | None = None
+    policy_file: ManifestFile | None = None
+    policy_broken: bool = False
+    scope_sets: dict[str, tuple[list[str] | None, ManifestFile]] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        spec = self.policy_spec
+        if spec is None:
+            return Policy()
+        return Policy(
+            max_validity=spec.max_validity,
+            require_allowed_ips=spec.require_allowed_ips,
+            forbid_any_ip=spec.forbid_any_ip,
+            forbidden_scopes=frozenset(spec.forbidden_scopes),
+            unmanaged_keys=spec.unmanaged_keys,
+            max_revokes=spec.max_revokes,
+            unknown_scopes=spec.unknown_scopes,
+        )
+
+
+def _twice(block: str, again: ManifestFile, location: Location, first: ManifestFile) -> Diagnostic:
+    where = first.key_mark(location)
+    return diagnostic(
+        again.name,
+        again.key_mark(location),
+        Code.DECLARED_TWICE,
+        f"{block} is declared a second time; the first is at {first.name}:{where.line}:"
+        f"{where.column}",
+        f"a configuration has one {block}; merge the two into one place",
+    )
+
+
+def gather_shared(files: list[ManifestFile]) -> tuple[Shared, list[Diagnostic]]:
+    shared = Shared()
+    problems: list[Diagnostic] = []
+    for manifest in files:
+        if manifest.declares_defaults:
+            if shared.defaults_file is not None:
+                problems.append(_twice("defaults", manifest, ("defaults",), shared.defaults_file))
+            else:
+                shared.defaults_file = manifest
+                shared.defaults = manifest.defaults
+                shared.defaults_broken = (
+                    manifest.defaults is None or ("defaults",) in manifest.partial
+                )
+        if manifest.declares_policy:
+            if shared.policy_file is not None:
+                problems.append(_twice("policy", manifest, ("policy",), shared.policy_file))
+            else:
+                shared.policy_file = manifest
+                shared.policy_spec = manifest.policy
+                shared.policy_broken = manifest.policy is None or ("policy",) in manifest.partial
+        for set_name, members in manifest.scope_sets.items():
+            earlier = shared.scope_sets.get(set_name)
+            if earlier is not None:
+                problems.append(
+                    _twice(
+                        f'scope set "{set_name}"',
+                        manifest,
+                        ("scope_sets", set_name),
+                        earlier[1],
+                    )
+                )
+            else:
+                shared.scope_sets[set_name] = (members, manifest)
+    return shared, problems
+
+
+@dataclass
+class KeyDraft:
+    """One declared key with its settings resolved against the defaults."""
+
+    ident: str
+    file: ManifestFile
+    spec: KeySpec
+    defaults: DefaultsSpec | None
+    defaults_file: ManifestFile | None
+    grants: list[Grant] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return key_address(self.ident)
+
+    @property
+    def partial(self) -> bool:
+        """Read with some fields dropped (they had errors): only its names are checked."""
+        return self.location in self.file.partial
+
+    @property
+    def location(self) -> Location:
+        return ("api_keys", self.ident)
+
+    @property
+    def id_mark(self) -> Mark:
+        return self.file.key_mark(self.location)
+
+    @property
+    def account(self) -> str:
+        return self.file.account
+
+    @property
+    def name(self) -> str:
+        return self.spec.name if self.spec.name is not None else self.ident
+
+    @property
+    def has_platform(self) -> bool:
+        return bool(self.spec.platform)
+
+    def own(self, name: str) -> Setting | None:
+        if name in self.spec.model_fields_set:
+            return Setting(getattr(self.spec, name), self.file, (*self.location, name), False)
+        return None
+
+    def setting(self, name: str) -> Setting | None:
+        """The key's own value of `name`, else the default's, else None (not set)."""
+        own = self.own(name)
+        if own is not None:
+            return own
+        if name in ("valid_to", "valid_for") and (
+            "valid_to" in self.spec.model_fields_set or "valid_for" in self.spec.model_fields_set
+        ):
+            return None
+        if self.has_platform and name in ("scopes", "scope_sets", "roles", "permissions"):
+            return None
+        defaults = self.defaults
+        if defaults is not None and name in defaults.model_fields_set:
+            assert self.defaults_file is not None
+            return Setting(getattr(defaults, name), self.defaults_file, ("defaults", name), True)
+        return None
+
+    def value(self, name: str) -> Any:
+        found = self.setting(name)
+        if found is not None:
+            return found.value
+        return KeySpec.model_fields[name].get_default(call_default_factory=True)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.value("enabled"))
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        if self.has_platform:
+            return frozenset()
+        chosen = self.value("permissions")
+        return frozenset(Permission(p) for p in chosen) or frozenset({Permission.PUBLIC_API})
+
+    @property
+    def allowed_ips(self) -> list[str]:
+        return list(self.value("allowed_ips"))
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(grant.scope for grant in self.grants)
+
+    def valid_window(self) -> tuple[datetime | None, datetime | None, timedelta | None]:
+        return self.value("valid_from"), self.value("valid_to"), self.value("valid_for")
+
+    def to_desired(self) -> DesiredKey:
+        valid_from, valid_to, valid_for = self.valid_window()
+        secret = self.setting("secret")
+        lifecycle = self.value("lifecycle")
+        return DesiredKey(
+            address=self.address,
+            ident=self.ident,
+            account=self.account,
+            name=self.name,
+            scopes=self.scopes,
+            permissions=self.permissions,
+            platform=tuple(
+                sorted(
+                    (
+                        PlatformLink(
+                            application_id=p.application_id,
+                            entity_id=p.entity_id,
+                            action=p.action,
+                        )
+                        for p in self.spec.platform
+                    ),
+                    key=PlatformLink.sort_key,
+                )
+            ),
+            allowed_ips=frozenset(self.allowed_ips),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            valid_for=valid_for,
+            enabled=self.enabled,
+            secret=_sink(secret),
+            lifecycle=Lifecycle(
+                prevent_revoke=lifecycle.prevent_revoke,
+                ignore_changes=frozenset(lifecycle.ignore_changes),
+            )
+            if lifecycle is not None
+            else Lifecycle(),
+            source=SourceRef(
+                file=self.file.name, line=self.id_mark.line, column=self.id_mark.column
+            ),
+        )
+
+
+def _sink(secret: Setting | None) -> SecretSinkSpec:
+    if secret is None or secret.value is None:
+        return SecretSinkSpec()
+    spec = secret.value
+    return SecretSinkSpec(
+        sink=spec.sink,
+        path=spec.path,
+        format=spec.format,
+        command=tuple(spec.command) if spec.command is not None else None,
+        base_dir=_folder_text(secret.file.folder),
+    )
+
+
+def _folder_text(folder: Path) -> str:
+    text = folder.as_posix()
+    return text or "."
+
+
+def build_drafts(files: list[ManifestFile], shared: Shared) -> list[KeyDraft]:
+    """A draft for every key whose declaration validated (in file order)."""
+    drafts: list[KeyDraft] = []
+    for manifest in files:
+        for ident, spec in manifest.keys.items():
+            if spec is None:
+                continue
+            drafts.append(
+                KeyDraft(
+                    ident=ident,
+                    file=manifest,
+                    spec=spec,
+                    defaults=shared.defaults,
+                    defaults_file=shared.defaults_file,
+                )
+            )
+    return drafts
+
+
+def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> None:
+    """Fill each draft's effective scopes: `scopes` ∪ scope set members ∪ role scopes.
+
+    Names that do not resolve (an unknown role or scope set) grant nothing here; `rules`
+    reports them once, where they are written. A scope reached twice keeps its first grant,
+    and written scopes come before scope sets, scope sets before roles.
+    """
+    role_scopes: dict[str, tuple[str, list[str]] | None] = {}
+    for draft in drafts:
+        grants: dict[str, Grant] = {}
+        written = draft.setting("scopes")
+        if written is not None:
+            for index, scope in enumerate(written.value):
+                grants.setdefault(scope, Grant(scope, written.file, written.item_mark(index)))
+        sets = draft.setting("scope_sets")
+        if sets is not None:
+            for index, set_name in enumerate(sets.value):
+                members = shared.scope_sets.get(set_name, (None, None))[0] or []
+                mark = sets.item_mark(index)
+                via = f'scope set "{set_name}"'
+                for scope in members:
+                    grants.setdefault(scope, Grant(scope, sets.file, mark, via))
+        roles = draft.setting("roles")
+        if roles is not None:
+            for index, role_name in enumerate(roles.value):
+                if role_name not in role_scopes:
+                    role_scopes[role_name] = _role_grants(role_name, catalog)
+                resolved = role_scopes[role_name]
+                if resolved is None:
+                    continue
+                mark = roles.item_mark(index)
+                via = f'role "{resolved[0]}"'
+                for scope in resolved[1]:
+                    grants.setdefault(scope, Grant(scope, roles.file, mark, via, from_role=True))
+        draft.grants = list(grants.values())
+
+
+def _role_grants(role_name: str, catalog: Catalog) -> tuple[str, list[str]] | None:
+    role = catalog.role(role_name)
+    if role is None:
+        return None
+    server_side = sorted(s for s in role.scopes if not catalog.is_sdk_scope(s))
+    return role.name, server_side or sorted(role.scopes)

@@ -1,0 +1,354 @@
+"""Checks that need more than one field: names against the catalog, a key's fields together,
+ids and names across files, and the `moved`/`imports` blocks against the declared keys.
+
+Names (scopes, roles, scope sets) are checked once where they are written, so a bad scope in
+`defaults` is one error, not one per key. Checks of a key's combined settings point at the
+key's own line when it wrote one of the values involved, else at the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from infobip_iac.domain.keys import Permission, key_address
+from infobip_iac.errors import Diagnostic
+from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, did_you_mean, suggestion
+from infobip_iac.manifest.models import KeySettings
+from infobip_iac.manifest.resolve import KeyDraft, Setting, Shared
+from infobip_iac.manifest.sources import ManifestFile
+from infobip_iac.manifest.yamlload import Mark
+from infobip_iac.scopes import Catalog
+
+__all__ = ["check_blocks", "check_declarations", "check_identity", "check_key"]
+
+_SCOPE_HELP = "`infobip-iac scopes search WORD` lists the known scopes"
+_UNKNOWN_HATCH = (
+    "if Infobip added it after this catalog, set policy.unknown_scopes: warn or pass "
+    "--allow-unknown-scopes"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """A place where scopes, roles or scope sets are written."""
+
+    file: ManifestFile
+    location: Location
+    settings: KeySettings
+
+
+def _sites(files: list[ManifestFile], shared: Shared) -> Iterator[_Site]:
+    if shared.defaults is not None and shared.defaults_file is not None:
+        yield _Site(shared.defaults_file, ("defaults",), shared.defaults)
+    for manifest in files:
+        for ident, spec in manifest.keys.items():
+            if spec is not None:
+                yield _Site(manifest, ("api_keys", ident), spec)
+
+
+def check_declarations(
+    files: list[ManifestFile], shared: Shared, catalog: Catalog, *, warn_unknown: bool
+) -> list[Diagnostic]:
+    """Every scope, role and scope-set name, where it is written."""
+    problems: list[Diagnostic] = []
+
+    def scopes(manifest: ManifestFile, location: Location, names: Iterable[str]) -> None:
+        for index, scope in enumerate(names):
+            if catalog.has_scope(scope):
+                continue
+            close = catalog.suggest_scope(scope)
+            mark = manifest.mark((*location, index))
+            hint = f"{_SCOPE_HELP}; {_UNKNOWN_HATCH}"
+            if warn_unknown:
+                problems.append(
+                    diagnostic(
+                        manifest.name,
+                        mark,
+                        Code.UNKNOWN_SCOPE_ALLOWED,
+                        f'"{scope}" is not in the scope catalog; accepted as unknown_scopes '
+                        "allows" + (f' (did you mean "{close}"?)' if close else ""),
+                        "check the spelling; Infobip refuses scopes it does not know",
+                    )
+                )
+            else:
+                problems.append(
+                    diagnostic(
+                        manifest.name,
+                        mark,
+                        Code.UNKNOWN_SCOPE,
+                        f'unknown scope "{scope}"'
+                        + (f' — did you mean "{close}"?' if close else ""),
+                        hint,
+                    )
+                )
+
+    for set_name, (members, manifest) in shared.scope_sets.items():
+        if members is not None:
+            scopes(manifest, ("scope_sets", set_name), members)
+    if shared.policy_spec is not None and shared.policy_file is not None:
+        scopes(
+            shared.policy_file, ("policy", "forbidden_scopes"), shared.policy_spec.forbidden_scopes
+        )
+    known_sets = list(shared.scope_sets)
+    for site in _sites(files, shared):
+        if "scopes" in site.settings.model_fields_set:
+            scopes(site.file, (*site.location, "scopes"), site.settings.scopes)
+        for index, role_name in enumerate(site.settings.roles):
+            if catalog.role(role_name) is None:
+                close = catalog.suggest_role(role_name)
+                problems.append(
+                    diagnostic(
+                        site.file.name,
+                        site.file.mark((*site.location, "roles", index)),
+                        Code.UNKNOWN_ROLE,
+                        f'unknown role "{role_name}"'
+                        + (f' — did you mean "{close}"?' if close else ""),
+                        "roles are Infobip's user roles; `infobip-iac scopes role NAME` shows "
+                        "the scopes of one",
+                    )
+                )
+        for index, set_name in enumerate(site.settings.scope_sets):
+            if set_name not in shared.scope_sets:
+                problems.append(
+                    diagnostic(
+                        site.file.name,
+                        site.file.mark((*site.location, "scope_sets", index)),
+                        Code.UNKNOWN_SCOPE_SET,
+                        f'unknown scope set "{set_name}"' + suggestion(set_name, known_sets),
+                        "declare it under scope_sets in any file of the configuration"
+                        + (f" (declared: {', '.join(sorted(known_sets))})" if known_sets else ""),
+                    )
+                )
+        if site.settings.valid_to is not None and site.settings.valid_for is not None:
+            problems.append(
+                diagnostic(
+                    site.file.name,
+                    site.file.key_mark((*site.location, "valid_for")),
+                    Code.VALID_TO_WITH_VALID_FOR,
+                    "valid_to and valid_for are both set; they say the same thing two ways",
+                    "keep valid_to (an instant) or valid_for (a duration), not both",
+                )
+            )
+    return problems
+
+
+def _prefer_own(*settings: Setting | None) -> Setting:
+    present = [s for s in settings if s is not None]
+    return next((s for s in present if not s.inherited), present[0])
+
+
+def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
+    """The rules between one key's resolved settings."""
+    problems: list[Diagnostic] = []
+
+    def report(
+        setting_or_mark: Setting | tuple[ManifestFile, Mark], code: Code, message: str, hint: str
+    ) -> None:
+        if isinstance(setting_or_mark, Setting):
+            file, mark = setting_or_mark.file, setting_or_mark.mark
+        else:
+            file, mark = setting_or_mark
+        problems.append(diagnostic(file.name, mark, code, message, hint))
+
+    valid_from, valid_to = draft.setting("valid_from"), draft.setting("valid_to")
+    if (
+        valid_from is not None
+        and valid_to is not None
+        and valid_from.value is not None
+        and valid_to.value is not None
+        and valid_to.value <= valid_from.value
+    ):
+        at = _prefer_own(valid_to, valid_from)
+        report(
+            at,
+            Code.VALID_TO_NOT_AFTER_FROM,
+            f"valid_to ({valid_to.value:%Y-%m-%dT%H:%M:%SZ}) is not later than valid_from "
+            f"({valid_from.value:%Y-%m-%dT%H:%M:%SZ})",
+            "move valid_to after valid_from, or use valid_for for a length of time",
+        )
+
+    if draft.has_platform:
+        clashing = [
+            name
+            for name in ("scopes", "scope_sets", "roles", "permissions")
+            if getattr(draft.spec, name)
+        ]
+        if clashing:
+            platform = draft.own("platform")
+            assert platform is not None
+            report(
+                (draft.file, draft.file.key_mark(platform.location)),
+                Code.PLATFORM_EXCLUSIVE,
+                f"platform cannot be combined with {' or '.join(clashing)}",
+                "a CPaaS X key is limited by its applications: remove "
+                + " and ".join(clashing)
+                + ", or remove platform",
+            )
+    else:
+        permissions = draft.setting("permissions")
+        chosen = draft.permissions
+        if permissions is not None and {Permission.PUBLIC_API, Permission.WEB_SDK} <= chosen:
+            report(
+                permissions,
+                Code.PUBLIC_API_WITH_WEB_SDK,
+                "PUBLIC_API and WEB_SDK cannot be combined on one key",
+                "use two keys: one for server-side API calls, one for the web SDK",
+            )
+
+    sdk = [g for g in draft.grants if catalog.is_sdk_scope(g.scope)]
+    others = [g for g in draft.grants if not catalog.is_sdk_scope(g.scope)]
+    if sdk and others:
+        first = sdk[0]
+        shown = ", ".join(f'"{g.scope}"' for g in others[:3]) + (" …" if len(others) > 3 else "")
+        problems.append(
+            diagnostic(
+                first.file.name,
+                first.mark,
+                Code.SDK_SCOPE_MIXED,
+                f"{first.described} is a client-side SDK scope; Infobip allows no other scope "
+                f"beside it (here also {shown})",
+                "put the SDK scope on a key of its own",
+            )
+        )
+    return problems
+
+
+def check_identity(files: list[ManifestFile], drafts: list[KeyDraft]) -> list[Diagnostic]:
+    """Ids unique across the configuration; names unique within an account."""
+    problems: list[Diagnostic] = []
+    first_id: dict[str, tuple[ManifestFile, Mark]] = {}
+    for manifest in files:
+        for ident in manifest.keys:
+            mark = manifest.key_mark(("api_keys", ident))
+            if ident in first_id:
+                other, where = first_id[ident]
+                problems.append(
+                    diagnostic(
+                        manifest.name,
+                        mark,
+                        Code.DUPLICATE_ID,
+                        f'key id "{ident}" is already declared at {other.name}:{where.line}:'
+                        f"{where.column}",
+                        "ids are unique across all files of a configuration; rename one",
+                    )
+                )
+            else:
+                first_id[ident] = (manifest, mark)
+    first_name: dict[tuple[str, str], KeyDraft] = {}
+    for draft in drafts:
+        if first_id.get(draft.ident, (None,))[0] is not draft.file:
+            continue  # a duplicate id is reported already; its name would only repeat that
+        slot = (draft.account, draft.name)
+        holder = first_name.get(slot)
+        if holder is None:
+            first_name[slot] = draft
+            continue
+        name = draft.own("name")
+        held = holder.id_mark
+        problems.append(
+            diagnostic(
+                draft.file.name,
+                name.mark if name is not None else draft.id_mark,
+                Code.DUPLICATE_NAME,
+                f'name "{draft.name}" is already used by {holder.address} ({holder.file.name}:'
+                f"{held.line}:{held.column}) in account {draft.account}",
+                "Infobip matches keys by name within an account; give each key its own name",
+            )
+        )
+    return problems
+
+
+def check_blocks(files: list[ManifestFile]) -> list[Diagnostic]:
+    """`moved` and `imports` against the declared addresses, and against each other."""
+    declared = {key_address(ident) for manifest in files for ident in manifest.keys}
+    problems: list[Diagnostic] = []
+
+    def report(
+        manifest: ManifestFile, location: Location, code: Code, message: str, hint: str
+    ) -> None:
+        problems.append(diagnostic(manifest.name, manifest.mark(location), code, message, hint))
+
+    moved_from: dict[str, str] = {}
+    moved_to: dict[str, str] = {}
+    for manifest in files:
+        for index, move in manifest.moved:
+            here = ("moved", index)
+            where = f"{manifest.name}:{manifest.mark(here).line}"
+            if move.from_address == move.to_address:
+                report(
+                    manifest,
+                    here,
+                    Code.CONFLICTING_BLOCKS,
+                    "moved.from and moved.to are the same address",
+                    "remove this entry",
+                )
+                continue
+            if move.to_address not in declared:
+                report(
+                    manifest,
+                    (*here, "to"),
+                    Code.MOVED_TO_UNDECLARED,
+                    f'moved.to "{move.to_address}" names no declared key'
+                    + _address_suggestion(move.to_address, declared),
+                    "moved.to is the key's new address: declare it under api_keys",
+                )
+            if move.from_address in declared:
+                report(
+                    manifest,
+                    (*here, "from"),
+                    Code.MOVED_FROM_DECLARED,
+                    f'moved.from "{move.from_address}" is still declared',
+                    "moved.from is the old address; remove its declaration, or this entry",
+                )
+            for seen, address, end in (
+                (moved_from, move.from_address, "from"),
+                (moved_to, move.to_address, "to"),
+            ):
+                if address in seen:
+                    report(
+                        manifest,
+                        (*here, end),
+                        Code.CONFLICTING_BLOCKS,
+                        f'"{address}" appears in moved.{end} twice (first at {seen[address]})',
+                        "one address can move only once; keep one entry",
+                    )
+                else:
+                    seen[address] = where
+    imported_to: dict[str, str] = {}
+    imported_id: dict[str, str] = {}
+    for manifest in files:
+        for index, block in manifest.imports:
+            here = ("imports", index)
+            where = f"{manifest.name}:{manifest.mark(here).line}"
+            if block.to_address not in declared:
+                report(
+                    manifest,
+                    (*here, "to"),
+                    Code.IMPORT_TO_UNDECLARED,
+                    f'imports.to "{block.to_address}" names no declared key'
+                    + _address_suggestion(block.to_address, declared),
+                    "declare the key under api_keys, then import the live key into it",
+                )
+            for seen, value, end in (
+                (imported_to, block.to_address, "to"),
+                (imported_id, block.key_id.upper(), "id"),
+            ):
+                if value in seen:
+                    report(
+                        manifest,
+                        (*here, end),
+                        Code.CONFLICTING_BLOCKS,
+                        f"imports.{end} {value} appears twice (first at {seen[value]})",
+                        "a key can be imported once, into one address",
+                    )
+                else:
+                    seen[value] = where
+    return problems
+
+
+def _address_suggestion(address: str, declared: set[str]) -> str:
+    # Compare the ids: every address shares "api_keys.", which would make anything look close.
+    prefix = "api_keys."
+    close = did_you_mean(address.removeprefix(prefix), [a.removeprefix(prefix) for a in declared])
+    return f' — did you mean "{prefix}{close}"?' if close else ""

@@ -1,0 +1,439 @@
+"""Read one manifest file into plain values, keeping the line and column of every node.
+
+PyYAML composes the node graph (with libyaml when it is there); we then build the values
+ourselves instead of using a constructor, so that we can:
+
+- remember where each mapping key and each value starts (`NodeMarks`), for diagnostics;
+- refuse duplicate mapping keys, which a constructor silently lets the last one win;
+- bound alias expansion and nesting depth, so a small hostile file cannot eat memory;
+- resolve plain scalars by YAML 1.2's core schema: `yes`, `on`, `12:30`, `2027-01-01` stay
+  strings instead of becoming booleans, sexagesimal integers or dates behind the writer's
+  back (dates are parsed later, by `domain.normalize`, as the field says).
+
+Mapping keys are always taken as their text: `2024: {...}` under `api_keys` is the id "2024".
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from infobip_iac.errors import Diagnostic
+from infobip_iac.manifest.diagnostics import Code, diagnostic
+
+__all__ = [
+    "MAX_ALIAS_EXPANSION",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "Location",
+    "Mark",
+    "NodeMarks",
+    "YamlDocument",
+    "parse_file",
+    "parse_text",
+]
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# A manifest is six levels deep at most (api_keys > id > platform > item > field); 64 leaves
+# room for anchors and odd layouts while stopping recursion bombs long before Python would.
+MAX_DEPTH = 64
+# Nodes reached a second time through an alias or merge. Anchors for shared blocks in a large
+# manifest stay far below this; a "billion laughs" file hits it after a few levels.
+MAX_ALIAS_EXPANSION = 200_000
+
+Location = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE = (
+    _TAG + name for name in ("str", "null", "bool", "int", "float", "merge")
+)
+
+
+class Mark(NamedTuple):
+    """A 1-based line and column, as editors show them."""
+
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class NodeMarks:
+    """Where each value (`values`) and each mapping key (`keys`) of a document starts.
+
+    Both are indexed by the location of the value: `("api_keys", "ci-sms", "scopes", 0)`.
+    """
+
+    values: dict[Location, Mark] = field(default_factory=dict)
+    keys: dict[Location, Mark] = field(default_factory=dict)
+
+    def value(self, location: Location) -> Mark:
+        """The mark of the value at `location`, or of its nearest recorded ancestor."""
+        for end in range(len(location), -1, -1):
+            found = self.values.get(location[:end])
+            if found is not None:
+                return found
+        return Mark(1, 1)
+
+    def key(self, location: Location) -> Mark:
+        """The mark of the mapping key naming `location`, else that of its value."""
+        found = self.keys.get(location)
+        return found if found is not None else self.value(location)
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """One file's content: plain values (dict, list, str, int, float, bool, None)."""
+
+    data: Any
+    marks: NodeMarks
+
+
+class _CoreResolver(BaseResolver):
+    """YAML 1.2 core schema for plain scalars, plus `<<` merge keys."""
+
+
+for _tag, _pattern, _first in (
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    (_MERGE, r"^<<$", "<"),
+):
+    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+class _PureLoader(Reader, Scanner, Parser, Composer, _CoreResolver):
+    """The pure-Python pipeline, used only when PyYAML was built without libyaml."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+_Loader: type[Any] = _PureLoader
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    pass
+else:
+
+    class _LibyamlLoader(CParser, _CoreResolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _CoreResolver.__init__(self)
+
+    _Loader = _LibyamlLoader
+
+
+class _StopBuildingError(Exception):
+    """Building must stop: the document is too deep or expands too far."""
+
+    def __init__(self, found: Diagnostic) -> None:
+        super().__init__(found.message)
+        self.diagnostic = found
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # The node graph and the values built from it are large and short-lived; letting the
+    # collector walk them again and again made a 10,000-key file three times slower.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _mark_of(node: Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks = NodeMarks()
+        self.problems: list[Diagnostic] = []
+        self.seen: set[int] = set()
+        self.visits = 0
+
+    def report(self, code: Code, where: Mark, message: str, hint: str = "") -> None:
+        self.problems.append(diagnostic(self.file, where, code, message, hint))
+
+    def build(self, node: Node, location: Location, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _StopBuildingError(
+                diagnostic(
+                    self.file,
+                    _mark_of(node),
+                    Code.TOO_DEEP,
+                    f"the document nests deeper than {MAX_DEPTH} levels",
+                    "a manifest needs only a few levels; check for a runaway anchor or indentation",
+                )
+            )
+        self.visits += 1
+        self.seen.add(id(node))
+        if self.visits - len(self.seen) > MAX_ALIAS_EXPANSION:
+            raise _StopBuildingError(
+                diagnostic(
+                    self.file,
+                    _mark_of(node),
+                    Code.ALIAS_EXPANSION,
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes",
+                    "write the repeated parts out, or use fewer nested anchors",
+                )
+            )
+        self.marks.values[location] = _mark_of(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            return [
+                self.build(item, (*location, index), depth + 1)
+                for index, item in enumerate(node.value)
+            ]
+        if isinstance(node, MappingNode):
+            return self.mapping(node, location, depth)
+        raise TypeError(f"unexpected YAML node {type(node).__name__}")  # pragma: no cover
+
+    def scalar(self, node: ScalarNode) -> Any:
+        tag, text = node.tag, node.value
+        if tag == _STR:
+            return text
+        try:
+            if tag == _NULL:
+                if text not in ("", "~", "null", "Null", "NULL"):
+                    raise ValueError(text)
+                return None
+            if tag == _BOOL:
+                lowered = text.lower()
+                if lowered not in ("true", "false"):
+                    raise ValueError(text)
+                return lowered == "true"
+            if tag == _INT:
+                return _parse_int(text)
+            if tag == _FLOAT:
+                return _parse_float(text)
+        except ValueError:
+            self.report(
+                Code.UNSUPPORTED_TAG,
+                _mark_of(node),
+                f"{text!r} cannot be read as {tag.removeprefix(_TAG)}",
+                "remove the tag or write a value of that type",
+            )
+            return text
+        self.report(
+            Code.UNSUPPORTED_TAG,
+            _mark_of(node),
+            f"the YAML tag {tag!r} is not supported in a manifest",
+            "remove the tag; manifests use plain strings, numbers, booleans, lists and mappings",
+        )
+        return text
+
+    def mapping(self, node: MappingNode, location: Location, depth: int) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        explicit: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+                self.merge(value_node, location, depth, merged)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.report(
+                    Code.BAD_MAPPING_KEY,
+                    _mark_of(key_node),
+                    "a mapping key must be plain text, not a list or mapping",
+                    "write the key as a word, e.g. `name:`",
+                )
+                continue
+            key = key_node.value
+            child = (*location, key)
+            if key in explicit:
+                first = self.marks.keys[child]
+                self.report(
+                    Code.DUPLICATE_KEY,
+                    _mark_of(key_node),
+                    f'duplicate key "{key}" (first written at line {first.line})',
+                    "keep one of them; YAML would silently use only one",
+                )
+                continue
+            self.marks.keys[child] = _mark_of(key_node)
+            explicit[key] = self.build(value_node, child, depth + 1)
+        if not merged:
+            return explicit
+        merged.update(explicit)
+        return merged
+
+    def merge(self, source: Node, location: Location, depth: int, into: dict[str, Any]) -> None:
+        """`<<: *base` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all."""
+        sources = source.value if isinstance(source, SequenceNode) else [source]
+        for item in reversed(sources):
+            if not isinstance(item, MappingNode):
+                self.report(
+                    Code.UNSUPPORTED_TAG,
+                    _mark_of(item),
+                    "a merge key (<<) must name a mapping or a list of mappings",
+                    "merge an anchored mapping, e.g. `<<: *team-defaults`",
+                )
+                continue
+            value = self.build(item, location, depth + 1)
+            for key, mark in _direct_key_marks(item):
+                self.marks.keys[(*location, key)] = mark
+            into.update(value)
+
+
+def _direct_key_marks(node: MappingNode) -> Iterator[tuple[str, Mark]]:
+    for key_node, _ in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE:
+            yield key_node.value, _mark_of(key_node)
+
+
+def _parse_int(text: str) -> int:
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+def _position_of(text: str, index: int) -> Mark:
+    before = text[:index]
+    return Mark(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
+
+
+def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
+        problem = error.problem or "invalid YAML"
+        if error.context and "single document" in error.context:
+            return diagnostic(
+                file,
+                where,
+                Code.YAML_SYNTAX,
+                "the file holds more than one YAML document",
+                "put one manifest in each file; remove the `---` separator",
+            )
+        context = f" ({error.context})" if error.context else ""
+        return diagnostic(
+            file,
+            where,
+            Code.YAML_SYNTAX,
+            f"YAML syntax: {problem}{context}",
+            "check indentation, quoting and brackets near this point",
+        )
+    if isinstance(error, yaml.reader.ReaderError):
+        return diagnostic(
+            file,
+            _position_of(text, error.position),
+            Code.YAML_SYNTAX,
+            f"YAML syntax: character {chr(error.character)!r} is not allowed",
+            "remove control characters from the file",
+        )
+    return diagnostic(
+        file, Mark(1, 1), Code.YAML_SYNTAX, f"YAML syntax: {error}", "fix the YAML syntax"
+    )
+
+
+def parse_text(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Parse `text` (named `file` in diagnostics). None when nothing usable could be built."""
+    text = text.removeprefix("\ufeff")
+    with _gc_paused():
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as error:
+            return None, [_syntax_problem(file, text, error)]
+        except RecursionError:  # pragma: no cover - only without libyaml's own depth limit
+            return None, [
+                diagnostic(
+                    file,
+                    Mark(1, 1),
+                    Code.TOO_DEEP,
+                    "the document nests too deeply to read",
+                    "a manifest needs only a few levels",
+                )
+            ]
+        finally:
+            loader.dispose()
+        if root is None:
+            return YamlDocument(None, NodeMarks()), []
+        builder = _Builder(file)
+        try:
+            data = builder.build(root, (), 0)
+        except _StopBuildingError as stop:
+            return None, [*builder.problems, stop.diagnostic]
+    return YamlDocument(data, builder.marks), builder.problems
+
+
+def parse_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Read and parse one manifest: at most `MAX_FILE_BYTES`, UTF-8 (a BOM is allowed)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        return None, [
+            diagnostic(
+                file,
+                Mark(0, 0),
+                Code.UNREADABLE,
+                f"cannot read the file: {reason}",
+                "check that it exists and that you may read it",
+            )
+        ]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [
+            diagnostic(
+                file,
+                Mark(0, 0),
+                Code.FILE_TOO_LARGE,
+                f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+                "split the keys into several files in one folder",
+            )
+        ]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        return None, [
+            diagnostic(
+                file,
+                Mark(line, column),
+                Code.NOT_UTF8,
+                f"the file is not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+                "save the file as UTF-8",
+            )
+        ]
+    return parse_text(text, file)
