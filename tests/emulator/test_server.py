@@ -1,0 +1,92 @@
+"""The HTTP server: loopback binding, the Date header from the emulator clock, keep-alive,
+stopping, IPv6, and the public entry point."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+import pytest
+
+import infobip_iac.emulator as package
+from infobip_iac.emulator import EmulatorServer
+
+
+def test_public_api_is_pinned() -> None:
+    assert package.__all__ == [
+        "DEFAULT_USER",
+        "ControlRequestError",
+        "EmulatorControl",
+        "EmulatorServer",
+        "EmulatorUser",
+    ]
+
+
+def test_context_manager_binds_a_free_loopback_port() -> None:
+    with EmulatorServer() as first, EmulatorServer() as second:
+        assert first.base_url.startswith("http://127.0.0.1:")
+        assert first.port != second.port
+        assert (
+            httpx.get(first.base_url + "/settings/2/api-keys", auth=("admin", "admin")).status_code
+            == 200
+        )
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = first.base_url
+
+
+def test_every_answer_carries_the_emulator_clock_as_date(emulator: EmulatorServer) -> None:
+    emulator.control.set_clock("2040-02-29T12:00:00Z")
+    for response in (
+        httpx.get(emulator.base_url + "/settings/2/api-keys", auth=("admin", "admin")),
+        httpx.get(emulator.base_url + "/settings/2/api-keys"),
+        httpx.get(emulator.base_url + "/nowhere"),
+        httpx.get(emulator.base_url + "/_emulator/stats"),
+    ):
+        served = parsedate_to_datetime(response.headers["Date"])
+        assert abs(served - datetime(2040, 2, 29, 12, tzinfo=UTC)) < timedelta(seconds=5)
+
+
+def test_keep_alive_connections_are_reused_and_cut_at_stop(
+    make_emulator: Callable[..., EmulatorServer],
+) -> None:
+    server = make_emulator(read_rate=0)
+    with httpx.Client(base_url=server.base_url, auth=("admin", "admin"), timeout=5) as client:
+        for _ in range(5):
+            assert client.get("/settings/2/api-keys").status_code == 200
+        server.stop()
+        with pytest.raises(httpx.TransportError):
+            client.get("/settings/2/api-keys")
+
+
+def test_ipv6_loopback(make_emulator: Callable[..., EmulatorServer]) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("this machine has no IPv6")
+    try:
+        server = make_emulator(host="::1")
+    except OSError as error:
+        pytest.skip(f"IPv6 loopback is not available here: {error}")
+    assert server.base_url.startswith("http://[::1]:")
+    assert (
+        httpx.get(server.base_url + "/settings/2/api-keys", auth=("admin", "admin")).status_code
+        == 200
+    )
+
+
+def test_a_port_in_use_is_an_error(emulator: EmulatorServer) -> None:
+    with pytest.raises(OSError):
+        EmulatorServer(port=emulator.port).start()
+
+
+def test_the_secret_is_not_in_reprs() -> None:
+    from infobip_iac.emulator import DEFAULT_USER
+
+    assert "admin" in repr(DEFAULT_USER)
+    assert "password" not in repr(DEFAULT_USER)
+
+
+def test_bad_limit_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="limit_scope"):
+        EmulatorServer(limit_scope="planet")  # type: ignore[arg-type]
