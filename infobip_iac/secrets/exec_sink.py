@@ -2,13 +2,23 @@
 
 The command runs without a shell and receives the secret on stdin only: argv and the
 environment of a process can be read by other users of the machine (`ps`, /proc), stdin
-cannot. The key's metadata, which is not secret, travels in environment variables.
+cannot. The key's metadata, which is not secret, travels in environment variables; the
+tool's own Infobip credentials are taken out of the command's environment, since storing a
+secret never needs them.
+
+The command runs in a session of its own, so that a timeout stops it together with
+anything it started, and only the first part of its stderr is kept: a command that floods
+its output cannot exhaust our memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import threading
+from typing import IO
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
@@ -17,12 +27,20 @@ from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["command_environment", "run_secret_command"]
+__all__ = ["WITHHELD_VARIABLES", "command_environment", "run_secret_command"]
+
+# The tool's connection secrets (SPEC §3): a sink command has no business with them.
+WITHHELD_VARIABLES = frozenset(
+    {"INFOBIP_PASSWORD", "INFOBIP_CLIENT_SECRET", "INFOBIP_IBSSO_TOKEN", "INFOBIP_API_KEY"}
+)
+_STDERR_KEPT_BYTES = 64 * 1024
+_READER_GRACE_SECONDS = 2.0
 
 
 def command_environment(meta: KeyMeta) -> dict[str, str]:
-    """This process's environment plus the key's address, id, name and account."""
-    env = dict(os.environ)
+    """This process's environment without its Infobip credentials, plus the key's address,
+    id, name and account."""
+    env = {name: value for name, value in os.environ.items() if name not in WITHHELD_VARIABLES}
     env.update(
         INFOBIP_KEY_ADDRESS=meta.address,
         INFOBIP_KEY_ID=meta.key_id,
@@ -32,24 +50,46 @@ def command_environment(meta: KeyMeta) -> dict[str, str]:
     return env
 
 
-def run_secret_command(
-    spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, timeout: float
-) -> SecretRecord:
-    if not spec.command:
-        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
-    program = spec.command[0]
+class _StderrHead:
+    """Drains a pipe on a thread, keeping only its first bytes."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._kept = bytearray()
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(self._pipe.fileno(), 65536):
+                room = _STDERR_KEPT_BYTES - len(self._kept)
+                self._kept += chunk[:room]
+                self._dropped += max(0, len(chunk) - room)
+
+    def text(self) -> str:
+        # A grandchild that keeps stderr open must not hold us: give up after a grace period.
+        self._thread.join(_READER_GRACE_SECONDS)
+        text = bytes(self._kept).decode("utf-8", errors="replace").strip()
+        return text + (f"… ({self._dropped} more bytes)" if self._dropped else "")
+
+
+def _stop_session(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _start(spec: SecretSinkSpec, meta: KeyMeta, program: str) -> subprocess.Popen[bytes]:
     try:
-        done = subprocess.run(
-            list(spec.command),
-            input=secret.reveal(),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
+        return subprocess.Popen(
+            list(spec.command or ()),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env=command_environment(meta),
             shell=False,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise SecretSinkError(
@@ -58,21 +98,50 @@ def run_secret_command(
         ) from None
     except PermissionError:
         raise SecretSinkError(f'the secret command "{program}" is not executable') from None
-    except subprocess.TimeoutExpired:
-        raise SecretSinkError(
-            f'the secret command "{program}" did not finish within {timeout:g}s and was stopped'
-        ) from None
     except OSError as error:
         raise SecretSinkError(
             f'the secret command "{program}" could not run: {error.strerror}'
         ) from None
-    if done.returncode != 0:
+
+
+def run_secret_command(
+    spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, timeout: float
+) -> SecretRecord:
+    if not spec.command:
+        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
+    program = spec.command[0]
+    process = _start(spec, meta, program)
+    assert process.stdin is not None and process.stderr is not None
+    stderr = _StderrHead(process.stderr)
+    try:
+        # A secret is far smaller than a pipe's buffer, so this write cannot block.
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(secret.reveal().encode())
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_session(process)
+            raise SecretSinkError(
+                f'the secret command "{program}" did not finish within {timeout:g}s and was stopped'
+            ) from None
+    except BaseException:
+        if process.poll() is None:
+            _stop_session(process)
+        raise
+    finally:
+        output = stderr.text()
+        process.stderr.close()
+    if returncode != 0:
         status = (
-            f"was killed by signal {-done.returncode}"
-            if done.returncode < 0
-            else f"exited with status {done.returncode}"
+            f"was killed by signal {-returncode}"
+            if returncode < 0
+            else f"exited with status {returncode}"
         )
-        stderr = redact(done.stderr.strip(), secret)
-        detail = f": {stderr}" if stderr else " (no output on stderr)"
-        raise SecretSinkError(f'the secret command "{program}" {status}{detail}')
+        detail = redact(output, secret)
+        raise SecretSinkError(
+            f'the secret command "{program}" {status}'
+            + (f": {detail}" if detail else " (no output on stderr)")
+        )
     return SecretRecord(sink="exec", status="delivered", location=program)

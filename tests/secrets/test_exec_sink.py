@@ -113,3 +113,52 @@ def test_an_exec_sink_without_a_command_is_an_error(secret: Secret, meta: KeyMet
     message = run(SecretSinkSpec(sink="exec"), secret, meta)
 
     assert 'needs a "command"' in message
+
+
+def test_the_tools_own_infobip_credentials_are_withheld_from_the_command(
+    tmp_path: Path,
+    recorder: tuple[str, ...],
+    secret: Secret,
+    meta: KeyMeta,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INFOBIP_PASSWORD", "account-password")
+    monkeypatch.setenv("INFOBIP_CLIENT_SECRET", "oauth-client-secret")
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example")
+    out = tmp_path / "received.json"
+
+    deliver(exec_spec(*recorder, str(out)), secret, meta, show_secrets=False)
+
+    env = json.loads(out.read_text())["env"]
+    assert "INFOBIP_PASSWORD" not in env
+    assert "INFOBIP_CLIENT_SECRET" not in env
+    assert env["VAULT_ADDR"] == "https://vault.example"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def test_a_timeout_also_stops_what_the_command_started(
+    tmp_path: Path, python_command: tuple[str, ...], secret: Secret, meta: KeyMeta
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    spawner = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+
+    message = run(exec_spec(*python_command, spawner, str(pid_file)), secret, meta, timeout=1.5)
+
+    assert "did not finish within 1.5s" in message
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while not _gone(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(grandchild)
