@@ -41,7 +41,12 @@ from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
 from infobip_iac.infobip.pacing import ReadBudget
 from infobip_iac.infobip.settings import ConnectionSettings, Credentials
-from infobip_iac.infobip.transport import DEFAULT_MAX_BODY, BoundedTransport
+from infobip_iac.infobip.transport import (
+    DEFAULT_MAX_BODY,
+    AnswerTooLarge,
+    AnswerTooSlow,
+    BoundedTransport,
+)
 from infobip_iac.infobip.wire import (
     KeyPage,
     created_key_from_wire,
@@ -64,6 +69,7 @@ _log = get_logger(__name__)
 class _Failure(Enum):
     NOT_SENT = "the connection could not be made"
     NO_ANSWER = "no answer"
+    UNUSABLE = "an unusable answer"  # too large or too slow: asking again would not help
     SERVER_ERROR = "server error"
     THROTTLED = "throttled"
 
@@ -81,6 +87,8 @@ def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
     """
     if failure is _Failure.NOT_SENT:
         return True
+    if failure is _Failure.UNUSABLE:
+        return False
     if kind == "read":
         return True
     if failure is _Failure.THROTTLED:
@@ -91,7 +99,17 @@ def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
 def _classify(error: httpx.HTTPError) -> _Failure:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return _Failure.NOT_SENT
+    if isinstance(error, AnswerTooLarge | AnswerTooSlow):
+        return _Failure.UNUSABLE
     return _Failure.NO_ANSWER
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    # Our own bounds say what happened in words; httpx's messages may carry URLs with
+    # query values, so only their type is shown.
+    if isinstance(error, AnswerTooLarge | AnswerTooSlow):
+        return str(error)
+    return type(error).__name__
 
 
 def _is_loopback(host: str) -> bool:
@@ -159,6 +177,10 @@ class InfobipClient:
             headers={"Accept": "application/json", "User-Agent": f"infobip-iac/{__version__}"},
         )
         self._auth = build_auth(credentials, self, clock=clock)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
 
     @classmethod
     def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InfobipClient:
@@ -377,21 +399,21 @@ class InfobipClient:
                     "infobip request failed",
                     method=method,
                     path=template,
-                    error=type(error).__name__,
+                    error=_describe(error),
                     attempt=attempt,
                     duration_ms=round((self._clock() - started) * 1000),
                 )
                 if not last and _may_retry(kind, method, failure):
                     self._pause_before_retry(attempt)
                     continue
-                if kind == "write" and method == "POST" and failure is _Failure.NO_ANSWER:
+                if kind == "write" and method == "POST" and failure is not _Failure.NOT_SENT:
                     raise AmbiguousWriteError(
-                        "the request was sent but no answer came back "
-                        f"({type(error).__name__}); the key may or may not exist now",
+                        f"the request was sent but {failure.value} came back "
+                        f"({_describe(error)}); the key may or may not exist now",
                         operation=operation,
                     ) from None
                 raise TransportError(
-                    f"{failure.value} ({type(error).__name__}) after {attempt} attempt(s); "
+                    f"{failure.value} ({_describe(error)}) after {attempt} attempt(s); "
                     "check INFOBIP_BASE_URL and the network",
                     operation=operation,
                 ) from None

@@ -1,0 +1,543 @@
+"""InfobipClient over real HTTP against the emulator: paging, pacing, retries, writes, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from infobip_iac.domain.keys import KeyWrite
+from infobip_iac.domain.secret import Secret
+from infobip_iac.emulator import EmulatorServer
+from infobip_iac.errors import (
+    AmbiguousWriteError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from infobip_iac.infobip.client import InfobipClient
+from infobip_iac.infobip.listing import REACH
+from infobip_iac.infobip.pacing import ReadBudget
+from infobip_iac.infobip.settings import UserCredentials
+from infobip_iac.logs import configure_logging
+
+from .conftest import ADMIN, LIST_OPERATION
+
+Connect = Callable[..., InfobipClient]
+Seed = Callable[..., list[str]]
+RequestsOf = Callable[[EmulatorServer, str], int]
+
+CREATE = "POST /settings/2/api-keys"
+UPDATE = "PUT /settings/2/api-keys/{apiKeyId}"
+GET_ONE = "GET /settings/2/api-keys/{apiKeyId}"
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 100, 101, 250])
+def test_listing_takes_one_request_per_hundred_keys(
+    emulator: EmulatorServer,
+    connect: Connect,
+    seed: Seed,
+    requests_of: RequestsOf,
+    count: int,
+) -> None:
+    ids = seed(emulator, count)
+    result = connect(emulator).list_keys("_")
+    assert sorted(k.id for k in result.keys) == sorted(ids)
+    assert result.requests == math.ceil(count / 100)
+    assert requests_of(emulator, LIST_OPERATION) == math.ceil(count / 100)
+    assert requests_of(emulator, GET_ONE) == 0
+    assert result.complete
+
+
+def test_listing_a_sub_account(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
+) -> None:
+    sub = emulator.control.add_account("Team B")
+    seed(emulator, 3, prefix="main")
+    seed(emulator, 5, prefix="sub", account_id=sub)
+    result = connect(emulator).list_keys(sub)
+    assert len(result.keys) == 5
+    assert {k.account_id for k in result.keys} == {sub}
+    assert result.account == sub
+
+
+def test_account_beyond_one_filter_is_split_and_every_key_found(
+    unlimited_emulator: EmulatorServer,
+    connect: Connect,
+    seed: Seed,
+    fast_budget: Callable[[], ReadBudget],
+) -> None:
+    enabled = seed(unlimited_emulator, 5_100, prefix="on")
+    disabled = seed(unlimited_emulator, 5_100, prefix="off", enabled=False)
+    client = connect(unlimited_emulator, budget=fast_budget())
+    result = client.list_keys("_")
+    assert {k.id for k in result.keys} == set(enabled) | set(disabled)
+    assert result.complete
+    assert "10,200 keys" in result.notes[0] and "read separately" in result.notes[0]
+    assert result.requests == 1 + 51 + 51
+
+
+def test_part_beyond_reach_finds_declared_keys_by_name(
+    unlimited_emulator: EmulatorServer,
+    connect: Connect,
+    seed: Seed,
+    fast_budget: Callable[[], ReadBudget],
+    requests_of: RequestsOf,
+) -> None:
+    enabled = seed(unlimited_emulator, REACH + 40, prefix="on")
+    disabled = seed(unlimited_emulator, 20, prefix="off", enabled=False)
+    # The list is ordered by id: the 40 highest ids lie beyond page 100.
+    names = {key_id: f"on-{i}" for i, key_id in enumerate(enabled)}
+    beyond = sorted(enabled)[-40:]
+    declared = [names[key_id] for key_id in beyond]
+    client = connect(unlimited_emulator, budget=fast_budget())
+    result = client.list_keys("_", names=declared)
+    assert {k.id for k in result.keys} == set(enabled) | set(disabled)
+    assert not result.complete
+    assert any("declared names looked up one by one" in note for note in result.notes)
+    assert requests_of(unlimited_emulator, LIST_OPERATION) == 1 + 101 + 1 + 40
+
+
+def test_pacing_keeps_a_long_listing_under_the_read_limit(
+    emulator: EmulatorServer, connect: Connect, seed: Seed
+) -> None:
+    pages = 12
+    seed(emulator, pages * 100)
+    client = connect(emulator)
+    started = time.monotonic()
+    result = client.list_keys("_")
+    elapsed = time.monotonic() - started
+    assert len(result.keys) == pages * 100
+    assert elapsed >= (pages - 1) / 10
+    assert elapsed < pages / 10 + 1.0
+    assert "429" not in emulator.control.stats()["statuses"]
+
+
+def test_concurrent_accounts_each_within_their_budget(
+    emulator: EmulatorServer, connect: Connect, seed: Seed
+) -> None:
+    subs = [emulator.control.add_account(f"Team {i}") for i in range(3)]
+    for sub in subs:
+        seed(emulator, 450, prefix=sub, account_id=sub)
+    seed(emulator, 2, prefix="main")
+    progress: list[tuple[str, int, int]] = []
+    client = connect(emulator)
+    started = time.monotonic()
+    results = client.list_accounts_concurrently(
+        {"_": ["main-0"], **{sub: [] for sub in subs}},
+        progress=lambda *call: progress.append(call),
+    )
+    elapsed = time.monotonic() - started
+    assert list(results) == ["_", *subs]
+    assert len(results["_"].keys) == 2
+    assert all(len(results[sub].keys) == 450 for sub in subs)
+    # Three accounts of 5 pages each in parallel: about one account's time, not three.
+    assert elapsed < 3 * 0.4
+    assert "429" not in emulator.control.stats()["statuses"]
+    assert {call[0] for call in progress} == {"_", *subs}
+    assert (subs[0], 5, 5) in progress
+
+
+# -- retries ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_reads_are_retried_after_server_errors(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf, status: int
+) -> None:
+    seed(emulator, 3)
+    emulator.control.set_faults(
+        [{"operation": LIST_OPERATION, "kind": "status", "status": status, "times": 2}]
+    )
+    result = connect(emulator).list_keys("_")
+    assert len(result.keys) == 3
+    assert requests_of(emulator, LIST_OPERATION) == 3
+
+
+def test_reads_give_up_after_bounded_attempts(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf
+) -> None:
+    emulator.control.set_faults([{"operation": LIST_OPERATION, "kind": "status", "status": 502}])
+    with pytest.raises(ServerError) as caught:
+        connect(emulator, max_attempts=3).list_keys("_")
+    assert caught.value.status == 502
+    assert caught.value.operation == "list API keys"
+    assert requests_of(emulator, LIST_OPERATION) == 3
+
+
+def test_reads_wait_as_a_429_asks(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
+) -> None:
+    seed(emulator, 2)
+    emulator.control.set_faults(
+        [{"operation": LIST_OPERATION, "kind": "rate-limit", "retry_after_s": 1, "times": 1}]
+    )
+    started = time.monotonic()
+    result = connect(emulator).list_keys("_")
+    assert len(result.keys) == 2
+    assert time.monotonic() - started >= 0.95
+    assert requests_of(emulator, LIST_OPERATION) == 2
+
+
+def test_a_429_longer_than_the_client_waits_is_raised(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf
+) -> None:
+    emulator.control.set_faults(
+        [{"operation": LIST_OPERATION, "kind": "rate-limit", "retry_after_s": 120}]
+    )
+    with pytest.raises(RateLimitedError) as caught:
+        connect(emulator, max_retry_wait=5).list_keys("_")
+    assert caught.value.retry_after == pytest.approx(120, abs=1)
+    assert requests_of(emulator, LIST_OPERATION) == 1
+
+
+def test_dropped_read_connection_is_retried(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
+) -> None:
+    seed(emulator, 1)
+    emulator.control.set_faults([{"operation": LIST_OPERATION, "kind": "drop", "times": 1}])
+    assert len(connect(emulator).list_keys("_").keys) == 1
+
+
+def test_read_timeout_becomes_a_transport_error(emulator: EmulatorServer, connect: Connect) -> None:
+    emulator.control.set_faults([{"operation": LIST_OPERATION, "kind": "delay", "delay_ms": 1500}])
+    client = connect(emulator, timeout=0.3, max_attempts=2)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match=r"list API keys: no answer .*after 2 attempt"):
+        client.list_keys("_")
+    assert time.monotonic() - started < 3
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def test_create_resolves_valid_for_against_the_server_clock(
+    emulator: EmulatorServer, connect: Connect
+) -> None:
+    emulator.control.set_clock("2030-03-01T12:00:00Z")
+    client = connect(emulator)
+    client.list_keys("_")  # an answer carries the server's Date
+    created = client.create_key(
+        "_",
+        KeyWrite(
+            name="ci",
+            scopes=frozenset({"sms:message:send"}),
+            allowed_ips=frozenset({"198.51.100.7/32"}),
+            valid_for=timedelta(days=90),
+        ),
+    )
+    key = created.key
+    assert key.name == "ci"
+    assert key.allowed_ips == {"198.51.100.7/32"}
+    assert key.valid_to is not None and key.valid_from is not None
+    assert abs(key.valid_to - (key.valid_from + timedelta(days=90))) <= timedelta(seconds=5)
+    assert abs(key.valid_from - datetime(2030, 3, 1, 12, tzinfo=UTC)) <= timedelta(seconds=5)
+    assert created.secret.reveal() in emulator.control.secrets()
+
+
+def test_valid_for_counts_from_valid_from(emulator: EmulatorServer, connect: Connect) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    created = connect(emulator).create_key(
+        "_", KeyWrite(name="later", valid_from=start, valid_for=timedelta(days=30))
+    )
+    assert created.key.valid_from == start
+    assert created.key.valid_to == start + timedelta(days=30)
+
+
+def test_create_in_a_sub_account(emulator: EmulatorServer, connect: Connect) -> None:
+    sub = emulator.control.add_account("Team B")
+    created = connect(emulator).create_key(sub, KeyWrite(name="sub-key"))
+    assert created.key.account_id == sub
+
+
+def test_update_and_get(emulator: EmulatorServer, connect: Connect, seed: Seed) -> None:
+    [key_id] = seed(emulator, 1, scopeGuids=["sms:message:send"])
+    client = connect(emulator)
+    updated = client.update_key(
+        key_id,
+        account="_",
+        write=KeyWrite(enabled=False, allowed_ips=frozenset({"10.0.0.0/8"})),
+    )
+    assert updated.enabled is False
+    assert updated.allowed_ips == {"10.0.0.0/8"}
+    assert updated.scopes == {"sms:message:send"}
+    assert client.get_key(key_id, account="_") == updated
+
+
+def test_get_unknown_key_is_none_and_update_is_not_found(
+    emulator: EmulatorServer, connect: Connect
+) -> None:
+    client = connect(emulator)
+    assert client.get_key("0000000000000000000000000000DEAD", account="_") is None
+    with pytest.raises(NotFoundError):
+        client.update_key("0000000000000000000000000000DEAD", account="_", write=KeyWrite())
+
+
+def test_find_by_name(emulator: EmulatorServer, connect: Connect, seed: Seed) -> None:
+    seed(emulator, 3, prefix="dup")
+    emulator.control.seed([{"name": "dup-1"}, {"name": "dup-10"}])
+    found = connect(emulator).find_by_name("_", "dup-1")
+    assert len(found) == 2
+    assert {k.name for k in found} == {"dup-1"}
+
+
+def test_bad_request_carries_violations(emulator: EmulatorServer, connect: Connect) -> None:
+    start = datetime.now(UTC) + timedelta(days=10)
+    with pytest.raises(BadRequestError) as caught:
+        connect(emulator).create_key(
+            "_", KeyWrite(name="bad", valid_from=start, valid_to=start - timedelta(days=1))
+        )
+    assert caught.value.status == 400
+    assert caught.value.operation == "create API key"
+    assert any("validTo" in v.property for v in caught.value.violations)
+
+
+@pytest.mark.parametrize("kind", ["drop", "commit-then-drop"])
+def test_create_without_an_answer_is_ambiguous_and_not_retried(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf, kind: str
+) -> None:
+    emulator.control.set_faults([{"operation": CREATE, "kind": kind, "times": 1}])
+    client = connect(emulator)
+    with pytest.raises(AmbiguousWriteError, match=r"create API key: .*may or may not exist"):
+        client.create_key("_", KeyWrite(name="maybe"))
+    assert requests_of(emulator, CREATE) == 1
+    committed = client.find_by_name("_", "maybe")
+    assert len(committed) == (1 if kind == "commit-then-drop" else 0)
+
+
+def test_create_timeout_is_ambiguous(emulator: EmulatorServer, connect: Connect) -> None:
+    emulator.control.set_faults([{"operation": CREATE, "kind": "delay", "delay_ms": 1500}])
+    with pytest.raises(AmbiguousWriteError):
+        connect(emulator, timeout=0.3).create_key("_", KeyWrite(name="slow"))
+
+
+def test_create_server_error_is_not_retried(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf
+) -> None:
+    emulator.control.set_faults([{"operation": CREATE, "kind": "status", "status": 503}])
+    with pytest.raises(ServerError):
+        connect(emulator).create_key("_", KeyWrite(name="x"))
+    assert requests_of(emulator, CREATE) == 1
+
+
+def test_update_is_retried_because_repeating_it_is_harmless(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
+) -> None:
+    [key_id] = seed(emulator, 1)
+    emulator.control.set_faults([{"operation": UPDATE, "kind": "commit-then-drop", "times": 1}])
+    updated = connect(emulator).update_key(key_id, account="_", write=KeyWrite(enabled=False))
+    assert updated.enabled is False
+    assert requests_of(emulator, UPDATE) == 2
+
+
+def test_write_429_is_raised_at_once(
+    emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
+) -> None:
+    [key_id] = seed(emulator, 1)
+    emulator.control.set_faults(
+        [{"operation": UPDATE, "kind": "rate-limit", "retry_after_s": 3600}]
+    )
+    with pytest.raises(RateLimitedError) as caught:
+        connect(emulator).update_key(key_id, account="_", write=KeyWrite(enabled=False))
+    assert caught.value.retry_after == pytest.approx(3600, abs=2)
+    assert requests_of(emulator, UPDATE) == 1
+
+
+def test_daily_write_limit(make_emulator: Callable[..., EmulatorServer], connect: Connect) -> None:
+    server = make_emulator(write_limit=1)
+    client = connect(server)
+    client.create_key("_", KeyWrite(name="one"))
+    with pytest.raises(RateLimitedError):
+        client.create_key("_", KeyWrite(name="two"))
+
+
+# -- the server's clock -----------------------------------------------------------------------
+
+
+def test_server_time_follows_the_emulator_clock(emulator: EmulatorServer, connect: Connect) -> None:
+    client = connect(emulator)
+    before = client.server_time()
+    assert abs(before - datetime.now(UTC)) < timedelta(seconds=5)
+    emulator.control.set_clock("2031-07-01T08:30:00Z")
+    client.get_key("0000000000000000000000000000BEEF", account="_")
+    assert abs(client.server_time() - datetime(2031, 7, 1, 8, 30, tzinfo=UTC)) < timedelta(
+        seconds=3
+    )
+    emulator.control.advance_clock("36h")
+    client.list_keys("_")
+    assert abs(client.server_time() - datetime(2031, 7, 2, 20, 30, tzinfo=UTC)) < timedelta(
+        seconds=3
+    )
+
+
+def test_closed_server_is_a_transport_error(
+    make_emulator: Callable[..., EmulatorServer], connect: Connect
+) -> None:
+    server = make_emulator()
+    client = connect(server, max_attempts=2)
+    server.stop()
+    with pytest.raises(TransportError, match="could not be made"):
+        client.list_keys("_")
+
+
+# -- answers the emulator cannot give: a scripted transport -------------------------------------
+
+
+def _scripted(
+    answer: Callable[[httpx.Request], httpx.Response], **options: Any
+) -> tuple[InfobipClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    options.setdefault("budget", ReadBudget(10_000.0))
+    client = InfobipClient(
+        base_url="http://127.0.0.1:9",
+        credentials=ADMIN,
+        transport=httpx.MockTransport(handler),
+        backoff=0.001,
+        **options,
+    )
+    return client, seen
+
+
+def _page(keys: list[dict[str, Any]], total_count: int, total_pages: int) -> dict[str, Any]:
+    return {
+        "apiKeys": keys,
+        "paging": {
+            "page": 0,
+            "pageSize": 100,
+            "totalCount": total_count,
+            "totalPages": total_pages,
+        },
+    }
+
+
+def _wire_key(key_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": key_id,
+        "accountId": "ACC",
+        "name": f"name-{key_id}",
+        "apiKeySecret": f"zz-{key_id}-secret",
+        **fields,
+    }
+
+
+def test_body_that_is_not_json() -> None:
+    client, seen = _scripted(lambda r: httpx.Response(200, content=b'{"apiKeys": [ {"id": '))
+    with pytest.raises(TransportError, match=r"list API keys: .*not JSON"):
+        client.list_keys("_")
+    assert len(seen) == 1
+
+
+def test_wrong_types_in_a_page() -> None:
+    client, _ = _scripted(
+        lambda r: httpx.Response(200, json=_page([_wire_key("K1", enabled="yes")], 1, 1))
+    )
+    with pytest.raises(TransportError) as caught:
+        client.list_keys("_")
+    assert "enabled that is not true or false" in str(caught.value)
+    assert "zz-K1-secret" not in str(caught.value)
+
+
+def test_missing_paging() -> None:
+    client, _ = _scripted(lambda r: httpx.Response(200, json={"apiKeys": []}))
+    with pytest.raises(TransportError, match="no paging object"):
+        client.list_keys("_")
+
+
+def test_endless_total_pages_is_stopped_at_the_spec_limit() -> None:
+    def endless(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        keys = [_wire_key(f"P{page}K{i}") for i in range(100)]
+        return httpx.Response(200, json=_page(keys, 900, page + 5))
+
+    client, seen = _scripted(endless)
+    with pytest.raises(TransportError, match="claims more than 101 pages"):
+        client.list_keys("_")
+    assert len(seen) == 101
+    assert max(int(r.url.params["page"]) for r in seen) == 100
+
+
+def test_huge_body_is_refused_without_reading_it_all() -> None:
+    def huge(request: httpx.Request) -> httpx.Response:
+        chunks = (b" " * 65_536 for _ in range(10_000))  # 640 MB if read in full
+        return httpx.Response(200, content=chunks)
+
+    client, seen = _scripted(huge, max_body=1_000_000)
+    with pytest.raises(TransportError, match="larger than 1000000 bytes"):
+        client.list_keys("_")
+    assert len(seen) == 1  # a huge answer is not asked for again
+
+
+def test_created_key_with_unreadable_answer_is_ambiguous() -> None:
+    client, _ = _scripted(lambda r: httpx.Response(200, json={"name": "x"}))
+    with pytest.raises(AmbiguousWriteError, match="answer was unreadable"):
+        client.create_key("_", KeyWrite(name="x"))
+
+
+def test_redirects_are_not_followed() -> None:
+    client, seen = _scripted(
+        lambda r: httpx.Response(302, headers={"Location": "https://elsewhere.example/"})
+    )
+    with pytest.raises(TransportError, match="unexpected answer HTTP 302"):
+        client.get_key("K1", account="_")
+    assert len(seen) == 1
+
+
+def test_requests_name_no_account_for_the_caller_and_quote_ids() -> None:
+    client, seen = _scripted(lambda r: httpx.Response(200, json=_wire_key("K1")))
+    client.get_key("a/b?c", account="_")
+    assert seen[0].url.raw_path == b"/settings/2/api-keys/a%2Fb%3Fc"
+    client.update_key("K1", account="SUB", write=KeyWrite(enabled=False))
+    assert json.loads(seen[1].content) == {"accountId": "SUB", "enabled": False}
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_secrets_never_reach_keys_reprs_or_logs(
+    emulator: EmulatorServer,
+    connect: Connect,
+    seed: Seed,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("debug", "json")
+    try:
+        seed(emulator, 120)
+        client = connect(emulator, UserCredentials("admin", Secret("admin"), use_session=True))
+        listed = client.list_keys("_")
+        created = client.create_key("_", KeyWrite(name="fresh"))
+        fetched = client.get_key(created.key.id, account="_")
+        client.update_key(created.key.id, account="_", write=KeyWrite(enabled=False))
+        client.close()
+    finally:
+        configure_logging("warning")
+    secrets = emulator.control.secrets()
+    assert len(secrets) == 121
+    captured = capsys.readouterr()
+    texts = [
+        captured.out,
+        captured.err,
+        repr(listed),
+        repr(created),
+        repr(fetched),
+        repr(client),
+        *(key.model_dump_json() for key in listed.keys),
+    ]
+    assert '"infobip request"' in captured.err  # the debug lines were there to look at
+    for secret in secrets:
+        assert all(secret not in text for text in texts)
