@@ -133,7 +133,10 @@ def show(address: str, *, opts: GlobalOptions) -> int:
 @_lock_timeout
 @common_options
 def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) -> int:
-    """Forget keys without touching them at Infobip: they stay as they are, unmanaged."""
+    """Forget keys; Infobip is not touched.
+
+    The keys stay as they are at Infobip, no longer managed by this state.
+    """
     store = StateStore(opts.state)
     _require_state_file(store)
     with locked(opts.state, "state rm", lock_timeout):
@@ -153,7 +156,10 @@ def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) 
 @_lock_timeout
 @common_options
 def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
-    """Give a managed key a new address (after renaming its id in the manifest)."""
+    """Give a managed key a new address.
+
+    Use it after renaming the key's id in the manifest (or declare a `moved` block).
+    """
     if not _ADDRESS.fullmatch(destination):
         raise UsageError(
             f'"{destination}" is not a key address; use api_keys.<id> with an id of lowercase '
