@@ -26,6 +26,7 @@ from infobip_iac.manifest.diagnostics import Code
 __all__ = [
     "ACCOUNT_PATTERN",
     "ADDRESS_PATTERN",
+    "CATALOG_MARKER",
     "DURATION_PATTERN",
     "INFOBIP_KEY_ID_PATTERN",
     "INSTANT_PATTERN",
@@ -57,7 +58,9 @@ INSTANT_PATTERN = (
     r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
 
-# schema.py fills these in from the scope catalog (an enum with a description per scope).
+# Placeholders that schema.py replaces by an enum from the scope catalog, with a description
+# per scope (pydantic cannot emit a $ref to a definition it does not know).
+CATALOG_MARKER = "x-infobip-catalog"
 SCOPE_REF = "#/$defs/ScopeName"
 ROLE_REF = "#/$defs/RoleName"
 
@@ -223,8 +226,8 @@ AccountRef = Annotated[
     BeforeValidator(_as_account),
     WithJsonSchema({"type": "string", "pattern": ACCOUNT_PATTERN}),
 ]
-ScopeName = Annotated[str, WithJsonSchema({"$ref": SCOPE_REF})]
-RoleName = Annotated[str, WithJsonSchema({"$ref": ROLE_REF})]
+ScopeName = Annotated[str, WithJsonSchema({"type": "string", CATALOG_MARKER: SCOPE_REF})]
+RoleName = Annotated[str, WithJsonSchema({"type": "string", CATALOG_MARKER: ROLE_REF})]
 PermissionName = Literal["PUBLIC_API", "2FA_CLIENT", "WEB_SDK"]
 ManagedAttribute = Literal[
     "name", "scopes", "permissions", "platform", "allowed_ips", "valid_from", "valid_to", "enabled"
@@ -243,8 +246,24 @@ class PlatformSpec(_Model):
     action: Literal["FILL", "FORCE"] | None = None
 
 
+def _only_with(field_name: str, sink: str) -> dict[str, Any]:
+    """Schema: `field_name` is required with this sink and refused with any other."""
+    return {
+        "if": {"properties": {"sink": {"const": sink}}},
+        "then": {"required": [field_name]},
+        "else": {"not": {"required": [field_name]}},
+    }
+
+
 class SecretSpec(_Model):
     """Where a new key's secret goes (it exists only at creation)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"allOf": [_only_with("path", "file"), _only_with("command", "exec")]},
+    )
 
     sink: Literal["file", "exec", "stdout", "none"] = Field(
         description="file: write it to `path`; exec: pipe it to `command`; stdout: print it "
@@ -314,8 +333,29 @@ class LifecycleSpec(_Model):
     )
 
 
+_ONE_VALIDITY = {"not": {"required": ["valid_to", "valid_for"]}}
+_PERMISSIONS_APART = {
+    "not": {"allOf": [{"contains": {"const": "PUBLIC_API"}}, {"contains": {"const": "WEB_SDK"}}]}
+}
+_PLATFORM_ALONE = {
+    "if": {"required": ["platform"], "properties": {"platform": {"minItems": 1}}},
+    "then": {
+        "properties": {
+            name: {"maxItems": 0} for name in ("scopes", "scope_sets", "roles", "permissions")
+        }
+    },
+}
+
+
 class KeySettings(_Model):
     """What a key may set and `defaults` may set for every key."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"allOf": [_ONE_VALIDITY]},
+    )
 
     scopes: list[ScopeName] = Field(default_factory=list, description="Infobip API scopes.")
     scope_sets: list[str] = Field(
@@ -335,7 +375,9 @@ class KeySettings(_Model):
     )
     enabled: bool = Field(default=True, description="false = revoked but still declared.")
     permissions: list[PermissionName] = Field(
-        default_factory=list, description="Default PUBLIC_API; PUBLIC_API excludes WEB_SDK."
+        default_factory=list,
+        description="Default PUBLIC_API; PUBLIC_API excludes WEB_SDK.",
+        json_schema_extra=_PERMISSIONS_APART,
     )
     secret: SecretSpec | None = None
     lifecycle: LifecycleSpec | None = None
@@ -347,6 +389,13 @@ class DefaultsSpec(KeySettings):
 
 class KeySpec(KeySettings):
     """One API key. Its id is its mapping key under `api_keys`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"allOf": [_ONE_VALIDITY, _PLATFORM_ALONE]},
+    )
 
     name: str | None = Field(
         default=None, min_length=1, description="Infobip name; default = the id."
