@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from infobip_iac.domain.normalize import canonical_network, parse_duration, parse_instant
@@ -246,7 +247,7 @@ class PlatformSpec(_Model):
     action: Literal["FILL", "FORCE"] | None = None
 
 
-def _only_with(field_name: str, sink: str) -> dict[str, Any]:
+def _only_with(field_name: str, sink: str) -> JsonDict:
     """Schema: `field_name` is required with this sink and refused with any other."""
     return {
         "if": {"properties": {"sink": {"const": sink}}},
@@ -333,11 +334,11 @@ class LifecycleSpec(_Model):
     )
 
 
-_ONE_VALIDITY = {"not": {"required": ["valid_to", "valid_for"]}}
-_PERMISSIONS_APART = {
+_ONE_VALIDITY: JsonDict = {"not": {"required": ["valid_to", "valid_for"]}}
+_PERMISSIONS_APART: JsonDict = {
     "not": {"allOf": [{"contains": {"const": "PUBLIC_API"}}, {"contains": {"const": "WEB_SDK"}}]}
 }
-_PLATFORM_ALONE = {
+_PLATFORM_ALONE: JsonDict = {
     "if": {"required": ["platform"], "properties": {"platform": {"minItems": 1}}},
     "then": {
         "properties": {
