@@ -13,6 +13,18 @@ __all__ = ["configure_logging", "get_logger"]
 LogFormat = Literal["console", "json"]
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured:
+    a command run in-process (tests, embedding) may swap stderr between runs, and a logger
+    holding an old, closed stream would fail on its next line."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "warning", fmt: LogFormat = "console") -> None:
     """Route every log line to stderr at `level`; stdout stays for results only."""
     numeric = logging.getLevelName(level.upper())
@@ -30,7 +42,7 @@ def configure_logging(level: str = "warning", fmt: LogFormat = "console") -> Non
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
