@@ -481,6 +481,7 @@ class _Run:
 
     def _write(self, change: ResourceChange, verb: str, send: Callable[[], T]) -> T:
         """Send one write; a 429 or another API error ends the apply with state saved."""
+        log.debug("infobip write", verb=verb, address=change.address, key_id=change.key_id)
         try:
             answer = send()
         except AmbiguousWriteError:
