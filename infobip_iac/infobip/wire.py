@@ -9,6 +9,7 @@ message quoting the answer (it may hold secrets).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 from dataclasses import dataclass
@@ -82,14 +83,20 @@ def _instant(item: dict[str, Any], field: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_instant(text)
+        return _parse_instant(text)
     except ValueError:
         raise _MalformedError(f"has a {field} that is not a date-time") from None
 
 
+# The same few ranges recur on thousands of keys, and ipaddress parsing is the costliest step
+# of reading a page: remember recent answers (bounded, so memory stays flat).
+_canonical_network = functools.lru_cache(maxsize=4096)(canonical_network)
+_parse_instant = functools.lru_cache(maxsize=4096)(parse_instant)
+
+
 def _networks(item: dict[str, Any]) -> frozenset[str]:
     try:
-        return frozenset(canonical_network(text) for text in _strings(item, "allowedIPs"))
+        return frozenset(_canonical_network(text) for text in _strings(item, "allowedIPs"))
     except ValueError:
         raise _MalformedError(
             "has an allowedIPs entry that is not an IP address or range"
