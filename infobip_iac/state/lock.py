@@ -42,7 +42,7 @@ _log = get_logger(__name__)
 # The flocks this process holds, by lock id. Kept here rather than on a StateLock object so
 # that dropping the object (or releasing through another one) cannot free a flock early:
 # filelock releases a lock when its object is garbage-collected.
-_HELD: dict[str, FileLock] = {}
+_HELD: dict[str, tuple[FileLock, Path]] = {}
 _HELD_GUARD = threading.Lock()
 _POLL_SECONDS = 0.05
 _MAX_INFO_BYTES = 64 * 1024
@@ -176,18 +176,20 @@ class StateLock:
             flock.release()
             raise
         with _HELD_GUARD:
-            _HELD[info.id] = flock
+            _HELD[info.id] = (flock, self.info_path)
         return info.id
 
     def release(self, lock_id: str) -> None:
         """Give back a lock this process acquired."""
         with _HELD_GUARD:
-            flock = _HELD.pop(lock_id, None)
-        if flock is None:
-            raise StateError(
-                f"lock {lock_id} on {self.state_path} is not held by this process; "
-                "a lock left by another process is broken with force-unlock"
-            )
+            held = _HELD.get(lock_id)
+            if held is None or held[1] != self.info_path:
+                raise StateError(
+                    f"lock {lock_id} on {self.state_path} is not held by this process; "
+                    "a lock left by another process is broken with force-unlock"
+                )
+            del _HELD[lock_id]
+        flock = held[0]
         try:
             current = self._read_holder_quietly()
             if current is not None and current.id == lock_id:

@@ -256,3 +256,14 @@ def test_a_lock_left_without_a_live_flock_is_stale_even_on_another_host(
         lock.acquire(LockInfo.new("plan"), timeout=0)
 
     assert "ci@runner-7" in str(caught.value)
+
+
+def test_release_through_the_lock_of_another_state_is_refused(
+    state_path: Path, tmp_path: Path, hold: Callable[[str], LockInfo]
+) -> None:
+    info = hold("apply")
+
+    with pytest.raises(StateError, match="not held by this process"):
+        StateLock(tmp_path / "other" / "state.json").release(info.id)
+
+    assert StateLock(state_path).holder() == info
