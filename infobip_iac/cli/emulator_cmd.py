@@ -19,18 +19,24 @@ __all__ = ["emulator", "parse_user"]
 
 
 def parse_user(text: str) -> EmulatorUser:
-    """`USER:PASSWORD[:ROLE]`; the role defaults to Account Manager."""
+    """`USER:PASSWORD[:ROLE]`; the role defaults to Account Manager. A password may hold
+    colons: the part after the last colon is a role only when it names one."""
     username, sep, rest = text.partition(":")
     if not username or not sep:
         raise click.BadParameter(f"{text!r} is not USER:PASSWORD[:ROLE]", param_hint="--user")
-    password, _, role = rest.partition(":")
-    canonical = load_catalog().find_role(role or DEFAULT_ROLE)
-    if canonical is None:
-        known = ", ".join(sorted(load_catalog().roles))
+    catalog = load_catalog()
+    password, colon, role = rest.rpartition(":")
+    if not colon:
+        return EmulatorUser(username, rest, (DEFAULT_ROLE,))
+    canonical = catalog.find_role(role)
+    if canonical is not None:
+        return EmulatorUser(username, password, (canonical,))
+    if role[:1].isupper() or " " in role:
+        known = ", ".join(sorted(catalog.roles))
         raise click.BadParameter(
             f"unknown role {role!r}; known roles: {known}", param_hint="--user"
         )
-    return EmulatorUser(username, password, (canonical,))
+    return EmulatorUser(username, rest, (DEFAULT_ROLE,))
 
 
 @click.command("emulator")
