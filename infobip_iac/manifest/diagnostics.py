@@ -235,6 +235,8 @@ def _describe(value: Any) -> str:
 
 
 def _type_hint(expected: str, value: Any) -> str:
+    if value is None and expected == "a mapping":
+        return "write its fields below it, or {} for none"
     if value is None:
         return "write a value after the colon, or remove the line to use the default"
     if expected == "text" and isinstance(value, int | float | bool):
@@ -329,7 +331,9 @@ def _convert(error: ErrorDetails, location: Location, model: type[BaseModel]) ->
         if "permissions" in loc:
             return _Converted(
                 Code.BAD_PERMISSION,
-                f"unknown permission {_describe(value)}",
+                f"unknown permission {value!r}"
+                if isinstance(value, str)
+                else f"a permission must be text, not {_describe(value)}",
                 f"use {expected_values}",
                 False,
             )
@@ -339,7 +343,34 @@ def _convert(error: ErrorDetails, location: Location, model: type[BaseModel]) ->
             f"use {expected_values}",
             False,
         )
-    return _Converted(Code.BAD_VALUE, f"{field_name}: {error['msg']}", "", False)
+    context = error.get("ctx") or {}
+    if kind in ("string_too_short", "too_short"):
+        return _Converted(
+            Code.BAD_VALUE,
+            f"{field_name} must not be empty",
+            "write a value, or remove the line to use the default",
+            False,
+        )
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(context.values()), "")
+        relation = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[kind]
+        return _Converted(
+            Code.BAD_VALUE,
+            f"{field_name} must be {relation} {bound}, not {value!r}",
+            f"write a number {relation} {bound}",
+            False,
+        )
+    return _Converted(
+        Code.BAD_VALUE,
+        f"{field_name}: {error['msg']}",
+        "check the value against the manifest format (schemas/manifest.schema.json)",
+        False,
+    )
 
 
 def from_validation_errors(

@@ -127,7 +127,9 @@ def read_manifest(path: Path) -> tuple[ManifestFile | None, list[Diagnostic]]:
     if document is None:
         return None, problems
     manifest, more = read_document(document, name, path.parent)
-    return manifest, problems + more
+    # A value YAML could not read as tagged is reported once, not again as a wrong type.
+    seen = {(d.line, d.column) for d in problems}
+    return manifest, problems + [d for d in more if (d.line, d.column) not in seen]
 
 
 def read_document(
@@ -209,11 +211,12 @@ class _SectionReader:
         version = data["version"]
         if type(version) is int and version in SUPPORTED_VERSIONS:
             return True
+        shown = f'the text "{version}"' if isinstance(version, str) else repr(version)
         self.report(
             self.manifest.mark(("version",)),
             Code.UNSUPPORTED_VERSION,
-            f"manifest version {version!r} is not supported",
-            "this infobip-iac reads version 1: write `version: 1`",
+            f"manifest version {shown} is not supported",
+            "this infobip-iac reads version 1: write `version: 1` (a number)",
         )
         return False
 
@@ -260,7 +263,7 @@ class _SectionReader:
             self.manifest.mark(prefix),
             Code.WRONG_TYPE,
             f"{prefix[-1]} must be a mapping",
-            f"write one entry per line under `{prefix[-1]}:`, each `name: ...`",
+            f"write one entry per line under `{prefix[-1]}:`, each `<name>: ...`",
         )
         return None
 
