@@ -1,9 +1,11 @@
-"""Attribute values in comparable form, and their differences as typed `AttributeChange`s.
+"""Attribute values compared as typed values, and their differences as `AttributeChange`s.
 
-Every value here is JSON in the form `LiveKey.attributes()` gives: sorted lists for the
-set attributes, RFC 3339 instants with `Z`. Two equal things therefore compare equal with
-`==`; deepdiff is asked only about attributes already known to differ, once for a whole
-plan, and its report is turned into `AttributeChange`s at once.
+Declared and live values are already canonical (`domain.normalize`): sets of canonical
+networks, scope and permission sets, UTC instants without sub-seconds. Two equal things
+therefore compare equal with `==`, and only the attributes that differ are turned into plan
+JSON (`json_value`) and handed to deepdiff. deepdiff sees each distinct difference once,
+in a single call for the whole plan, and its report is turned into `AttributeChange`s at
+once: nothing outside this module sees deepdiff's output.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from infobip_iac.domain.keys import MANAGED_ATTRIBUTES, DesiredKey, Permission, PlatformLink
+from infobip_iac.domain.keys import (
+    MANAGED_ATTRIBUTES,
+    DesiredKey,
+    LiveKey,
+    Permission,
+    PlatformLink,
+)
 from infobip_iac.domain.normalize import format_instant, parse_instant, sorted_networks
 from infobip_iac.domain.plan import AttributeChange
 
@@ -25,36 +33,52 @@ __all__ = [
     "attribute_changes",
     "desired_attributes",
     "differing_attributes",
+    "json_value",
+    "live_values",
     "same_value",
+    "wanted_values",
 ]
 
 Attributes = dict[str, Any]
 
 SET_ATTRIBUTES = frozenset({"scopes", "permissions", "platform", "allowed_ips"})
-_DEFAULT_PERMISSIONS = [Permission.PUBLIC_API.value]
+_DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
 
 
-def desired_attributes(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
-    """The managed attributes a declaration asks for; None marks one it leaves alone.
+def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
+    """The typed values a declaration asks for; None marks an attribute it leaves alone.
 
     A key linked to CPaaS X applications (`platform`) has no scopes or permissions of its
     own on Infobip, so those are not managed for it. An empty `permissions` is what Infobip
     turns into PUBLIC_API, so it is asked for as that.
     """
     linked = bool(desired.platform)
-    permissions = sorted(p.value for p in desired.permissions) or _DEFAULT_PERMISSIONS
     return {
         "name": desired.name,
-        "scopes": None if linked else sorted(desired.scopes),
-        "permissions": None if linked else permissions,
-        "platform": [
-            link.model_dump(exclude_none=True)
-            for link in sorted(desired.platform, key=PlatformLink.sort_key)
-        ],
-        "allowed_ips": sorted_networks(desired.allowed_ips),
-        "valid_from": format_instant(desired.valid_from) if desired.valid_from else None,
-        "valid_to": format_instant(valid_to) if valid_to else None,
+        "scopes": None if linked else desired.scopes,
+        "permissions": None if linked else (desired.permissions or _DEFAULT_PERMISSIONS),
+        "platform": frozenset(desired.platform),
+        "allowed_ips": desired.allowed_ips,
+        "valid_from": desired.valid_from,
+        "valid_to": valid_to,
         "enabled": desired.enabled,
+    }
+
+
+def live_values(key: LiveKey) -> Attributes:
+    """A live key's typed values, in the same shapes as `wanted_values`."""
+    permissions = key.permissions
+    if not permissions and not key.platform:
+        permissions = _DEFAULT_PERMISSIONS
+    return {
+        "name": key.name,
+        "scopes": key.scopes,
+        "permissions": permissions,
+        "platform": frozenset(key.platform),
+        "allowed_ips": key.allowed_ips,
+        "valid_from": key.valid_from,
+        "valid_to": key.valid_to,
+        "enabled": key.enabled,
     }
 
 
@@ -62,18 +86,38 @@ def differing_attributes(
     wanted: Mapping[str, Any], live: Mapping[str, Any], ignored: Collection[str] = ()
 ) -> list[str]:
     """Managed attributes (in plan order) whose wanted value differs from the live one;
-    attributes wanted as None or ignored are not compared."""
-    differing = []
-    for attribute in MANAGED_ATTRIBUTES:
-        want = wanted.get(attribute)
-        if want is None or attribute in ignored:
-            continue
-        have = live.get(attribute)
-        if attribute == "permissions" and not have and not live.get("platform"):
-            have = _DEFAULT_PERMISSIONS
-        if want != have:
-            differing.append(attribute)
-    return differing
+    attributes wanted as None, or ignored, are not compared."""
+    return [
+        attribute
+        for attribute in MANAGED_ATTRIBUTES
+        if wanted.get(attribute) is not None
+        and attribute not in ignored
+        and wanted[attribute] != live.get(attribute)
+    ]
+
+
+def json_value(attribute: str, value: Any) -> Any:
+    """One typed value as plan JSON: the form `LiveKey.attributes()` gives."""
+    if value is None:
+        return None
+    if attribute == "allowed_ips":
+        return sorted_networks(value)
+    if attribute == "platform":
+        return [
+            link.model_dump(exclude_none=True) for link in sorted(value, key=PlatformLink.sort_key)
+        ]
+    if attribute == "permissions":
+        return sorted(Permission(p).value for p in value)
+    if attribute == "scopes":
+        return sorted(value)
+    if attribute in ("valid_from", "valid_to"):
+        return format_instant(value)
+    return value
+
+
+def desired_attributes(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
+    """A declaration as plan JSON; None marks an attribute it leaves alone."""
+    return {a: json_value(a, v) for a, v in wanted_values(desired, valid_to).items()}
 
 
 def same_value(attribute: str, recorded: Any, live: Any) -> bool:
@@ -97,10 +141,12 @@ def _member_key(member: Any) -> str:
     return json.dumps(member, sort_keys=True, separators=(",", ":"))
 
 
-def _as_members(values: Any) -> dict[str, Any]:
+def _members(values: Any) -> dict[str, Any]:
     # deepdiff reports a dictionary's added and removed keys by name, which is what a set
     # attribute's difference is; lists would be diffed by position.
-    return {_member_key(v): v for v in values or ()}
+    if not isinstance(values, list | tuple | set | frozenset):
+        return {}
+    return {_member_key(v): v for v in values}
 
 
 def _sorted_members(attribute: str, members: list[Any]) -> tuple[Any, ...]:
@@ -109,29 +155,57 @@ def _sorted_members(attribute: str, members: list[Any]) -> tuple[Any, ...]:
     return tuple(sorted(members, key=_member_key))
 
 
-def attribute_changes(
-    pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
-) -> dict[str, tuple[AttributeChange, ...]]:
-    """For each entry (an address, say), the changes from its `before` to its `after`
-    values. Both hold the same attributes, only those that differ."""
-    left: dict[str, dict[str, Any]] = {}
-    right: dict[str, dict[str, Any]] = {}
-    for entry, (before, after) in pairs.items():
-        left[entry] = {a: _as_members(v) if a in SET_ATTRIBUTES else v for a, v in before.items()}
-        right[entry] = {a: _as_members(v) if a in SET_ATTRIBUTES else v for a, v in after.items()}
-    added: dict[tuple[str, str], list[Any]] = {}
-    removed: dict[tuple[str, str], list[Any]] = {}
-    if left:
-        report = DeepDiff(left, right, view="tree", verbose_level=2)
+_Signature = tuple[str, tuple[str, ...], tuple[str, ...]]
+
+
+def _signature(attribute: str, before: Any, after: Any) -> _Signature:
+    return (attribute, tuple(sorted(_members(before))), tuple(sorted(_members(after))))
+
+
+def _set_differences(
+    signatures: set[_Signature], values: dict[_Signature, tuple[Any, Any]]
+) -> dict[_Signature, tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """(added, removed) members for every distinct set difference, from one deepdiff."""
+    names = {signature: str(number) for number, signature in enumerate(sorted(signatures))}
+    left = {names[s]: _members(values[s][0]) for s in names}
+    right = {names[s]: _members(values[s][1]) for s in names}
+    added: dict[str, list[Any]] = {}
+    removed: dict[str, list[Any]] = {}
+    if names:
+        report = DeepDiff(left, right, view="tree")
         for kind, bucket in (
             ("dictionary_item_added", added),
             ("dictionary_item_removed", removed),
         ):
             for level in report.get(kind, ()):
                 path = level.path(output_format="list")
-                if len(path) == 3:  # entry, attribute, member
+                if len(path) == 2:  # difference, member
                     value = level.t2 if bucket is added else level.t1
-                    bucket.setdefault((path[0], path[1]), []).append(value)
+                    bucket.setdefault(str(path[0]), []).append(value)
+    return {
+        signature: (
+            _sorted_members(signature[0], added.get(name, [])),
+            _sorted_members(signature[0], removed.get(name, [])),
+        )
+        for signature, name in names.items()
+    }
+
+
+def attribute_changes(
+    pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> dict[str, tuple[AttributeChange, ...]]:
+    """For each entry (an address, say), the changes from its `before` to its `after`
+    JSON values. Both hold the same attributes: only those that differ."""
+    signatures: dict[tuple[str, str], _Signature] = {}
+    values: dict[_Signature, tuple[Any, Any]] = {}
+    for entry, (before, after) in pairs.items():
+        for attribute in before:
+            if attribute in SET_ATTRIBUTES:
+                old, new = before[attribute], after.get(attribute)
+                signature = _signature(attribute, old, new)
+                signatures[(entry, attribute)] = signature
+                values.setdefault(signature, (old, new))
+    differences = _set_differences(set(values), values)
 
     result: dict[str, tuple[AttributeChange, ...]] = {}
     for entry, (before, after) in pairs.items():
@@ -139,8 +213,7 @@ def attribute_changes(
         for attribute in _ordered(before):
             old, new = before[attribute], after.get(attribute)
             if attribute in SET_ATTRIBUTES:
-                gone = _sorted_members(attribute, removed.get((entry, attribute), []))
-                came = _sorted_members(attribute, added.get((entry, attribute), []))
+                came, gone = differences[signatures[(entry, attribute)]]
                 changes.append(
                     AttributeChange(
                         attribute=attribute,
@@ -148,7 +221,7 @@ def attribute_changes(
                         after=new,
                         added=came,
                         removed=gone,
-                        unchanged=len(old or ()) - len(gone),
+                        unchanged=len(_members(old)) - len(gone),
                     )
                 )
             else:

@@ -139,8 +139,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    """`--format json`: the Terraform-shaped document, indented, ending in a newline."""
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+    """`--format json`: the Terraform-shaped document on one line (as `terraform show
+    -json` prints it; indenting would also take the slow pure-Python encoder)."""
+    return json.dumps(plan_document(plan), ensure_ascii=False) + "\n"
 
 
 def _digest(embedded: Any) -> str:
@@ -158,7 +159,7 @@ def write_plan_file(plan: Plan, path: str | os.PathLike[str]) -> None:
         "digest": _digest(embedded),
         "plan": embedded,
     }
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, ensure_ascii=False) + "\n"
     temp: Path | None = None
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
