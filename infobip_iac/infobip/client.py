@@ -40,7 +40,7 @@ from infobip_iac.infobip.api import AccountKeys, CreatedKey, KeyService, Progres
 from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
 from infobip_iac.infobip.pacing import ReadBudget
-from infobip_iac.infobip.settings import ConnectionSettings, Credentials
+from infobip_iac.infobip.settings import ConnectionSettings, Credentials, normalize_base_url
 from infobip_iac.infobip.transport import (
     DEFAULT_MAX_BODY,
     AnswerTooLarge,
@@ -151,7 +151,7 @@ class InfobipClient:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self._base_url = base_url.rstrip("/")
+        self._base_url = normalize_base_url(base_url)
         self._budget = budget or ReadBudget(clock=clock, sleep=sleep)
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
@@ -240,7 +240,8 @@ class InfobipClient:
         progress: ProgressCallback | None = None,
     ) -> dict[str, AccountKeys]:
         """Every account of `requests` (account reference -> declared names), read in
-        parallel threads, each within its own read budget."""
+        parallel threads, each within its own read budget. `progress` is called from those
+        threads."""
         return list_accounts_concurrently(
             self, requests, max_workers=max_workers, progress=progress
         )
@@ -393,6 +394,13 @@ class InfobipClient:
                 response = self._http.send(request, auth=auth)
             except InfobipApiError:
                 raise  # from a token request inside the auth flow: already typed
+            except (httpx.InvalidURL, httpx.StreamError) as error:
+                # Not HTTPError subclasses in httpx; the request never left either way.
+                raise TransportError(
+                    f"the request could not be made ({type(error).__name__}); "
+                    "check INFOBIP_BASE_URL",
+                    operation=operation,
+                ) from None
             except httpx.HTTPError as error:
                 failure = _classify(error)
                 _log.debug(

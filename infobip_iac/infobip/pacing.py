@@ -126,17 +126,21 @@ class ReadBudget:
         pause = _DEFAULT_HOLD_OFF if retry_after is None else retry_after
         with self._lock:
             self._throttles += 1
-            if (
+            switching = (
                 self._scope == "adaptive"
                 and self._shared is None
                 and self._throttles >= _SHARE_AFTER
                 and len(self._pacers) > 1
-            ):
+            )
+            if switching:
                 # Per-account pacing did not keep the server content while several accounts
                 # were read: their reads count against one budget, paced as one account's.
                 self._shared = self._new_pacer()
                 _log.info("infobip read limit looks shared by all accounts; pacing them as one")
             pacer = self._shared or self._pacers.setdefault(account, self._new_pacer())
-        pacer.slow_down()
+        if not switching:
+            # A fresh shared budget already runs at one account's pace: slowing it as well
+            # would halve a rate that has not been shown too fast yet.
+            pacer.slow_down()
         pacer.hold_off(pause)
         _log.debug("infobip read throttled", account=account, retry_after=retry_after)

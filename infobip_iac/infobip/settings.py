@@ -88,8 +88,12 @@ def normalize_base_url(raw: str) -> str:
     if "://" not in text:
         text = f"https://{text}"
     text = text.rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # e.g. an unclosed IPv6 bracket, or a port that is not a number
+        usable = False
+    if not usable:
         raise CredentialsError(
             "INFOBIP_BASE_URL is not a usable URL; set it to your account's base URL, "
             "e.g. https://xxxxx.api.infobip.com"

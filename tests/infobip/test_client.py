@@ -18,6 +18,7 @@ from infobip_iac.emulator import EmulatorServer
 from infobip_iac.errors import (
     AmbiguousWriteError,
     BadRequestError,
+    CredentialsError,
     NotFoundError,
     RateLimitedError,
     ServerError,
@@ -147,6 +148,25 @@ def test_concurrent_accounts_each_within_their_budget(
     assert "429" not in emulator.control.stats()["statuses"]
     assert {call[0] for call in progress} == {"_", *subs}
     assert (subs[0], 5, 5) in progress
+
+
+def test_caller_wide_limit_is_learned_from_repeated_429s(
+    make_emulator: Callable[..., EmulatorServer], connect: Connect, seed: Seed
+) -> None:
+    server = make_emulator(limit_scope="caller")
+    subs = [server.control.add_account(f"Team {i}") for i in range(3)]
+    for sub in subs:
+        seed(server, 1_000, prefix=sub, account_id=sub)
+    budget = ReadBudget()
+    client = connect(server, budget=budget)
+    started = time.monotonic()
+    results = client.list_accounts_concurrently({sub: [] for sub in subs})
+    elapsed = time.monotonic() - started
+    assert all(len(results[sub].keys) == 1_000 for sub in subs)
+    assert budget.shared
+    # A few 429s teach the client; then 30 pages go at one shared 10/s, near the floor.
+    assert server.control.stats()["statuses"].get("429", 0) <= 4
+    assert elapsed < 30 / 10 + 2.0
 
 
 # -- retries ----------------------------------------------------------------------------------
@@ -541,3 +561,17 @@ def test_secrets_never_reach_keys_reprs_or_logs(
     assert '"infobip request"' in captured.err  # the debug lines were there to look at
     for secret in secrets:
         assert all(secret not in text for text in texts)
+
+
+def test_unusable_base_url_is_refused_at_once() -> None:
+    with pytest.raises(CredentialsError, match="INFOBIP_BASE_URL"):
+        InfobipClient(base_url="http://[::1", credentials=ADMIN)
+
+
+def test_invalid_url_while_sending_is_a_transport_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.InvalidURL("bad")
+
+    client, _ = _scripted(refuse)
+    with pytest.raises(TransportError, match="check INFOBIP_BASE_URL"):
+        client.list_keys("_")

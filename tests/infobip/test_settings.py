@@ -83,7 +83,10 @@ def test_base_url_gets_a_scheme(raw: str, expected: str) -> None:
     assert normalize_base_url(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["ftp://abc.example", "https://", "https://x.example/?a=1"])
+@pytest.mark.parametrize(
+    "raw",
+    ["ftp://abc.example", "https://", "https://x.example/?a=1", "http://[::1", "x.example:port"],
+)
 def test_unusable_base_url(raw: str) -> None:
     with pytest.raises(CredentialsError, match="INFOBIP_BASE_URL"):
         normalize_base_url(raw)
