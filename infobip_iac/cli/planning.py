@@ -62,8 +62,8 @@ class ReadReporter:
     """Says on stderr what each account's read cost, and shows a progress bar while a read
     takes more than a few pages, when stderr is a terminal."""
 
-    def __init__(self, *, color: bool) -> None:
-        self._console = Console(stderr=True, no_color=not color, highlight=False)
+    def __init__(self, *, color: bool, console: Console | None = None) -> None:
+        self._console = console or Console(stderr=True, no_color=not color, highlight=False)
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
 

@@ -1,0 +1,146 @@
+"""`infobip-iac apply` through main(): approval, guard rails before any write, saved-plan
+rules, secrets on stdout only when asked, and the summary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from e2e.workspace import Workspace, writes
+
+from infobip_iac.emulator import EmulatorServer
+from infobip_iac.state.lock import locked
+
+TWO_KEYS = """
+    version: 1
+    defaults:
+      allowed_ips: [203.0.113.0/24]
+    api_keys:
+      reports:
+        scopes: [sms:logs:read]
+      sender:
+        scopes: [sms:message:send]
+"""
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a stdin that looks like a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    emulator: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Workspace:
+    workspace = Workspace.open(tmp_path, emulator, capsys, monkeypatch)
+    workspace.write(TWO_KEYS)
+    return workspace
+
+
+def test_without_a_terminal_apply_needs_auto_approve(ws: Workspace) -> None:
+    with ws.counting() as counts:
+        outcome = ws.run("apply", str(ws.manifests))
+    assert outcome.code == 1
+    assert "--auto-approve" in outcome.err and "plan --out" in outcome.err
+    assert counts == {}  # refused before reading anything
+
+
+def test_yes_on_a_terminal_applies(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    outcome = ws.run("apply", str(ws.manifests))
+    assert outcome.code == 0, outcome
+    assert "Only 'yes' will be accepted" in outcome.out
+    assert "Apply complete! Keys: 2 created, 0 updated, 0 revoked; 2 Infobip writes." in outcome.out
+    assert sorted(ws.live()) == ["reports", "sender"]
+
+
+def test_anything_but_yes_cancels(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    with ws.counting() as counts:
+        outcome = ws.run("apply", str(ws.manifests))
+    assert outcome.code == 1
+    assert "Apply cancelled." in outcome.err
+    assert writes(counts) == 0
+    assert not ws.state_path.exists()
+
+
+def test_a_plan_without_changes_applies_nothing(ws: Workspace) -> None:
+    assert ws.apply().code == 0
+    with ws.counting() as counts:
+        outcome = ws.apply()
+    assert outcome.code == 0
+    assert "No changes." in outcome.out and "Apply complete" not in outcome.out
+    assert writes(counts) == 0
+
+
+def test_more_writes_than_max_writes_are_refused_before_any(ws: Workspace) -> None:
+    with ws.counting() as counts:
+        outcome = ws.apply("--max-writes", "1")
+    assert outcome.code == 1
+    assert "--max-writes 1" in outcome.err
+    assert writes(counts) == 0
+
+
+def test_policy_max_revokes_needs_allow_revokes(ws: Workspace) -> None:
+    assert ws.apply().code == 0
+    ws.write("version: 1\npolicy:\n  max_revokes: 1\napi_keys: {}\n")
+    refused = ws.apply()
+    assert refused.code == 1 and "--allow-revokes" in refused.err
+    planfile = ws.root / "revoke.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    assert ws.run("apply", str(planfile)).code == 1  # the saved plan keeps the guard rail
+    allowed = ws.run("apply", str(planfile), "--allow-revokes")
+    assert allowed.code == 0, allowed
+    assert {key.enabled for key in ws.live().values()} == {False}
+
+
+def test_a_stdout_sink_prints_the_secret_only_with_show_secrets(ws: Workspace) -> None:
+    ws.write(
+        """
+        version: 1
+        api_keys:
+          loud:
+            scopes: [sms:logs:read]
+            allowed_ips: [203.0.113.0/24]
+            secret: {sink: stdout}
+        """
+    )
+    refused = ws.apply()
+    assert refused.code == 1 and "--show-secrets" in refused.err
+    assert ws.live() == {}
+
+    shown = ws.apply("--show-secrets")
+
+    assert shown.code == 0, shown
+    (secret,) = ws.emulator.control.secrets()
+    assert f"api_keys.loud: {secret}" in shown.out
+    assert secret not in shown.err and secret not in ws.state_path.read_text()
+
+
+def test_a_saved_plan_cannot_be_reshaped(ws: Workspace) -> None:
+    planfile = ws.root / "saved.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    outcome = ws.run("apply", str(planfile), "--target", "api_keys.sender")
+    assert outcome.code == 1 and "plan --out" in outcome.err
+
+
+def test_a_file_that_is_not_a_plan_is_refused(ws: Workspace) -> None:
+    notes = ws.root / "notes.txt"
+    notes.write_text("not a plan\n")
+    outcome = ws.run("apply", str(notes))
+    assert outcome.code == 1
+    assert "not a saved plan" in outcome.err and "Traceback" not in outcome.err
+
+
+def test_a_locked_state_is_not_applied(ws: Workspace) -> None:
+    with locked(ws.state_path, "plan"), ws.counting() as counts:
+        outcome = ws.apply()
+    assert outcome.code == 1
+    assert "locked by" in outcome.err and "force-unlock" in outcome.err
+    assert counts == {}

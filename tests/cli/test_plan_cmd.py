@@ -1,0 +1,128 @@
+"""`infobip-iac plan` through main(): formats, exit codes, saved plans, targets, errors, the
+read report and its progress bar."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from e2e.workspace import Workspace
+from rich.console import Console
+
+from infobip_iac.cli import plan_cmd
+from infobip_iac.cli.planning import ReadReporter
+from infobip_iac.emulator import EmulatorServer
+from infobip_iac.state.lock import locked
+
+TWO_KEYS = """
+    version: 1
+    defaults:
+      allowed_ips: [203.0.113.0/24]
+    api_keys:
+      reports:
+        scopes: [sms:logs:read]
+      sender:
+        scopes: [sms:message:send]
+"""
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    emulator: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Workspace:
+    workspace = Workspace.open(tmp_path, emulator, capsys, monkeypatch)
+    workspace.write(TWO_KEYS)
+    return workspace
+
+
+def test_detailed_exitcode_is_2_with_changes_and_0_without(ws: Workspace) -> None:
+    assert ws.plan().code == 0
+    with_changes = ws.plan("--detailed-exitcode")
+    assert with_changes.code == 2, with_changes
+    assert "Plan: 2 to add, 0 to change, 0 to revoke." in with_changes.out
+    assert ws.apply().code == 0
+    assert ws.plan("--detailed-exitcode").code == 0
+
+
+def test_results_go_to_stdout_and_the_read_report_to_stderr(ws: Workspace) -> None:
+    outcome = ws.plan()
+    assert "will be created" in outcome.out
+    assert "Reading live keys" not in outcome.out
+    assert "Reading live keys of account _ … 0 keys in 1 request." in outcome.err
+
+
+def test_json_and_markdown_formats(ws: Workspace) -> None:
+    document = json.loads(ws.plan("--format", "json").out)
+    assert {c["address"] for c in document["resource_changes"]} == {
+        "api_keys.reports",
+        "api_keys.sender",
+    }
+    markdown = ws.plan("--format", "markdown").out
+    assert markdown.startswith("**") and "<details>" in markdown
+
+
+def test_out_saves_a_plan_that_show_prints_again(ws: Workspace) -> None:
+    planfile = ws.root / "saved.plan"
+    made = ws.plan("--out", str(planfile))
+    assert made.code == 0 and planfile.is_file()
+    assert f"infobip-iac apply {planfile}" in made.err
+    assert ws.run("show", str(planfile)).out == made.out
+
+
+def test_target_plans_only_the_named_key(ws: Workspace) -> None:
+    document = ws.plan_json("--target", "api_keys.sender")
+    assert [c["address"] for c in document["resource_changes"]] == ["api_keys.sender"]
+
+
+def test_an_invalid_manifest_exits_1_with_its_diagnostics(ws: Workspace) -> None:
+    ws.write("version: 1\napi_keys:\n  bad:\n    scopes: [sms:mesage:send]\n")
+    outcome = ws.plan()
+    assert outcome.code == 1
+    assert "main.yaml:4" in outcome.err and "sms:message:send" in outcome.err
+    assert "Traceback" not in outcome.err and outcome.out == ""
+
+
+def test_a_locked_state_is_reported_with_its_holder(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan_cmd, "PLAN_LOCK_WAIT", 0.1)
+    with locked(ws.state_path, "apply"):
+        outcome = ws.plan()
+    assert outcome.code == 1
+    assert "locked" in outcome.err and '"apply"' in outcome.err
+
+
+def test_only_an_api_key_in_the_environment_is_a_clear_error(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("INFOBIP_USERNAME", "INFOBIP_PASSWORD"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("INFOBIP_API_KEY", "not-a-secret-of-anyone")
+    outcome = ws.plan()
+    assert outcome.code == 1
+    assert "INFOBIP_USERNAME" in outcome.err and "Traceback" not in outcome.err
+
+
+def test_the_progress_bar_shows_only_for_long_reads_on_a_terminal() -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    with ReadReporter(color=False, console=terminal) as reporter:
+        for page in range(1, 4):
+            reporter.page_read("_", page, 3)
+    assert screen.getvalue() == ""  # three pages: over before a bar would help
+
+    with ReadReporter(color=False, console=terminal) as reporter:
+        for page in range(1, 31):
+            reporter.page_read("_", page, 30)
+    assert "Reading live keys of account _" in screen.getvalue()
+
+    piped = io.StringIO()
+    with ReadReporter(color=False, console=Console(file=piped, width=100)) as reporter:
+        for page in range(1, 31):
+            reporter.page_read("_", page, 30)
+    assert piped.getvalue() == ""  # not a terminal: the summary line is enough
