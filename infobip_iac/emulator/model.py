@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from infobip_iac.emulator.clock import format_instant, parse_instant
@@ -132,6 +133,12 @@ class StoredKey:
         return answer
 
     def to_record(self) -> dict[str, Any]:
+        """The key as the data file holds it (the API shape); computed once per key version,
+        since the whole store is written after every mutation. Callers must not modify it."""
+        return self._record
+
+    @cached_property
+    def _record(self) -> dict[str, Any]:
         return self.to_api()
 
     @classmethod

@@ -4,7 +4,7 @@ sessions and OAuth2 tokens."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,42 +91,26 @@ class InfobipApi:
         enabled = _read_boolean(call.single("enabled"), "enabled")
         secret = call.single("apiKeySecret")
         keys = self._store.account_keys(account)
-        if name is None and enabled is None and secret is None and page.order_by == "id":
-            # The common case, a plain page in id order, is a slice of the sorted ids.
-            ids = keys.ordered_ids[::-1] if page.descending else keys.ordered_ids
-            total = len(ids)
+        ids = sorted(keys.ids_by_name.get(name, ())) if name is not None else keys.ordered_ids
+        if enabled is None and secret is None and page.order_by == "id":
+            # The common case: the page is a slice of the sorted ids, nothing else is read.
+            ordered = ids[::-1] if page.descending else ids
             start = page.number * page.size
-            selected = [keys.by_id[key_id] for key_id in ids[start : start + page.size]]
-        else:
-            candidates: Iterable[StoredKey]
-            if name is not None:
-                candidates = (keys.by_id[i] for i in sorted(keys.ids_by_name.get(name, ())))
-            else:
-                candidates = keys.ordered()
-            matching = [
-                key
-                for key in candidates
-                if (enabled is None or key.enabled == enabled)
-                and (secret is None or key.secret == secret)
-            ]
+            selected = [keys.by_id[key_id] for key_id in ordered[start : start + page.size]]
+            return _page_answer(selected, len(ids), page)
+        matching = [
+            key
+            for key in map(keys.by_id.__getitem__, ids)
+            if (enabled is None or key.enabled is enabled)
+            and (secret is None or key.secret == secret)
+        ]
+        # Candidates come in id order, so only other orderings need a sort.
+        if page.order_by != "id":
             matching.sort(key=_ORDERINGS[page.order_by], reverse=page.descending)
-            total = len(matching)
-            start = page.number * page.size
-            selected = matching[start : start + page.size]
-        return Answer(
-            200,
-            {
-                "apiKeys": [key.to_api() for key in selected],
-                "paging": {
-                    "page": page.number,
-                    "pageSize": page.size,
-                    "orderDirection": "desc" if page.descending else "asc",
-                    "orderBy": page.order_by,
-                    "totalCount": total,
-                    "totalPages": math.ceil(total / page.size),
-                },
-            },
-        )
+        elif page.descending:
+            matching.reverse()
+        start = page.number * page.size
+        return _page_answer(matching[start : start + page.size], len(matching), page)
 
     def get_key(self, call: Call) -> Answer:
         caller = self._key_manager(call)
@@ -280,6 +264,23 @@ class InfobipApi:
     def _platform_allowed(self, caller: Caller, account: str) -> bool:
         # Infobip links CPaaS X applications only to keys of the caller's own main account.
         return account == caller.account_id == self._store.main_account_id
+
+
+def _page_answer(selected: list[StoredKey], total: int, page: _Page) -> Answer:
+    return Answer(
+        200,
+        {
+            "apiKeys": [key.to_api() for key in selected],
+            "paging": {
+                "page": page.number,
+                "pageSize": page.size,
+                "orderDirection": "desc" if page.descending else "asc",
+                "orderBy": page.order_by,
+                "totalCount": total,
+                "totalPages": math.ceil(total / page.size),
+            },
+        },
+    )
 
 
 def _account_field(body: Any) -> str | None:
