@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,8 @@ from infobip_iac.errors import (
     ServerError,
     TransportError,
 )
-from infobip_iac.infobip.client import InfobipClient
+from infobip_iac.infobip.api import AccountKeys
+from infobip_iac.infobip.client import InfobipClient, list_accounts_concurrently
 from infobip_iac.infobip.listing import REACH
 from infobip_iac.infobip.pacing import ReadBudget
 from infobip_iac.infobip.settings import UserCredentials
@@ -575,3 +577,41 @@ def test_invalid_url_while_sending_is_a_transport_error() -> None:
     client, _ = _scripted(refuse)
     with pytest.raises(TransportError, match="check INFOBIP_BASE_URL"):
         client.list_keys("_")
+
+
+# -- reading several accounts through any KeyService -------------------------------------------
+
+
+class _Accounts:
+    """A KeyService stand-in whose accounts answer from a table, or fail."""
+
+    def __init__(self, failing: str | None = None) -> None:
+        self.failing = failing
+        self.threads: set[str] = set()
+
+    def list_keys(self, account: str, *, names: Any = (), progress: Any = None) -> AccountKeys:
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.05)
+        if account == self.failing:
+            raise ServerError("HTTP 500", status=500, operation="list API keys")
+        return AccountKeys(account=account, keys=[], requests=1, notes=[f"names={list(names)}"])
+
+
+def test_accounts_read_in_parallel_in_request_order() -> None:
+    service = _Accounts()
+    results = list_accounts_concurrently(
+        service,
+        {"b": ["x"], "a": [], "c": ["y", "z"]},
+        max_workers=3,
+    )
+    assert list(results) == ["b", "a", "c"]
+    assert results["c"].notes == ["names=['y', 'z']"]
+    assert len(service.threads) == 3
+
+
+def test_first_failing_account_is_raised() -> None:
+    with pytest.raises(ServerError):
+        list_accounts_concurrently(
+            _Accounts(failing="a"),
+            {"a": [], "b": []},
+        )
