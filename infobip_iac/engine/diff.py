@@ -172,7 +172,9 @@ def _set_differences(
     added: dict[str, list[Any]] = {}
     removed: dict[str, list[Any]] = {}
     if names:
-        report = DeepDiff(left, right, view="tree")
+        # threshold 0: report added and removed members even when none are shared,
+        # rather than one "value changed" for the whole set.
+        report = DeepDiff(left, right, view="tree", threshold_to_diff_deeper=0)
         for kind, bucket in (
             ("dictionary_item_added", added),
             ("dictionary_item_removed", removed),

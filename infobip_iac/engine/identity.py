@@ -198,6 +198,10 @@ def _resolve_imports(
             )
         elif key_id in owners:
             message = f"{prefix}: key {key_id} is already managed by {owners[key_id]}"
+        elif target in imported:
+            if imported[target].id == key_id:
+                continue  # the same block written twice
+            message = f"{prefix}: {target} is the target of more than one imports block"
         elif key_id in {key.id for key in imported.values()}:
             message = f"{prefix}: key {key_id} is imported by more than one block"
         else:
