@@ -134,5 +134,10 @@ def _open_to_all(draft: KeyDraft, policy: Policy) -> list[Diagnostic]:
             "list the addresses or ranges the key is used from instead",
         )
         for index, network in enumerate(networks)
-        if is_any_network(network)
+        if _admits_all(network)
     ]
+
+
+def _admits_all(network: str) -> bool:
+    # Networks here are canonical, so only a "/0" can be one; skip parsing all the others.
+    return network.endswith("/0") and is_any_network(network)

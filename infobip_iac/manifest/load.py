@@ -7,14 +7,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infobip_iac.domain.keys import DesiredConfig, ImportBlock, MovedBlock, SourceRef
+from infobip_iac.domain.keys import (
+    DesiredConfig,
+    ImportBlock,
+    MovedBlock,
+    SecretSinkSpec,
+    SourceRef,
+)
 from infobip_iac.errors import ConfigurationError, Diagnostic
-from infobip_iac.manifest.diagnostics import sort_diagnostics
+from infobip_iac.manifest.diagnostics import Location, sort_diagnostics
 from infobip_iac.manifest.lint import lint_key
 from infobip_iac.manifest.policy import check_policy
 from infobip_iac.manifest.resolve import build_drafts, gather_shared, grant_scopes
 from infobip_iac.manifest.rules import check_blocks, check_declarations, check_identity, check_key
 from infobip_iac.manifest.sources import ManifestFile, expand_paths, read_manifest
+from infobip_iac.manifest.yamlload import gc_paused
 from infobip_iac.scopes import load_catalog
 
 __all__ = ["LoadResult", "load_configuration", "load_or_raise"]
@@ -47,8 +54,13 @@ def load_configuration(
     """Read the manifests at `paths` (files, or folders of `*.yaml`/`*.yml`; none means the
     current folder) as one configuration. Never raises for bad input: every problem found
     is a Diagnostic. `now` fixes the clock for the checks that depend on it."""
-    moment = _utc(now)
-    files, problems = expand_paths(list(paths) or [Path()])
+    with gc_paused():
+        return _load(list(paths), allow_unknown_scopes=allow_unknown_scopes, now=_utc(now))
+
+
+def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> LoadResult:
+    moment = now
+    files, problems = expand_paths(paths or [Path()])
     manifests: list[ManifestFile] = []
     for path in files:
         manifest, found = read_manifest(path)
@@ -81,8 +93,9 @@ def load_configuration(
     names = tuple(manifest.name for manifest in manifests)
     if any(d.severity == "error" for d in diagnostics):
         return LoadResult(None, diagnostics, names)
-    config = DesiredConfig(
-        keys={draft.address: draft.to_desired() for draft in drafts},
+    sinks: dict[Location, SecretSinkSpec] = {}
+    config = DesiredConfig.model_construct(
+        keys={draft.address: draft.to_desired(sinks) for draft in drafts},
         policy=policy,
         moved=tuple(
             MovedBlock.model_validate(

@@ -71,9 +71,13 @@ class Grant:
 
     scope: str
     file: ManifestFile
-    mark: Mark
+    location: Location  # of the list item that brought it: a scope, a scope set, a role
     via: str = ""  # "" when written in `scopes`; else 'scope set "x"' or 'role "Y"'
     from_role: bool = False
+
+    @property
+    def mark(self) -> Mark:
+        return self.file.mark(self.location)
 
     @property
     def described(self) -> str:
@@ -172,6 +176,7 @@ class KeyDraft:
     defaults: DefaultsSpec | None
     defaults_file: ManifestFile | None
     grants: list[Grant] = field(default_factory=list)
+    _settings: dict[str, Setting | None] = field(default_factory=dict, repr=False)
 
     @property
     def address(self) -> str:
@@ -209,6 +214,11 @@ class KeyDraft:
 
     def setting(self, name: str) -> Setting | None:
         """The key's own value of `name`, else the default's, else None (not set)."""
+        if name not in self._settings:
+            self._settings[name] = self._resolve(name)
+        return self._settings[name]
+
+    def _resolve(self, name: str) -> Setting | None:
         own = self.own(name)
         if own is not None:
             return own
@@ -225,10 +235,10 @@ class KeyDraft:
         return None
 
     def value(self, name: str) -> Any:
+        """The effective value of `name`; the model's default when nothing sets it."""
         found = self.setting(name)
-        if found is not None:
-            return found.value
-        return KeySpec.model_fields[name].get_default(call_default_factory=True)
+        # A field the key did not write holds the model's default.
+        return found.value if found is not None else getattr(self.spec, name)
 
     @property
     def enabled(self) -> bool:
@@ -252,11 +262,20 @@ class KeyDraft:
     def valid_window(self) -> tuple[datetime | None, datetime | None, timedelta | None]:
         return self.value("valid_from"), self.value("valid_to"), self.value("valid_for")
 
-    def to_desired(self) -> DesiredKey:
+    def to_desired(self, sinks: dict[Location, SecretSinkSpec] | None = None) -> DesiredKey:
+        """The key as the engine sees it. Every value here is already validated and
+        normalized, so the models are built without validating again (10,000 keys add up).
+        `sinks` shares one SecretSinkSpec between the keys that inherit the same one."""
         valid_from, valid_to, valid_for = self.valid_window()
         secret = self.setting("secret")
         lifecycle = self.value("lifecycle")
-        return DesiredKey(
+        if secret is None or secret.value is None:
+            sink = _NO_SINK
+        elif sinks is not None:
+            sink = sinks.get(secret.location) or sinks.setdefault(secret.location, _sink(secret))
+        else:
+            sink = _sink(secret)
+        return DesiredKey.model_construct(
             address=self.address,
             ident=self.ident,
             account=self.account,
@@ -281,22 +300,24 @@ class KeyDraft:
             valid_to=valid_to,
             valid_for=valid_for,
             enabled=self.enabled,
-            secret=_sink(secret),
-            lifecycle=Lifecycle(
+            secret=sink,
+            lifecycle=Lifecycle.model_construct(
                 prevent_revoke=lifecycle.prevent_revoke,
                 ignore_changes=frozenset(lifecycle.ignore_changes),
             )
             if lifecycle is not None
-            else Lifecycle(),
-            source=SourceRef(
+            else _NO_LIFECYCLE,
+            source=SourceRef.model_construct(
                 file=self.file.name, line=self.id_mark.line, column=self.id_mark.column
             ),
         )
 
 
-def _sink(secret: Setting | None) -> SecretSinkSpec:
-    if secret is None or secret.value is None:
-        return SecretSinkSpec()
+_NO_SINK = SecretSinkSpec()
+_NO_LIFECYCLE = Lifecycle()
+
+
+def _sink(secret: Setting) -> SecretSinkSpec:
     spec = secret.value
     return SecretSinkSpec(
         sink=spec.sink,
@@ -344,15 +365,15 @@ def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> No
         written = draft.setting("scopes")
         if written is not None:
             for index, scope in enumerate(written.value):
-                grants.setdefault(scope, Grant(scope, written.file, written.item_mark(index)))
+                grants.setdefault(scope, Grant(scope, written.file, (*written.location, index)))
         sets = draft.setting("scope_sets")
         if sets is not None:
             for index, set_name in enumerate(sets.value):
                 members = shared.scope_sets.get(set_name, (None, None))[0] or []
-                mark = sets.item_mark(index)
+                where = (*sets.location, index)
                 via = f'scope set "{set_name}"'
                 for scope in members:
-                    grants.setdefault(scope, Grant(scope, sets.file, mark, via))
+                    grants.setdefault(scope, Grant(scope, sets.file, where, via))
         roles = draft.setting("roles")
         if roles is not None:
             for index, role_name in enumerate(roles.value):
@@ -361,10 +382,10 @@ def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> No
                 resolved = role_scopes[role_name]
                 if resolved is None:
                     continue
-                mark = roles.item_mark(index)
+                where = (*roles.location, index)
                 via = f'role "{resolved[0]}"'
                 for scope in resolved[1]:
-                    grants.setdefault(scope, Grant(scope, roles.file, mark, via, from_role=True))
+                    grants.setdefault(scope, Grant(scope, roles.file, where, via, from_role=True))
         draft.grants = list(grants.values())
 
 

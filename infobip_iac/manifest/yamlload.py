@@ -43,6 +43,7 @@ __all__ = [
     "Mark",
     "NodeMarks",
     "YamlDocument",
+    "gc_paused",
     "parse_file",
     "parse_text",
 ]
@@ -58,8 +59,8 @@ MAX_ALIAS_EXPANSION = 200_000
 Location = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
-_STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE = (
-    _TAG + name for name in ("str", "null", "bool", "int", "float", "merge")
+_STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE, _SEQ, _MAP = (
+    _TAG + name for name in ("str", "null", "bool", "int", "float", "merge", "seq", "map")
 )
 
 
@@ -77,21 +78,22 @@ class NodeMarks:
     Both are indexed by the location of the value: `("api_keys", "ci-sms", "scopes", 0)`.
     """
 
-    values: dict[Location, Mark] = field(default_factory=dict)
-    keys: dict[Location, Mark] = field(default_factory=dict)
+    # Plain (line, column) tuples: a Mark is made only when someone asks.
+    values: dict[Location, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Location, tuple[int, int]] = field(default_factory=dict)
 
     def value(self, location: Location) -> Mark:
         """The mark of the value at `location`, or of its nearest recorded ancestor."""
         for end in range(len(location), -1, -1):
             found = self.values.get(location[:end])
             if found is not None:
-                return found
+                return Mark(*found)
         return Mark(1, 1)
 
     def key(self, location: Location) -> Mark:
         """The mark of the mapping key naming `location`, else that of its value."""
         found = self.keys.get(location)
-        return found if found is not None else self.value(location)
+        return Mark(*found) if found is not None else self.value(location)
 
 
 @dataclass(slots=True)
@@ -102,10 +104,7 @@ class YamlDocument:
     marks: NodeMarks
 
 
-class _CoreResolver(BaseResolver):
-    """YAML 1.2 core schema for plain scalars, plus `<<` merge keys."""
-
-
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 for _tag, _pattern, _first in (
     (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
@@ -118,7 +117,31 @@ for _tag, _pattern, _first in (
     ),
     (_MERGE, r"^<<$", "<"),
 ):
-    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+    for _char in _first:
+        _IMPLICIT.setdefault(_char, []).append((_tag, re.compile(_pattern)))
+
+
+class _CoreResolver(BaseResolver):
+    """YAML 1.2 core schema for plain scalars, plus `<<` merge keys.
+
+    Replaces PyYAML's general resolver (path resolvers, per-class tables) with one table
+    lookup: it runs once per scalar, and a large manifest has a few hundred thousand.
+    """
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, pattern in _IMPLICIT.get(value[:1], ()):
+                    if pattern.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
 
 
 class _PureLoader(Reader, Scanner, Parser, Composer, _CoreResolver):
@@ -156,9 +179,13 @@ class _StopBuildingError(Exception):
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    # The node graph and the values built from it are large and short-lived; letting the
-    # collector walk them again and again made a 10,000-key file three times slower.
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees memory).
+
+    Reading a manifest allocates hundreds of thousands of small, acyclic, short-lived
+    objects (nodes, marks, values); the collector walking them again and again made a
+    10,000-key file three times slower. Nested pauses are fine: only the outermost resumes.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -169,7 +196,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _mark_of(node: Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    return Mark(*_where(node))
+
+
+def _where(node: Node) -> tuple[int, int]:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
 
 
 class _Builder:
@@ -206,7 +238,7 @@ class _Builder:
                     "write the repeated parts out, or use fewer nested anchors",
                 )
             )
-        self.marks.values[location] = _mark_of(node)
+        self.marks.values[location] = _where(node)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
@@ -270,7 +302,7 @@ class _Builder:
             key = key_node.value
             child = (*location, key)
             if key in explicit:
-                first = self.marks.keys[child]
+                first = Mark(*self.marks.keys[child])
                 self.report(
                     Code.DUPLICATE_KEY,
                     _mark_of(key_node),
@@ -278,7 +310,7 @@ class _Builder:
                     "keep one of them; YAML would silently use only one",
                 )
                 continue
-            self.marks.keys[child] = _mark_of(key_node)
+            self.marks.keys[child] = _where(key_node)
             explicit[key] = self.build(value_node, child, depth + 1)
         if not merged:
             return explicit
@@ -298,15 +330,15 @@ class _Builder:
                 )
                 continue
             value = self.build(item, location, depth + 1)
-            for key, mark in _direct_key_marks(item):
-                self.marks.keys[(*location, key)] = mark
+            for key, where in _direct_key_marks(item):
+                self.marks.keys[(*location, key)] = where
             into.update(value)
 
 
-def _direct_key_marks(node: MappingNode) -> Iterator[tuple[str, Mark]]:
+def _direct_key_marks(node: MappingNode) -> Iterator[tuple[str, tuple[int, int]]]:
     for key_node, _ in node.value:
         if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE:
-            yield key_node.value, _mark_of(key_node)
+            yield key_node.value, _where(key_node)
 
 
 def _parse_int(text: str) -> int:
@@ -368,7 +400,7 @@ def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
 def parse_text(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Parse `text` (named `file` in diagnostics). None when nothing usable could be built."""
     text = text.removeprefix("\ufeff")
-    with _gc_paused():
+    with gc_paused():
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
