@@ -37,12 +37,12 @@ _DESCRIPTIONS = {
 }
 
 _MESSAGE_IDS = {
-    400: ("BAD_REQUEST", "Bad request"),
-    401: ("UNAUTHORIZED", "Unauthorized"),
-    403: ("FORBIDDEN", "Forbidden"),
-    404: ("NOT_FOUND", "Not found"),
-    429: ("TOO_MANY_REQUESTS", "Too many requests"),
-    500: ("GENERAL_ERROR", "Something went wrong"),
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "TOO_MANY_REQUESTS",
+    500: "GENERAL_ERROR",
 }
 
 
@@ -75,8 +75,7 @@ def failure_body(
             "violations": [{"property": p, "violation": v} for p, v in violations],
             "resources": [],
         }
-    message_id, _ = _MESSAGE_IDS[_closest(status)]
-    details: dict[str, Any] = {"messageId": message_id, "text": text}
+    details: dict[str, Any] = {"messageId": _MESSAGE_IDS[_closest(status)], "text": text}
     if violations:
         grouped: dict[str, list[str]] = {}
         for prop, violation in violations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -28,3 +29,22 @@ def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
 def anonymous(emulator: EmulatorServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.base_url, timeout=10) as client:
         yield client
+
+
+RawExchange = Callable[[EmulatorServer, bytes], bytes]
+
+
+@pytest.fixture
+def raw_exchange() -> RawExchange:
+    """Send raw bytes as one HTTP request and read until the server closes: exactly what it
+    sent back (b"" when it closed without a byte)."""
+
+    def exchange(server: EmulatorServer, request: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(request)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            return received
+
+    return exchange

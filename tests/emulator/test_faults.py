@@ -3,7 +3,6 @@ that commit but lose their answer; `times`, `probability` with a seed, and clear
 
 from __future__ import annotations
 
-import socket
 import time
 
 import httpx
@@ -11,18 +10,10 @@ import pytest
 
 from infobip_iac.emulator import ControlRequestError, EmulatorControl, EmulatorServer
 
+from .conftest import RawExchange
+
 KEYS = "/settings/2/api-keys"
 CREATE = "POST /settings/2/api-keys"
-
-
-def raw_exchange(server: EmulatorServer, request: bytes) -> bytes:
-    """Send one raw HTTP request and read until the server closes: what it really sent."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(request)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-        return received
 
 
 def basic_request(method: str, path: str, body: bytes = b"") -> bytes:
@@ -76,7 +67,10 @@ def test_delay_fault_delays_then_answers(
 
 
 def test_drop_closes_having_sent_zero_bytes_and_does_nothing(
-    emulator: EmulatorServer, api: httpx.Client, emulator_control: EmulatorControl
+    emulator: EmulatorServer,
+    api: httpx.Client,
+    emulator_control: EmulatorControl,
+    raw_exchange: RawExchange,
 ) -> None:
     emulator_control.set_faults([{"operation": CREATE, "kind": "drop", "times": 1}])
     assert raw_exchange(emulator, basic_request("POST", KEYS, b'{"name":"k"}')) == b""
@@ -95,7 +89,10 @@ def test_commit_then_drop_writes_and_never_answers(
 
 
 def test_commit_then_drop_on_update(
-    emulator: EmulatorServer, api: httpx.Client, emulator_control: EmulatorControl
+    emulator: EmulatorServer,
+    api: httpx.Client,
+    emulator_control: EmulatorControl,
+    raw_exchange: RawExchange,
 ) -> None:
     key = api.post(KEYS, json={"name": "k"}).json()
     emulator_control.set_faults(

@@ -233,7 +233,13 @@ def test_list_filters_by_secret(api: httpx.Client) -> None:
 
 
 def test_unknown_paths_and_methods_are_404_with_an_api_error(api: httpx.Client) -> None:
-    for response in (api.get("/settings/3/api-keys"), api.delete(f"{KEYS}/{'A' * 32}")):
+    for response in (
+        api.get("/settings/3/api-keys"),
+        api.delete(f"{KEYS}/{'A' * 32}"),
+        api.request("TRACE", KEYS),
+        api.request("OPTIONS", KEYS),
+        api.request("BREW", KEYS),
+    ):
         assert response.status_code == 404
         body = response.json()
         assert body["errorCode"] == "E404"

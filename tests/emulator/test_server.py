@@ -14,6 +14,8 @@ import pytest
 import infobip_iac.emulator as package
 from infobip_iac.emulator import EmulatorServer
 
+from .conftest import RawExchange
+
 
 def test_public_api_is_pinned() -> None:
     assert package.__all__ == [
@@ -90,3 +92,35 @@ def test_the_secret_is_not_in_reprs() -> None:
 def test_bad_limit_scope_is_refused() -> None:
     with pytest.raises(ValueError, match="limit_scope"):
         EmulatorServer(limit_scope="planet")  # type: ignore[arg-type]
+
+
+AUTH = "Authorization: Basic YWRtaW46YWRtaW4=\r\n"
+
+
+def test_a_chunked_body_is_read(emulator: EmulatorServer, raw_exchange: RawExchange) -> None:
+    body = b'{"name": "chunked"}'
+    request = (
+        f"POST /settings/2/api-keys HTTP/1.1\r\nHost: x\r\n{AUTH}Connection: close\r\n"
+        "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+    ).encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    answer = raw_exchange(emulator, request)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b'"name": "chunked"' in answer
+
+
+@pytest.mark.parametrize("length", ["ten", "-1"])
+def test_a_bad_content_length_is_400(
+    emulator: EmulatorServer, raw_exchange: RawExchange, length: str
+) -> None:
+    request = (
+        f"POST /settings/2/api-keys HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: {length}\r\n\r\n"
+    ).encode()
+    assert raw_exchange(emulator, request).startswith(b"HTTP/1.1 400")
+
+
+def test_head_answers_headers_only(emulator: EmulatorServer) -> None:
+    with httpx.Client(base_url=emulator.base_url, auth=("admin", "admin"), timeout=5) as client:
+        head = client.head("/settings/2/api-keys")
+        assert head.status_code == 404
+        assert head.content == b""
+        assert client.get("/settings/2/api-keys").status_code == 200  # the connection is sound
