@@ -70,18 +70,22 @@ def resolve_identities(config: DesiredConfig, state: StateDocument, index: LiveI
     for address in sorted(config.keys):
         desired = config.keys[address]
         record = records.get(address)
-        if record is not None:
+        moved_from = origin.get(address)
+        key = index.get(record.id) if record is not None else None
+        if key is not None:
             found.declared[address] = Identity(
-                address,
-                record=record,
-                live=index.get(record.id),
-                previous_address=origin.get(address),
+                address, record=record, live=key, previous_address=moved_from
             )
             continue
         if address in imported:
             key = imported[address]
-            found.declared[address] = Identity(address, live=key, importing_id=key.id)
+            found.declared[address] = Identity(
+                address, live=key, importing_id=key.id, previous_address=moved_from
+            )
             continue
+        # No state entry, or one whose key no longer exists: Infobip cannot delete keys, so
+        # such an entry binds nothing, and the address is matched by name like a new one
+        # (else a later plan, after the entry is dropped, would decide differently).
         candidates = [
             key
             for key in index.enabled_named(desired.account, desired.name)
@@ -91,7 +95,11 @@ def resolve_identities(config: DesiredConfig, state: StateDocument, index: LiveI
             key = candidates[0]
             found.claimed.add(key.id)
             found.declared[address] = Identity(
-                address, live=key, importing_id=key.id, adopted_by_name=True
+                address,
+                live=key,
+                importing_id=key.id,
+                adopted_by_name=True,
+                previous_address=moved_from,
             )
         elif candidates:
             ids = [key.id for key in candidates]
@@ -106,7 +114,7 @@ def resolve_identities(config: DesiredConfig, state: StateDocument, index: LiveI
                 )
             )
         else:
-            found.declared[address] = Identity(address)
+            found.declared[address] = Identity(address, record=record, previous_address=moved_from)
 
     for address in sorted(set(records) - set(config.keys)):
         record = records[address]
@@ -129,6 +137,16 @@ def _apply_moves(
     origin: dict[str, str] = {}
     for block in config.moved:
         source, target = block.from_address, block.to_address
+        if source in config.keys:
+            # Otherwise every plan would move the key away and then declare a new one.
+            found.problems.append(
+                Problem(
+                    (source, target),
+                    f"moved block{_where(block.source)}: {source} is moved to {target} but "
+                    f"is still declared; remove the declaration of {source}, or the block",
+                )
+            )
+            continue
         if source not in records or source == target:
             continue
         if target in records:
@@ -179,13 +197,10 @@ def _resolve_imports(
                 f"{prefix}: {target} is not declared; declare the key under api_keys, "
                 "or correct `to`"
             )
-        elif record is not None:
-            if record.id == key_id:
-                continue  # imported by an earlier apply
-            message = (
-                f"{prefix}: {target} already manages key {record.id}; to manage {key_id} "
-                f"instead, run `infobip-iac state rm {target}` first"
-            )
+        elif record is not None and index.get(record.id) is not None:
+            # Already managed (imported earlier, maybe replaced since): as in Terraform,
+            # an imports block only ever adopts a key for an address that has none.
+            continue
         elif (key := index.get(key_id)) is None:
             message = (
                 f"{prefix}: no live key has id {key_id} in account {desired.account}; "

@@ -921,3 +921,42 @@ def test_moved_blocks_and_imports_from_source_refs() -> None:
 
     with pytest.raises(PlanError, match=r"moved block at m\.yaml:3:4"):
         plan(declared, current, live_map(one, two))
+
+
+def test_a_moved_address_that_is_still_declared_is_an_error() -> None:
+    old = desired("old-ci")
+    _, current, reads = _moved()
+
+    with pytest.raises(
+        PlanError, match=r"api_keys\.old-ci is moved to api_keys\.ci but is still declared"
+    ):
+        plan(config(BASE, old, moved=[("api_keys.old-ci", "api_keys.ci")]), current, reads)
+
+
+def test_a_state_entry_whose_key_is_gone_binds_nothing() -> None:
+    """Infobip cannot delete keys, so such an entry is stale: the address is matched by
+    name like a new one, and the same decision holds once the entry is dropped."""
+    _, current, _ = managed()
+    same_name = matching(BASE, "K2")
+
+    adopted = change(plan(config(BASE), current, live_map(same_name)), "api_keys.ci")
+
+    assert (adopted.action, adopted.importing_id, adopted.adopted_by_name) == (
+        Action.NOOP,
+        "K2",
+        True,
+    )
+
+
+def test_an_imports_block_for_a_managed_address_is_done() -> None:
+    """As in Terraform, the block stays in the manifest after the import (and after a
+    replace gave the address a new key) without effect."""
+    _, current, reads = managed()
+    other = live("K8", "elsewhere")
+
+    made = plan(
+        config(BASE, imports=[("api_keys.ci", "K8")]), current, live_map(*reads["_"].keys, other)
+    )
+
+    assert change(made, "api_keys.ci").importing_id is None
+    assert [u.key_id for u in made.unmanaged] == ["K8"]
