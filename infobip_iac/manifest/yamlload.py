@@ -285,11 +285,16 @@ class _Builder:
         return text
 
     def mapping(self, node: MappingNode, location: Location, depth: int) -> dict[str, Any]:
+        # Merged keys first, so that explicit keys (and their marks) replace them.
+        merges = [v for k, v in node.value if isinstance(k, ScalarNode) and k.tag == _MERGE]
         merged: dict[str, Any] = {}
+        for source in reversed(merges):
+            self.merge(source, location, depth, merged)
+        if merges:
+            self.marks.values[location] = _where(node)
         explicit: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
-                self.merge(value_node, location, depth, merged)
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.report(
@@ -318,7 +323,8 @@ class _Builder:
         return merged
 
     def merge(self, source: Node, location: Location, depth: int, into: dict[str, Any]) -> None:
-        """`<<: *base` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all."""
+        """`<<: *base` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all.
+        The merged mapping is built at `location`, so its keys' marks land there too."""
         sources = source.value if isinstance(source, SequenceNode) else [source]
         for item in reversed(sources):
             if not isinstance(item, MappingNode):
@@ -329,16 +335,7 @@ class _Builder:
                     "merge an anchored mapping, e.g. `<<: *team-defaults`",
                 )
                 continue
-            value = self.build(item, location, depth + 1)
-            for key, where in _direct_key_marks(item):
-                self.marks.keys[(*location, key)] = where
-            into.update(value)
-
-
-def _direct_key_marks(node: MappingNode) -> Iterator[tuple[str, tuple[int, int]]]:
-    for key_node, _ in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE:
-            yield key_node.value, _where(key_node)
+            into.update(self.build(item, location, depth + 1))
 
 
 def _parse_int(text: str) -> int:

@@ -1,0 +1,67 @@
+"""The public entry points: load_configuration and load_or_raise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import infobip_iac.manifest as manifest
+from infobip_iac.errors import ConfigurationError
+from infobip_iac.manifest import load_configuration, load_or_raise
+from manifest.conftest import NOW, WriteManifest
+
+
+def test_the_public_api_is_pinned() -> None:
+    assert sorted(manifest.__all__) == [
+        "Code",
+        "LoadResult",
+        "load_configuration",
+        "load_or_raise",
+    ]
+
+
+def test_load_or_raise_gives_the_config_and_its_warnings(write_manifest: WriteManifest) -> None:
+    path = write_manifest("version: 1\napi_keys:\n  open: {}\n")
+    config, diagnostics = load_or_raise([path], now=NOW)
+    assert list(config.keys) == ["api_keys.open"]
+    assert config.files == (str(path),)
+    assert [d.code for d in diagnostics] == ["W102"]
+
+
+def test_load_or_raise_carries_every_error(write_manifest: WriteManifest) -> None:
+    path = write_manifest("version: 1\napi_keys:\n  A: {scopes: [x]}\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_or_raise([path], now=NOW)
+    assert [d.code for d in caught.value.diagnostics] == ["E206", "W102", "E400"]
+    assert "2 error(s)" in str(caught.value)
+
+
+def test_no_path_means_the_current_folder(
+    write_manifest: WriteManifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_manifest("version: 1\napi_keys:\n  k: {allowed_ips: [192.0.2.1]}\n")
+    monkeypatch.chdir(path.parent)
+    result = load_configuration([], now=NOW)
+    assert result.config is not None and result.files == ("manifest.yaml",)
+    assert result.config.keys["api_keys.k"].secret.base_dir == "."
+
+
+def test_a_naive_now_is_utc(write_manifest: WriteManifest) -> None:
+    path = write_manifest(
+        "version: 1\napi_keys:\n  k: {allowed_ips: [192.0.2.1], valid_to: 2026-06-10}\n"
+    )
+    naive = load_configuration([path], now=datetime(2026, 6, 1))
+    aware = load_configuration([path], now=NOW)
+    assert naive.diagnostics == aware.diagnostics
+    assert [d.code for d in naive.diagnostics] == ["W101"]
+
+
+def test_diagnostics_come_sorted_by_file_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text("version: 1\napi_keys:\n  b: {scopes: [nope]}\n")
+    (tmp_path / "a.yaml").write_text("version: 1\nbogus: 1\napi_keys:\n  a: {roles: [x]}\n")
+    result = load_configuration([tmp_path], now=NOW)
+    places = [(Path(d.file).name, d.line, d.column) for d in result.diagnostics]
+    assert places == sorted(places)
+    assert result.config is None and len(result.errors) == 3
