@@ -193,3 +193,8 @@ class Plan(_Frozen):
         return any(
             change.action is not Action.NOOP or change.touches_state for change in self.changes
         )
+
+    @property
+    def applyable(self) -> bool:
+        """True when applying would change anything: keys, or (refresh-only) the state."""
+        return self.has_changes or (self.refresh_only and bool(self.drift))
