@@ -11,6 +11,7 @@ import click
 from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
 from infobip_iac.cli.planning import load_configuration, plan_against_live, render_plan
 from infobip_iac.domain.normalize import format_instant
+from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.apply import (
     DEFAULT_MAX_WRITES,
     ApplyEvent,
@@ -21,9 +22,11 @@ from infobip_iac.engine.apply import (
 )
 from infobip_iac.engine.guard_rails import check_guard_rails
 from infobip_iac.errors import UsageError
+from infobip_iac.infobip.api import KeyService
 from infobip_iac.infobip.connection import open_key_service
 from infobip_iac.render.json import read_plan_file
 from infobip_iac.state.lock import locked
+from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore
 
 __all__ = ["apply"]
@@ -133,8 +136,10 @@ def apply(
                 replace=replace,
             )
             click.echo(render_plan(planned, "text", color=opts.color), nl=False)
-            if not planned.has_changes:
-                return 0
+            if not planned.applyable:
+                # Nothing to approve; apply still records what only state needs (a
+                # lifecycle.prevent_revoke added to a key that is otherwise unchanged).
+                return _record_quietly(planned, service, store, state, options)
             check_guard_rails(
                 planned,
                 state,
@@ -156,6 +161,23 @@ def apply(
         )
     _summarize(result)
     return result.exit_code
+
+
+def _record_quietly(
+    planned: Plan,
+    service: KeyService,
+    store: StateStore,
+    state: StateDocument,
+    options: ApplyOptions,
+) -> int:
+    result = apply_plan(
+        planned, service=service, store=store, state=state, options=options, events=_ignore
+    )
+    return result.exit_code
+
+
+def _ignore(event: ApplyEvent) -> None:
+    """Bookkeeping of a plan without changes is not news."""
 
 
 def _approved() -> bool:

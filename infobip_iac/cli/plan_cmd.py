@@ -85,4 +85,4 @@ def plan(
             f"Saved the plan to {out}. To make exactly these changes, run: infobip-iac apply {out}",
             err=True,
         )
-    return 2 if detailed_exitcode and made.has_changes else 0
+    return 2 if detailed_exitcode and made.applyable else 0

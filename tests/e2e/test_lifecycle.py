@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from e2e.workspace import CREATE, LIST, READ_ONE, UPDATE, Workspace, writes
-from infobip_iac.domain.keys import Permission
+from infobip_iac.domain.keys import KeyWrite, Permission
 
 FIRST = """
     version: 1
@@ -221,3 +221,53 @@ def test_imports_block_and_import_command_adopt_existing_keys(workspace: Workspa
     assert state["api_keys.legacy"].id == legacy_id
     assert ws.live()["reports"].id == other_id
     ws.assert_converged()
+
+
+GUARDED = """
+    version: 1
+    api_keys:
+      vault:
+        scopes: [sms:logs:read]
+        allowed_ips: [203.0.113.0/24]
+        lifecycle: {prevent_revoke: true}
+"""
+
+
+def test_prevent_revoke_added_later_is_remembered_when_the_declaration_goes(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.write(GUARDED.replace("        lifecycle: {prevent_revoke: true}\n", ""))
+    assert ws.apply().code == 0
+    ws.write(GUARDED)  # no change to the key itself: nothing to approve
+    with ws.counting() as counts:
+        assert ws.apply().code == 0
+    assert writes(counts) == 0
+    assert ws.state().resources["api_keys.vault"].prevent_revoke is True
+
+    ws.write("version: 1\napi_keys: {}\n")
+    refused = ws.plan()
+    assert refused.code == 1 and "prevent_revoke" in refused.err
+    assert ws.live()["vault"].enabled is True
+
+
+def test_refresh_only_apply_records_live_changes_without_writing(workspace: Workspace) -> None:
+    ws = workspace
+    ws.write(FIRST)
+    assert ws.apply().code == 0
+    batch = ws.live()["batch"]
+    with ws.client() as client:  # changed outside the tool
+        client.update_key(
+            batch.id, account="_", write=KeyWrite(allowed_ips=frozenset({"192.0.2.0/24"}))
+        )
+    assert ws.plan("--refresh-only", "--detailed-exitcode").code == 2
+
+    with ws.counting() as counts:
+        outcome = ws.apply("--refresh-only")
+
+    assert outcome.code == 0, outcome
+    assert writes(counts) == 0
+    assert ws.state().resources["api_keys.batch"].attributes["allowed_ips"] == ["192.0.2.0/24"]
+    assert ws.plan("--refresh-only", "--detailed-exitcode").code == 0
+    # The configuration still wants the old range back: a normal plan would restore it.
+    assert "api_keys.batch will be updated in-place" in ws.plan().out
