@@ -33,7 +33,7 @@ _HEADINGS = {
     Action.CREATE: "will be created",
     Action.UPDATE: "will be updated in-place",
     Action.REVOKE: "will be revoked (Infobip keys cannot be deleted; it is disabled)",
-    Action.REPLACE: "must be replaced (the new key is created first, then the old one revoked)",
+    Action.REPLACE: "must be replaced (a new key first, then this one is revoked)",
 }
 
 _REASONS = {
