@@ -24,9 +24,12 @@ FIRST = """
       batch:
         scopes: [sms:message:send]
         allowed_ips: ["2001:db8::/48"]
+      cpaas:
+        platform: [{application_id: app-1}]
 """
 
-# Every attribute of ci-sms changes; billing is revoked in the manifest; batch stays.
+# Every attribute of ci-sms changes, and cpaas's platform link; billing is revoked in the
+# manifest; batch stays.
 CHANGED = """
     version: 1
     defaults:
@@ -46,6 +49,8 @@ CHANGED = """
       batch:
         scopes: [sms:message:send]
         allowed_ips: ["2001:db8::/48"]
+      cpaas:
+        platform: [{application_id: app-2, entity_id: entity-9}]
 """
 
 # billing's declaration is gone: a key in state but not declared is revoked and forgotten.
@@ -65,6 +70,8 @@ REMOVED = """
       batch:
         scopes: [sms:message:send]
         allowed_ips: ["2001:db8::/48"]
+      cpaas:
+        platform: [{application_id: app-2, entity_id: entity-9}]
 """
 
 MOVED = """
@@ -83,6 +90,8 @@ MOVED = """
       batch:
         scopes: [sms:message:send]
         allowed_ips: ["2001:db8::/48"]
+      cpaas:
+        platform: [{application_id: app-2, entity_id: entity-9}]
     moved:
       - {from: api_keys.ci-sms, to: api_keys.sms-sender}
 """
@@ -100,9 +109,9 @@ def test_create_change_every_attribute_disable_forget_and_move(workspace: Worksp
     with ws.counting() as counts:
         outcome = ws.apply()
     assert outcome.code == 0, outcome
-    assert counts.get(CREATE) == 3 and UPDATE not in counts
+    assert counts.get(CREATE) == 4 and UPDATE not in counts
     live = ws.live()
-    assert sorted(live) == ["CI SMS sender", "batch", "billing"]
+    assert sorted(live) == ["CI SMS sender", "batch", "billing", "cpaas"]
     assert live["CI SMS sender"].scopes == {"sms:message:send", "sms:logs:read"}
     assert live["batch"].allowed_ips == {"2001:db8::/48"}
     assert live["billing"].valid_to == _instant("2030-01-01T00:00:00+00:00")
@@ -114,7 +123,7 @@ def test_create_change_every_attribute_disable_forget_and_move(workspace: Worksp
     with ws.counting() as counts:
         outcome = ws.apply()
     assert outcome.code == 0, outcome
-    assert counts.get(UPDATE) == 2 and CREATE not in counts, counts
+    assert counts.get(UPDATE) == 3 and CREATE not in counts, counts
     assert READ_ONE not in counts and counts.get(LIST) == 1, counts
     live = ws.live()
     sender = live["CI SMS sender v2"]
@@ -125,6 +134,8 @@ def test_create_change_every_attribute_disable_forget_and_move(workspace: Worksp
     assert sender.valid_from == _instant("2029-01-01T00:00:00+00:00")
     assert sender.valid_to == _instant("2031-06-01T10:00:00+00:00")
     assert live["billing"].enabled is False
+    (link,) = live["cpaas"].platform
+    assert (link.application_id, link.entity_id) == ("app-2", "entity-9")
     assert live["batch"] == ws.live()["batch"]  # untouched
     ws.assert_converged()
 
