@@ -48,7 +48,8 @@ class _Printer:
     def __call__(self, event: ApplyEvent) -> None:
         line = f"{event.address}: {event.message}"
         if event.kind in (EventKind.WARNING, EventKind.STOPPED):
-            click.secho(line, err=True, fg="red", bold=True, color=self.color or None)
+            loud = self.color and sys.stderr.isatty()
+            click.secho(line, err=True, fg="red", bold=True, color=loud)
         else:
             click.echo(line)
 

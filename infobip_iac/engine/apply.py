@@ -364,10 +364,11 @@ class _Run:
     ) -> LiveKey | None:
         name = write.name or change.name
         try:
+            # A create makes an enabled key; a disabled one of the same name is older.
             candidates = [
                 key
                 for key in self.service.find_by_name(change.account, name)
-                if key.id not in known
+                if key.id not in known and key.enabled
             ]
         except InfobipApiError as error:
             self._fail(

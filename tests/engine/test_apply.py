@@ -372,12 +372,27 @@ def test_two_unanswered_creates_stop_the_apply_without_a_third(harness: Harness)
     assert "run apply again" in (result.error or "")
 
 
-def test_several_unknown_keys_of_the_name_after_a_lost_create_stop_the_apply(
+def test_an_older_disabled_key_of_the_name_is_not_taken_for_a_lost_create(
     harness: Harness,
 ) -> None:
     infobip = harness.infobip
-    infobip.seed("a", enabled=False)  # a disabled key of the name is never adopted by plan
+    old = infobip.seed("a", enabled=False)  # plan never adopts a disabled key
     plan = plan_for(infobip, config(desired("a")), harness.state())
+    infobip.faults["create"] = ["lost"]
+
+    result = harness.apply_plan(plan)
+
+    assert result.exit_code == 0
+    adopted = harness.state().resources["api_keys.a"].id
+    assert adopted != old.id and infobip.keys[adopted].enabled
+
+
+def test_several_new_keys_of_the_name_after_a_lost_create_stop_the_apply(
+    harness: Harness,
+) -> None:
+    infobip = harness.infobip
+    plan = plan_for(infobip, config(desired("a")), harness.state())
+    infobip.seed("a")  # someone else created one since the plan was made
     infobip.faults["create"] = ["lost"]
 
     result = harness.apply_plan(plan)
