@@ -300,10 +300,7 @@ class _Run:
             raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
         write = self._resolve_validity(change.write)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
-        created = self._send_create(change, write)
-        if created is None:
-            return
-        key, secret = created
+        key, secret = self._send_create(change, write)
         self.result.created += 1
         old = self.state.resources.get(change.address)
         # A key created again at the same address may overwrite the files its sink wrote.
@@ -321,7 +318,7 @@ class _Run:
 
     def _send_create(
         self, change: ResourceChange, write: KeyWrite
-    ) -> tuple[LiveKey, Secret | None] | None:
+    ) -> tuple[LiveKey, Secret | None]:
         """POST the key; after an ambiguous answer, look it up by name before anything
         else, so a key is never created twice. A found key comes without its secret."""
         known = set(self.state.by_key_id()) | set(self.plan.fingerprints)
@@ -357,7 +354,7 @@ class _Run:
                 )
                 continue
             return created.key, created.secret
-        return None  # pragma: no cover - the loop returns or raises
+        raise AssertionError("unreachable: the last attempt returns or fails")
 
     def _lookup_after_ambiguity(
         self, change: ResourceChange, write: KeyWrite, known: set[str]
@@ -406,7 +403,9 @@ class _Run:
             ApplyEvent(EventKind.WRITTEN, change.address, f"Modifications complete [id={key_id}]")
         )
 
-    def _send_update(self, change: ResourceChange, key_id: str, write: KeyWrite) -> LiveKey:
+    def _send_update(
+        self, change: ResourceChange, key_id: str, write: KeyWrite, *, verb: str = "update"
+    ) -> LiveKey:
         """PUT once. A PUT repeats harmlessly, but each try costs one of the day's writes,
         so after an ambiguous answer the key is read first and the PUT sent again only if
         it did not land."""
@@ -414,7 +413,7 @@ class _Run:
             try:
                 return self._write(
                     change,
-                    "update",
+                    verb,
                     lambda: self.service.update_key(key_id, account=change.account, write=write),
                 )
             except AmbiguousWriteError:
@@ -422,30 +421,15 @@ class _Run:
                 if live is not None and _write_landed(write, live):
                     return live
                 if attempt == 2:
-                    self._fail(change, f"updating {change.address} got no answer twice")
-        raise AssertionError("unreachable")  # pragma: no cover
+                    self._fail(change, f"{verb} {change.address} got no answer twice")
+        raise AssertionError("unreachable: the last attempt returns or fails")
 
     def _revoke(self, change: ResourceChange) -> None:
         key_id = change.key_id
         if key_id is None:
             return
-        write = KeyWrite(enabled=False)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Revoking... [id={key_id}]"))
-        for attempt in (1, 2):
-            try:
-                key = self._write(
-                    change,
-                    "revoke",
-                    lambda: self.service.update_key(key_id, account=change.account, write=write),
-                )
-                break
-            except AmbiguousWriteError:
-                live = self._read_back(change, key_id)
-                if live is not None and not live.enabled:
-                    key = live
-                    break
-                if attempt == 2:
-                    self._fail(change, f"revoking {change.address} got no answer twice")
+        key = self._send_update(change, key_id, KeyWrite(enabled=False), verb="revoke")
         self.result.revoked += 1
         self._record_revoke(change, key_id, key)
         self._save()

@@ -418,6 +418,21 @@ def test_an_update_whose_answer_is_lost_is_read_back_not_resent(harness: Harness
     assert attributes["allowed_ips"] == ["198.51.100.7/32"]
 
 
+def test_a_revoke_whose_answer_is_lost_is_read_back_not_resent(harness: Harness) -> None:
+    infobip = harness.infobip
+    harness.apply(config(desired("a")))
+    key_id = harness.state().resources["api_keys.a"].id
+    infobip.faults["update"] = ["lost"]
+    infobip.calls.clear()
+
+    result = harness.apply(config())
+
+    assert infobip.writes() == [f"update {key_id}"]
+    assert result.exit_code == 0 and result.revoked == 1
+    assert infobip.keys[key_id].enabled is False
+    assert harness.state().resources == {}
+
+
 # --- the daily write limit and other API errors -------------------------------------------
 
 
