@@ -141,6 +141,7 @@ def apply(
                 # Nothing to approve; apply still records what only state needs (a
                 # lifecycle.prevent_revoke added to a key that is otherwise unchanged).
                 return _record_quietly(planned, service, store, state, options)
+            # apply_plan checks these too; here they refuse before a `yes`, not after one.
             check_guard_rails(
                 planned,
                 state,
