@@ -190,7 +190,9 @@ SECTIONS: dict[str, st.SearchStrategy[Any]] = {
         )
     ),
     "moved": _mostly(st.just([{"from": "api_keys.gone", "to": "api_keys.ci-sms"}])),
-    "imports": _mostly(st.just([{"to": "api_keys.other", "id": "573711510E1C002E29679B12C7CB48AE"}])),  # noqa: E501
+    "imports": _mostly(
+        st.just([{"to": "api_keys.other", "id": "573711510E1C002E29679B12C7CB48AE"}])
+    ),
 }  # fmt: skip
 
 
