@@ -9,6 +9,10 @@ import pytest
 
 from infobip_iac.emulator import EmulatorControl, EmulatorServer
 
+# The secret leak guard (tests/leakguard.py) watches every test in which an emulator runs;
+# pytester lets its own test run an inner session.
+pytest_plugins = ("leakguard", "pytester")
+
 # --- the emulator of Infobip's account-management API --------------------------------------
 
 
