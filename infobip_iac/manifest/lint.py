@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from infobip_iac.domain.keys import Policy
-from infobip_iac.domain.normalize import format_instant, is_any_network
+from infobip_iac.domain.normalize import format_instant
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, diagnostic
 from infobip_iac.manifest.resolve import Grant, KeyDraft
@@ -133,11 +133,5 @@ def _open_to_all(draft: KeyDraft, policy: Policy) -> list[Diagnostic]:
             f"{network} admits every IP address",
             "list the addresses or ranges the key is used from instead",
         )
-        for index, network in enumerate(networks)
-        if _admits_all(network)
+        for index, network in draft.open_networks()
     ]
-
-
-def _admits_all(network: str) -> bool:
-    # Networks here are canonical, so only a "/0" can be one; skip parsing all the others.
-    return network.endswith("/0") and is_any_network(network)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from infobip_iac.domain.keys import Policy
-from infobip_iac.domain.normalize import format_duration, is_any_network
+from infobip_iac.domain.normalize import format_duration
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, diagnostic
 from infobip_iac.manifest.resolve import KeyDraft
@@ -41,17 +41,16 @@ def check_policy(
             )
         )
     if policy.forbid_any_ip and allowed is not None:
-        for index, network in enumerate(networks):
-            if _admits_all(network):
-                problems.append(
-                    diagnostic(
-                        allowed.file.name,
-                        allowed.item_mark(index),
-                        Code.POLICY_FORBID_ANY_IP,
-                        f"{network} admits every address, and policy.forbid_any_ip is on",
-                        "list the real ranges the key is used from",
-                    )
+        for index, network in draft.open_networks():
+            problems.append(
+                diagnostic(
+                    allowed.file.name,
+                    allowed.item_mark(index),
+                    Code.POLICY_FORBID_ANY_IP,
+                    f"{network} admits every address, and policy.forbid_any_ip is on",
+                    "list the real ranges the key is used from",
                 )
+            )
     if policy.forbidden_scopes:
         for grant in draft.grants:
             if grant.scope in policy.forbidden_scopes:
@@ -130,8 +129,3 @@ def _max_validity(draft: KeyDraft, limit: timedelta, now: datetime) -> list[Diag
 
 def _days(span: timedelta) -> str:
     return f"{span.days} days" if span.days != 1 else "1 day"
-
-
-def _admits_all(network: str) -> bool:
-    # Networks here are canonical, so only a "/0" can be one; skip parsing all the others.
-    return network.endswith("/0") and is_any_network(network)

@@ -30,6 +30,7 @@ from infobip_iac.domain.keys import (
     SourceRef,
     key_address,
 )
+from infobip_iac.domain.normalize import is_any_network
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec
@@ -101,6 +102,7 @@ class Shared:
     policy_file: ManifestFile | None = None
     policy_broken: bool = False
     scope_sets: dict[str, tuple[list[str] | None, ManifestFile]] = field(default_factory=dict)
+    scope_sets_broken: bool = False
 
     @property
     def policy(self) -> Policy:
@@ -134,22 +136,25 @@ def gather_shared(files: list[ManifestFile]) -> tuple[Shared, list[Diagnostic]]:
     shared = Shared()
     problems: list[Diagnostic] = []
     for manifest in files:
+        # A shared section that could not be read (or was misspelt) in any file leaves every
+        # key's inherited settings unknown.
+        shared.defaults_broken |= ("defaults",) in manifest.partial
+        shared.policy_broken |= ("policy",) in manifest.partial
+        shared.scope_sets_broken |= ("scope_sets",) in manifest.partial
         if manifest.declares_defaults:
             if shared.defaults_file is not None:
                 problems.append(_twice("defaults", manifest, ("defaults",), shared.defaults_file))
             else:
                 shared.defaults_file = manifest
                 shared.defaults = manifest.defaults
-                shared.defaults_broken = (
-                    manifest.defaults is None or ("defaults",) in manifest.partial
-                )
+                shared.defaults_broken |= manifest.defaults is None
         if manifest.declares_policy:
             if shared.policy_file is not None:
                 problems.append(_twice("policy", manifest, ("policy",), shared.policy_file))
             else:
                 shared.policy_file = manifest
                 shared.policy_spec = manifest.policy
-                shared.policy_broken = manifest.policy is None or ("policy",) in manifest.partial
+                shared.policy_broken |= manifest.policy is None
         for set_name, members in manifest.scope_sets.items():
             earlier = shared.scope_sets.get(set_name)
             if earlier is not None:
@@ -254,6 +259,15 @@ class KeyDraft:
     @property
     def allowed_ips(self) -> list[str]:
         return list(self.value("allowed_ips"))
+
+    def open_networks(self) -> list[tuple[int, str]]:
+        """(index, network) of the allowed_ips entries that admit every address."""
+        # Canonical networks always carry their prefix, so only a "/0" needs a closer look.
+        return [
+            (index, network)
+            for index, network in enumerate(self.allowed_ips)
+            if network.endswith("/0") and is_any_network(network)
+        ]
 
     @property
     def scopes(self) -> frozenset[str]:

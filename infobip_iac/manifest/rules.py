@@ -109,7 +109,7 @@ def check_declarations(
                     )
                 )
         for index, set_name in enumerate(site.settings.scope_sets):
-            if set_name not in shared.scope_sets:
+            if set_name not in shared.scope_sets and not shared.scope_sets_broken:
                 problems.append(
                     diagnostic(
                         site.file.name,

@@ -21,6 +21,7 @@ from infobip_iac.manifest.diagnostics import (
     Code,
     Location,
     diagnostic,
+    did_you_mean,
     from_validation_errors,
     suggestion,
 )
@@ -40,6 +41,8 @@ from infobip_iac.manifest.yamlload import Mark, NodeMarks, YamlDocument, parse_f
 __all__ = ["ManifestFile", "expand_paths", "read_document", "read_manifest"]
 
 SUPPORTED_VERSIONS = (1,)
+# Sections that hold for the whole configuration: one broken hides what every key inherits.
+_SHARED_SECTIONS = ("defaults", "policy", "scope_sets")
 _FILE_START = Mark(1, 1)
 _WHOLE_FILE = Mark(0, 0)
 
@@ -180,6 +183,10 @@ class _SectionReader:
                     f'unknown field "{key}"' + suggestion(key, allowed),
                     "fields allowed at the top level: " + ", ".join(allowed),
                 )
+                # `default:` was surely meant as defaults: judge no key without them.
+                meant = did_you_mean(key, _SHARED_SECTIONS)
+                if meant is not None:
+                    self.manifest.partial.add((meant,))
         if "account" in data:
             self.account(data["account"])
         if "defaults" in data:
@@ -269,6 +276,8 @@ class _SectionReader:
 
     def scope_sets(self, value: Any) -> None:
         sets = self.mapping(value, ("scope_sets",))
+        if sets is None:
+            self.manifest.partial.add(("scope_sets",))
         for set_name, members in (sets or {}).items():
             try:
                 self.manifest.scope_sets[set_name] = _SCOPE_LIST.validate_python(members)

@@ -56,8 +56,7 @@ def test_the_top_folder_is_one_configuration_of_several_teams() -> None:
         for network in key.allowed_ips:
             parsed = ipaddress.ip_network(network)
             assert any(
-                parsed.version == r.version and parsed.subnet_of(r)
-                for r in DOCUMENTATION_RANGES
+                parsed.version == r.version and parsed.subnet_of(r) for r in DOCUMENTATION_RANGES
             ), network
 
 

@@ -79,3 +79,19 @@ def test_read_manifest_keeps_the_folder_for_relative_paths(write_manifest: Write
     manifest, problems = read_manifest(path)
     assert manifest is not None and not problems
     assert manifest.folder == path.parent and manifest.account == "ABC"
+
+
+def test_a_misspelt_shared_section_does_not_blame_every_key(load_text: LoadText) -> None:
+    result = load_text(
+        """
+        version: 1
+        policy: {require_allowed_ips: true}
+        default:
+          allowed_ips: [192.0.2.0/24]
+        scope_sets: [senders]
+        api_keys:
+          a: {scope_sets: [senders]}
+          b: {}
+        """
+    )
+    assert found(result, "error") == {("E202", 3, 1), ("E203", 5, 13)}
