@@ -33,7 +33,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from infobip_iac.errors import Diagnostic
-from infobip_iac.manifest.diagnostics import Code, diagnostic
+from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 
 __all__ = [
     "MAX_ALIAS_EXPANSION",
@@ -55,8 +55,6 @@ MAX_DEPTH = 64
 # Nodes reached a second time through an alias or merge. Anchors for shared blocks in a large
 # manifest stay far below this; a "billion laughs" file hits it after a few levels.
 MAX_ALIAS_EXPANSION = 200_000
-
-Location = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE, _SEQ, _MAP = (
