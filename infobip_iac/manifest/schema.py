@@ -17,9 +17,10 @@ from typing import Any
 from infobip_iac.manifest.models import CATALOG_MARKER, ROLE_REF, SCOPE_REF, ManifestSpec
 from infobip_iac.scopes import Catalog, load_catalog
 
-__all__ = ["SCHEMA_ID", "main", "manifest_schema", "render_schema"]
+__all__ = ["main", "manifest_schema", "render_schema"]
 
-SCHEMA_ID = "https://infobip-iac.invalid/schemas/manifest.schema.json"
+# No `$id`: editors find the file by the relative path in each manifest's first line, and
+# an `$id` would make them resolve `#/$defs/...` against a URL that does not exist.
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -32,7 +33,6 @@ def manifest_schema(catalog: Catalog | None = None) -> dict[str, Any]:
     definitions[ROLE_REF.rsplit("/", 1)[1]] = _role_enum(chosen)
     return {
         "$schema": _DRAFT,
-        "$id": SCHEMA_ID,
         **{k: v for k, v in generated.items() if k not in ("title", "description")},
         "title": "infobip-iac manifest",
         "description": "Infobip API keys declared as code (manifest format version 1). "
