@@ -33,10 +33,10 @@ def manifest_schema(catalog: Catalog | None = None) -> dict[str, Any]:
     definitions[ROLE_REF.rsplit("/", 1)[1]] = _role_enum(chosen)
     return {
         "$schema": _DRAFT,
-        **{k: v for k, v in generated.items() if k not in ("title", "description")},
         "title": "infobip-iac manifest",
         "description": "Infobip API keys declared as code (manifest format version 1). "
         "All files given together form one configuration.",
+        **{k: v for k, v in generated.items() if k not in ("title", "description")},
         "$defs": dict(sorted(definitions.items())),
     }
 
