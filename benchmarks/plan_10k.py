@@ -1,6 +1,6 @@
 """Benchmark: plan and render 10,000 declared keys against 10,000 live keys, half differing.
 
-Run: `.venv/bin/python benchmarks/plan_10k.py [--keys N]`. Prints the CPU time of
+Run: `.venv/bin/python benchmarks/plan_10k.py [--keys N] [--unlike]`. Prints the CPU time of
 `make_plan`, the text render and the JSON render (one core: the work is single-threaded),
 and the peak memory of doing all three. Pure data: no emulator, no HTTP.
 """
@@ -29,9 +29,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SCOPES = ["sms:message:send", "sms:logs:read", "2fa:pin:send", "email:message:send"]
 
 
-def build(count: int) -> tuple[DesiredConfig, StateDocument, dict[str, AccountKeys]]:
+def build(
+    count: int, *, unlike: bool = False
+) -> tuple[DesiredConfig, StateDocument, dict[str, AccountKeys]]:
     """`count` declared keys, each with a live key and a state entry; every other key
-    differs in one attribute (scopes, allowed IPs, name or validity, in turn)."""
+    differs in one attribute (scopes, allowed IPs, name or validity, in turn). With
+    `unlike`, every other key differs in an IP range of its own instead, so that no two
+    set differences are alike (the planner's worst case)."""
     desired: dict[str, DesiredKey] = {}
     live: list[LiveKey] = []
     records: dict[str, ResourceState] = {}
@@ -56,7 +60,10 @@ def build(count: int) -> tuple[DesiredConfig, StateDocument, dict[str, AccountKe
             valid_from=NOW - timedelta(days=1),
             valid_to=valid_to,
         )
-        if i % 2:
+        if i % 2 and unlike:
+            own = canonical_networks([f"172.16.{i // 250 % 250}.{i % 250}"])
+            have = have.model_copy(update={"allowed_ips": own})
+        elif i % 2:
             variant = i // 2 % 4
             changed: dict[str, Any] = [
                 {"scopes": frozenset(SCOPES[:1])},
@@ -85,8 +92,12 @@ def cpu(step: Callable[[], Any]) -> tuple[Any, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)
-    keys = parser.parse_args().keys
-    config, state, live = build(keys)
+    parser.add_argument(
+        "--unlike", action="store_true", help="no two differences alike (the worst case)"
+    )
+    arguments = parser.parse_args()
+    keys = arguments.keys
+    config, state, live = build(keys, unlike=arguments.unlike)
     inputs_rss_mb = _max_rss_mb()
 
     plan, plan_s = cpu(lambda: make_plan(config, state, live, now=NOW))
