@@ -38,11 +38,10 @@ def test_reads_over_ten_per_second_get_429_with_retry_after_1(
 ) -> None:
     api = clients(make_emulator())
     key = api.post(KEYS, json={"name": "k"}).json()
-    statuses = [api.get(KEYS if i % 2 else f"{KEYS}/{key['id']}").status_code for i in range(20)]
-    assert statuses.count(200) >= 10
-    assert 429 in statuses
-    refused = api.get(KEYS)
-    assert refused.status_code == 429
+    # 40 reads at 10 per second (bursts of 10) meet the limit unless they take over 3 s.
+    answers = [api.get(KEYS if i % 2 else f"{KEYS}/{key['id']}") for i in range(40)]
+    assert [a.status_code for a in answers[:10]] == [200] * 10
+    refused = next(a for a in answers if a.status_code == 429)
     assert refused.headers["Retry-After"] == "1"
     assert refused.json()["errorCode"] == "E429"
 
@@ -50,10 +49,10 @@ def test_reads_over_ten_per_second_get_429_with_retry_after_1(
 def test_read_budget_refills_with_real_time(
     make_emulator: MakeEmulator, clients: Callable[..., httpx.Client]
 ) -> None:
-    api = clients(make_emulator(read_rate=50))
-    statuses = [api.get(KEYS).status_code for _ in range(80)]
+    api = clients(make_emulator(read_rate=5))
+    statuses = [api.get(KEYS).status_code for _ in range(40)]
     assert 429 in statuses
-    time.sleep(0.2)  # 50 per second: 10 reads' worth
+    time.sleep(0.5)  # 5 per second: two and a half reads' worth
     assert api.get(KEYS).status_code == 200
 
 
@@ -68,7 +67,7 @@ def test_writes_over_the_daily_limit_get_429_until_utc_midnight(
     refused = api.post(KEYS, json={"name": "one too many"})
     assert refused.status_code == 429
     assert refused.json()["errorCode"] == "E429"
-    assert 3595 <= int(refused.headers["Retry-After"]) <= 3600
+    assert 3500 <= int(refused.headers["Retry-After"]) <= 3600
     assert api.put(f"{KEYS}/{ids[1]}", json={"name": "x"}).status_code == 429
     assert api.get(KEYS).status_code == 200  # reads have their own budget
     server.control.advance_clock("1h")
