@@ -99,7 +99,6 @@ class ControlApi:
         if not isinstance(raw_keys, list):
             raise ControlError(400, 'expected {"accountId"?, "keys": [ApiKey, ...]}')
         now = self._clock.now()
-        existing = self._store.account_keys(account).by_id
         keys: list[StoredKey] = []
         seen: set[str] = set()
         for index, raw in enumerate(raw_keys):
@@ -113,7 +112,7 @@ class ControlApi:
                 seeding=True,
                 prefix=prefix,
             )
-            if key.id in seen or self._store.find_key(key.id) is not None or key.id in existing:
+            if key.id in seen or self._store.find_key(key.id) is not None:
                 raise ControlError(400, "", [(prefix + "id", f"{key.id} is already taken")])
             seen.add(key.id)
             keys.append(key)
