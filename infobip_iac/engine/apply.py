@@ -404,20 +404,28 @@ class _Run:
         )
 
     def _send_update(
-        self, change: ResourceChange, key_id: str, write: KeyWrite, *, verb: str = "update"
+        self,
+        change: ResourceChange,
+        key_id: str,
+        write: KeyWrite,
+        *,
+        verb: str = "update",
+        account: str | None = None,
     ) -> LiveKey:
         """PUT once. A PUT repeats harmlessly, but each try costs one of the day's writes,
         so after an ambiguous answer the key is read first and the PUT sent again only if
-        it did not land."""
+        it did not land. `account` is where the key lives, when that is not the change's
+        (the old key of a replace across accounts)."""
+        where = account or change.account
         for attempt in (1, 2):
             try:
                 return self._write(
                     change,
                     verb,
-                    lambda: self.service.update_key(key_id, account=change.account, write=write),
+                    lambda: self.service.update_key(key_id, account=where, write=write),
                 )
             except AmbiguousWriteError:
-                live = self._read_back(change, key_id)
+                live = self._read_back(change, key_id, account=where)
                 if live is not None and _write_landed(write, live):
                     return live
                 if attempt == 2:
@@ -429,7 +437,13 @@ class _Run:
         if key_id is None:
             return
         self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Revoking... [id={key_id}]"))
-        key = self._send_update(change, key_id, KeyWrite(enabled=False), verb="revoke")
+        key = self._send_update(
+            change,
+            key_id,
+            KeyWrite(enabled=False),
+            verb="revoke",
+            account=self._account_of(change, key_id),
+        )
         self.result.revoked += 1
         self._record_revoke(change, key_id, key)
         self._save()
@@ -440,6 +454,15 @@ class _Run:
                 f"Revocation complete [id={key_id}] (disabled; Infobip keeps revoked keys)",
             )
         )
+
+    def _account_of(self, change: ResourceChange, key_id: str) -> str:
+        """The account a key to revoke lives in. For a replace after an account change the
+        change names the NEW account; the old key is still where state recorded it."""
+        if change.action is Action.REPLACE:
+            deposed = self.state.resources.get(deposed_address(change.address, key_id))
+            if deposed is not None:
+                return deposed.account
+        return change.account
 
     def _record_revoke(self, change: ResourceChange, key_id: str, key: LiveKey) -> None:
         if change.action is Action.REPLACE:
@@ -454,9 +477,11 @@ class _Run:
             entry = self.state.resources[address]
             entry.attributes = key.attributes()
 
-    def _read_back(self, change: ResourceChange, key_id: str) -> LiveKey | None:
+    def _read_back(
+        self, change: ResourceChange, key_id: str, *, account: str | None = None
+    ) -> LiveKey | None:
         try:
-            return self.service.get_key(key_id, account=change.account)
+            return self.service.get_key(key_id, account=account or change.account)
         except InfobipApiError as error:
             self._fail(
                 change,
