@@ -154,6 +154,7 @@ class InfobipClient:
         self._base_url = normalize_base_url(base_url)
         self._budget = budget or ReadBudget(clock=clock, sleep=sleep)
         self._max_attempts = max_attempts
+        self._timeout = timeout
         self._max_retry_wait = max_retry_wait
         self._backoff = backoff
         self._sleep = sleep
@@ -356,6 +357,14 @@ class InfobipClient:
             with self._date_lock:
                 self._server_date = (date, self._clock())
 
+    def _let_a_late_create_land(self) -> None:
+        """A create that timed out may still be at work on the server, and would land after
+        a lookup made at once: the caller's lookup by name would miss it and create the key
+        twice. Give the server as long again as it was given before saying the outcome is
+        unknown (a server that commits later still than that can still cause a duplicate)."""
+        _log.debug("create timed out; waiting before its outcome is looked up", wait=self._timeout)
+        self._sleep(self._timeout)
+
     def _pause_before_retry(self, attempt: int) -> None:
         ceiling = min(self._backoff * 2 ** (attempt - 1), 8.0)
         self._sleep(ceiling / 2 + self._jitter.uniform(0, ceiling / 2))
@@ -415,6 +424,8 @@ class InfobipClient:
                     self._pause_before_retry(attempt)
                     continue
                 if kind == "write" and method == "POST" and failure is not _Failure.NOT_SENT:
+                    if failure is _Failure.NO_ANSWER and isinstance(error, httpx.TimeoutException):
+                        self._let_a_late_create_land()
                     raise AmbiguousWriteError(
                         f"the request was sent but {failure.value} came back "
                         f"({_describe(error)}); the key may or may not exist now",

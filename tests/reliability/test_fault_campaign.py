@@ -1,0 +1,45 @@
+"""The fault campaign in CI: a bounded number of seeds (see campaign.py for what one run
+does and checks), plus the faults it found, each pinned as a test of its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from e2e.workspace import CREATE, Workspace
+from infobip_iac.emulator import EmulatorServer
+from reliability.campaign import campaign_environment, run_once
+
+FAST = "--timeout", "0.3"
+
+
+def test_a_create_the_server_commits_after_the_timeout_is_adopted_not_sent_again(
+    workspace: Workspace,
+) -> None:
+    """Protection: after a create times out, the client gives the server as long again to
+    finish before apply looks the key up by name, so a create that lands late is adopted
+    instead of being sent a second time (found by the campaign, seed 21)."""
+    ws = workspace
+    ws.write(
+        """
+        version: 1
+        api_keys:
+          slow:
+            scopes: [sms:logs:read]
+            allowed_ips: [203.0.113.0/24]
+            secret: {sink: file, path: "secrets/{address}.env"}
+        """
+    )
+    ws.emulator.control.set_faults([{"operation": CREATE, "kind": "delay", "delay_ms": 500}])
+
+    outcome = ws.apply(*FAST)
+    time.sleep(0.6)  # anything still held back by the emulator has landed now
+
+    assert ws.requests()[CREATE] == 1, outcome
+    live = ws.live()  # fails on two keys of one name
+    assert list(live) == ["slow"]
+    assert outcome.code == 1 and "SECRET NOT DELIVERED" in outcome.err, outcome
+    assert "found by name and adopted" in outcome.err
