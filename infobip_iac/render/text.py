@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import PurePath
 from typing import Any
 
 from infobip_iac.domain.keys import MANAGED_ATTRIBUTES, SecretSinkSpec
@@ -21,6 +22,7 @@ from infobip_iac.domain.plan import (
     ResourceChange,
     UnmanagedKey,
 )
+from infobip_iac.domain.sinkpath import fill_sink_path
 
 __all__ = ["NO_CHANGES", "render_text", "summary_line"]
 
@@ -75,11 +77,24 @@ def _literal(value: Any) -> str:
     return json.dumps(value)
 
 
-def _secret_text(sink: SecretSinkSpec | None) -> str:
+def _sink_file(change: ResourceChange, sink: SecretSinkSpec) -> str:
+    """The file the sink will write, as apply will name it; `{id}` stays until creation."""
+    values = {"address": change.address, "name": change.name, "account": change.account}
+    try:
+        filled = fill_sink_path(sink.path or "", values)
+    except KeyError:
+        return sink.path or ""  # validation reports the unknown placeholder
+    if PurePath(filled).is_absolute() or sink.base_dir in ("", "."):
+        return filled
+    return str(PurePath(sink.base_dir) / filled)
+
+
+def _secret_text(change: ResourceChange) -> str:
+    sink = change.secret_sink
     if sink is None or sink.sink == "none":
         return "(sensitive value, not kept: no secret sink)"
     if sink.sink == "file":
-        return f"(sensitive value, to file {_printable(sink.path or '')})"
+        return f"(sensitive value, to file {_printable(_sink_file(change, sink))})"
     if sink.sink == "exec":
         command = sink.command[0] if sink.command else "?"
         return f"(sensitive value, to command {_printable(command)})"
@@ -225,7 +240,7 @@ class _TextPlan:
             elif attribute in after and not (attribute == "platform" and not after[attribute]):
                 rows.append(_Row("+", attribute, _literal(after[attribute])))
         rows.append(_Row("+", "id", "(known after apply)"))
-        rows.append(_Row("+", "secret", _secret_text(change.secret_sink)))
+        rows.append(_Row("+", "secret", _secret_text(change)))
         return rows
 
     def _replace_rows(self, change: ResourceChange) -> list[_Row]:
@@ -241,7 +256,7 @@ class _TextPlan:
             rows.append(
                 _Row("~", attribute, f"{_literal(before[attribute])} -> (known after apply)")
             )
-        rows.append(_Row("+", "secret", _secret_text(change.secret_sink)))
+        rows.append(_Row("+", "secret", _secret_text(change)))
         return rows
 
     def _state_only(self, change: ResourceChange, ident: str) -> None:

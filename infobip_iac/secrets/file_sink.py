@@ -22,6 +22,7 @@ from pathlib import Path
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
+from infobip_iac.domain.sinkpath import PLACEHOLDERS, fill_sink_path
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.state.files import ensure_private_dir, fsync_dir
@@ -29,17 +30,8 @@ from infobip_iac.state.model import SecretRecord
 
 __all__ = ["PLACEHOLDERS", "file_contents", "resolve_target", "write_secret_file"]
 
-PLACEHOLDERS = ("address", "id", "name", "account")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 # Values safe to leave unquoted in a .env file read by shells, docker and dotenv libraries.
 _DOTENV_BARE = re.compile(r"[A-Za-z0-9_./+=:@-]*")
-
-
-def _sanitize(value: str) -> str:
-    """One file-name component: no separators, no `.`/`..`, nothing a shell would expand."""
-    cleaned = _UNSAFE_CHARS.sub("_", value)
-    return "_" if cleaned in {"", ".", ".."} else cleaned
 
 
 def resolve_target(spec: SecretSinkSpec, meta: KeyMeta) -> Path:
@@ -52,17 +44,13 @@ def resolve_target(spec: SecretSinkSpec, meta: KeyMeta) -> Path:
         "name": meta.name,
         "account": meta.account,
     }
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise SecretSinkError(
-                f'unknown placeholder "{{{name}}}" in the secret path "{spec.path}"; '
-                f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
-            )
-        return _sanitize(values[name])
-
-    rendered = _PLACEHOLDER.sub(fill, spec.path)
+    try:
+        rendered = fill_sink_path(spec.path, values)
+    except KeyError as unknown:
+        raise SecretSinkError(
+            f'unknown placeholder "{{{unknown.args[0]}}}" in the secret path "{spec.path}"; '
+            f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        ) from None
     path = Path(rendered)
     if not rendered.strip() or rendered.endswith(("/", os.sep)) or path.name in {"", ".", ".."}:
         raise SecretSinkError(f'the secret path "{spec.path}" does not name a file')

@@ -6,6 +6,7 @@ import re
 
 from engine.builders import config, desired, live, live_map, matching, plan, record, state
 
+from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
 from infobip_iac.render.text import NO_CHANGES, render_text
 
@@ -178,3 +179,15 @@ def test_the_text_ends_with_one_newline(update_plan: Plan) -> None:
     text = render_text(update_plan)
 
     assert text.endswith(".\n") and not text.endswith("\n\n")
+
+
+def test_file_sink_shows_the_path_apply_will_write() -> None:
+    """Placeholders known at plan time are filled as the file sink fills them, relative to
+    the declaring manifest's folder; the id is known only after creation."""
+    sink = SecretSinkSpec(sink="file", path="secrets/{address}-{id}.env", base_dir="teams")
+    created = desired("ci-sms", name="CI SMS", secret=sink)
+    text = render_text(plan(config(created), state(), live_map()))
+    assert (
+        "+ secret      = (sensitive value, to file teams/secrets/api_keys.ci-sms-{id}.env)"
+        in text
+    )
