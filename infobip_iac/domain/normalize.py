@@ -39,15 +39,22 @@ _DURATION = re.compile(r"^\s*(\d{1,7})\s*([mhdwy])\s*$")
 _LOWER_Z = re.compile(r"z$")
 
 
-def canonical_network(text: str) -> str:
+def canonical_network(text: str, *, strict: bool = True) -> str:
     """`1.2.3.4` -> `1.2.3.4/32`; IPv6 compressed; raises ValueError on host bits or junk.
 
-    Host bits set in a CIDR (`10.0.0.1/8`) are refused rather than silently masked: the
-    writer probably meant something else, and a silent fix would widen or move the range.
+    Host bits set in a CIDR (`10.0.0.1/8`) are refused in a manifest rather than silently
+    masked: the writer probably meant something else, and a silent fix would widen or move
+    the range. `strict=False` is for values Infobip already holds (set in its portal, say):
+    they are read as the range they admit, so one such key cannot stop a whole plan.
     """
     raw = text.strip()
     if not raw:
         raise ValueError("empty IP address or range")
+    if not strict:
+        try:
+            return ipaddress.ip_network(raw, strict=False).with_prefixlen
+        except ValueError as exc:
+            raise ValueError(f"{raw!r} is not an IP address or CIDR range") from exc
     try:
         network = ipaddress.ip_network(raw, strict=True)
     except ValueError as exc:

@@ -90,7 +90,11 @@ def _instant(item: dict[str, Any], field: str) -> datetime | None:
 
 # The same few ranges recur on thousands of keys, and ipaddress parsing is the costliest step
 # of reading a page: remember recent answers (bounded, so memory stays flat).
-_canonical_network = functools.lru_cache(maxsize=4096)(canonical_network)
+# Live ranges with host bits set (possible through Infobip's portal) are read as the range
+# they admit; only manifests are held to the strict form.
+_canonical_network = functools.lru_cache(maxsize=4096)(
+    functools.partial(canonical_network, strict=False)
+)
 _parse_instant = functools.lru_cache(maxsize=4096)(parse_instant)
 
 

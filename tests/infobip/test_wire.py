@@ -50,6 +50,15 @@ def test_live_key_is_normalized_and_holds_no_secret() -> None:
     assert SECRET not in key.model_dump_json()
 
 
+def test_live_range_with_host_bits_is_read_as_the_range_it_admits() -> None:
+    """A range set outside the tool (e.g. in Infobip's portal) with host bits must not make
+    the whole read fail; manifests stay strict (see tests/domain)."""
+    key = live_key_from_wire(
+        _wire_key(allowedIPs=["10.0.0.1/8", "2001:db8::1/48"]), operation="get API key"
+    )
+    assert key.allowed_ips == {"10.0.0.0/8", "2001:db8::/48"}
+
+
 def test_optional_fields_default() -> None:
     key = live_key_from_wire(
         {"id": "K1", "accountId": "A1", "name": "n", "validTo": None}, operation="get API key"

@@ -1,0 +1,107 @@
+"""The one place that canonicalizes IP ranges, instants and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from infobip_iac.domain.normalize import (
+    canonical_network,
+    format_duration,
+    format_instant,
+    is_any_network,
+    parse_duration,
+    parse_instant,
+    sorted_networks,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("1.2.3.4", "1.2.3.4/32"),
+        (" 1.2.3.4/32 ", "1.2.3.4/32"),
+        ("203.0.113.0/24", "203.0.113.0/24"),
+        ("2001:0DB8:0000:0000::/48", "2001:db8::/48"),
+        ("2001:db8::1", "2001:db8::1/128"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+    ],
+)
+def test_equal_spellings_have_one_canonical_form(raw: str, canonical: str) -> None:
+    assert canonical_network(raw) == canonical
+
+
+def test_host_bits_are_refused_in_strict_mode_with_the_range_named() -> None:
+    with pytest.raises(ValueError, match=r"host bits set; the range it names is 10\.0\.0\.0/8"):
+        canonical_network("10.0.0.1/8")
+    assert canonical_network("10.0.0.1/8", strict=False) == "10.0.0.0/8"
+
+
+@pytest.mark.parametrize("junk", ["", "300.1.1.1", "1.2.3.4/33", "example.com", "::g"])
+def test_junk_is_refused_in_both_modes(junk: str) -> None:
+    with pytest.raises(ValueError):
+        canonical_network(junk)
+    with pytest.raises(ValueError):
+        canonical_network(junk, strict=False)
+
+
+def test_networks_sort_ipv4_first_then_by_address() -> None:
+    assert sorted_networks(["2001:db8::/48", "10.0.0.0/8", "9.0.0.0/8"]) == [
+        "9.0.0.0/8",
+        "10.0.0.0/8",
+        "2001:db8::/48",
+    ]
+    assert is_any_network("::/0") and is_any_network("0.0.0.0/0")
+    assert not is_any_network("10.0.0.0/8")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "2027-06-01T00:00:00Z",
+        "2027-06-01T00:00:00z",
+        "2027-06-01T00:00:00+00:00",
+        "2027-06-01T00:00:00+0000",
+        "2027-06-01T00:00:00",
+        "2027-06-01T00:00:00.999Z",
+        "2027-06-01T02:00:00+02:00",
+        "2027-06-01",
+    ],
+)
+def test_instants_compare_equal_in_every_spelling(spelling: str) -> None:
+    assert parse_instant(spelling) == datetime(2027, 6, 1, tzinfo=UTC)
+    assert format_instant(parse_instant(spelling)) == "2027-06-01T00:00:00Z"
+
+
+def test_dates_and_naive_datetimes_are_utc() -> None:
+    assert parse_instant(date(2027, 6, 1)) == datetime(2027, 6, 1, tzinfo=UTC)
+    assert parse_instant(datetime(2027, 6, 1, 12)).tzinfo is UTC
+
+
+@pytest.mark.parametrize("bad", ["", "tomorrow", "2027-13-01", "2027-06-01T25:00:00Z"])
+def test_bad_instants_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_instant(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "shortest"),
+    [
+        ("90d", timedelta(days=90), "90d"),
+        ("36h", timedelta(hours=36), "36h"),
+        ("2w", timedelta(weeks=2), "2w"),
+        ("1y", timedelta(days=365), "1y"),
+        ("30m", timedelta(minutes=30), "30m"),
+        ("14d", timedelta(days=14), "2w"),
+    ],
+)
+def test_durations(text: str, value: timedelta, shortest: str) -> None:
+    assert parse_duration(text) == value
+    assert format_duration(value) == shortest
+
+
+@pytest.mark.parametrize("bad", ["", "90", "d", "0d", "-1d", "1.5d", "3 months", "10s"])
+def test_bad_durations_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(bad)
