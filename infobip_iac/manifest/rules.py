@@ -50,7 +50,8 @@ def _sites(files: list[ManifestFile], shared: Shared) -> Iterator[_Site]:
 def check_declarations(
     files: list[ManifestFile], shared: Shared, catalog: Catalog, *, warn_unknown: bool
 ) -> list[Diagnostic]:
-    """Every scope, role and scope-set name, where it is written."""
+    """Every scope, role and scope-set name where it is written, and each declaration's
+    valid_to/valid_for pair (a clash in `defaults` is one error, not one per key)."""
     problems: list[Diagnostic] = []
 
     def scopes(manifest: ManifestFile, location: Location, names: Iterable[str]) -> None:
