@@ -165,7 +165,7 @@ def random_faults(rng: random.Random, *, timeout: float = TIMEOUT_SECONDS) -> li
 
 
 def scenario(seed: int) -> Scenario:
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    rng = random.Random(seed)
     count = rng.randint(1, 4)
     baseline = [_random_key(rng, f"k{i}", f"campaign {seed} k{i}") for i in range(count)]
     changed: list[KeyDecl] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from e2e.workspace import Workspace
+
 from infobip_iac.emulator import EmulatorServer
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from e2e.workspace import CREATE, Workspace
+
 from infobip_iac.emulator import EmulatorServer
 from reliability.campaign import campaign_environment, run_once
 
@@ -43,3 +43,22 @@ def test_a_create_the_server_commits_after_the_timeout_is_adopted_not_sent_again
     assert list(live) == ["slow"]
     assert outcome.code == 1 and "SECRET NOT DELIVERED" in outcome.err, outcome
     assert "found by name and adopted" in outcome.err
+
+
+# Seeds run in CI: about a second each. benchmarks/fault_campaign.py runs a thousand.
+CI_SEEDS = range(1000, 1024)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", CI_SEEDS)
+def test_fault_campaign_run_converges_without_duplicates_leaks_or_lost_secrets(
+    seed: int, make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    """One run of the campaign: a changed configuration applied under random faults
+    converges within five applies; every declared key exists once as declared, removed keys
+    are revoked, state matches live, every new secret is in its sink or reported lost, no
+    secret appears elsewhere, and the state stays readable throughout."""
+    emulator = make_emulator(read_rate=0)
+    with campaign_environment(emulator):
+        report = run_once(emulator, seed, tmp_path / "run")
+    assert report.problems == [], report.describe()
