@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import ipaddress
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infobip_iac.domain.normalize import (
+    _network_sort_key,
     canonical_network,
     format_duration,
     format_instant,
@@ -105,3 +109,77 @@ def test_durations(text: str, value: timedelta, shortest: str) -> None:
 def test_bad_durations_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def _reference_network(text: str, *, strict: bool) -> str | None:
+    """What `ipaddress` alone makes of `text` (None: refused)."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=strict).with_prefixlen
+    except ValueError:
+        return None
+
+
+_OCTET = st.one_of(
+    st.integers(0, 300).map(str),
+    st.sampled_from(["00", "01", "007", "255", "256", "", "x", "1e1", "٣"]),
+)
+_IPV4_LIKE = st.builds(
+    lambda octets, prefix: ".".join(octets) + prefix,
+    st.lists(_OCTET, min_size=3, max_size=5),
+    st.one_of(
+        st.just(""),
+        st.integers(0, 40).map(lambda n: f"/{n}"),
+        st.sampled_from(["/08", "/024", "/", "/255.255.255.0", "/ 8", "/+8"]),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_IPV4_LIKE)
+def test_the_ipv4_shortcut_agrees_with_ipaddress(text: str) -> None:
+    for strict in (True, False):
+        expected = _reference_network(text, strict=strict)
+        if expected is None:
+            with pytest.raises(ValueError):
+                canonical_network(text, strict=strict)
+        else:
+            assert canonical_network(text, strict=strict) == expected
+    loose = _reference_network(text, strict=False)
+    if loose is not None:
+        network = ipaddress.ip_network(text, strict=False)
+        order = (network.version, int(network.network_address), network.prefixlen)
+        assert _network_sort_key(text) == order
+
+
+def test_networks_sort_by_address_not_by_text() -> None:
+    networks = ["10.0.0.0/8", "9.255.0.0/16", "10.0.0.0/7", "2001:db8::/32", "192.0.2.7/32"]
+    assert sorted_networks(networks) == [
+        "9.255.0.0/16",
+        "10.0.0.0/7",
+        "10.0.0.0/8",
+        "192.0.2.7/32",
+        "2001:db8::/32",
+    ]
+    assert sorted_networks(["10.0.0.0/8"]) == ["10.0.0.0/8"]
+    assert sorted_networks([]) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2027, 6, 1, 12, 30, 5, tzinfo=UTC), "2027-06-01T12:30:05Z"),
+        (datetime(2027, 6, 1, 12, 30, 5, 999_999, tzinfo=UTC), "2027-06-01T12:30:05Z"),
+        (
+            datetime(2027, 6, 1, 14, 30, 5, tzinfo=timezone(timedelta(hours=2))),
+            "2027-06-01T12:30:05Z",
+        ),
+        (datetime(2027, 6, 1, 12, 30, 5), "2027-06-01T12:30:05Z"),
+        (
+            datetime(2027, 6, 1, 12, 30, 5, tzinfo=timezone(timedelta(0), "GMT")),
+            "2027-06-01T12:30:05Z",
+        ),
+        (datetime(999, 6, 1, tzinfo=UTC), datetime(999, 6, 1).strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ],
+)
+def test_instants_are_written_in_utc_to_the_second(value: datetime, text: str) -> None:
+    assert format_instant(value) == text
