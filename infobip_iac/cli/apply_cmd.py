@@ -21,6 +21,7 @@ from infobip_iac.engine.apply import (
     apply_plan,
 )
 from infobip_iac.engine.guard_rails import check_guard_rails
+from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.infobip.connection import open_key_service
@@ -117,6 +118,7 @@ def apply(
     )
     config = None if saved else load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
     store = StateStore(opts.state)
+    printer = _Printer(color=opts.color)
     with (
         locked(opts.state, "apply", timeout=lock_timeout),
         open_key_service(
@@ -124,6 +126,8 @@ def apply(
         ) as service,
     ):
         state = store.read()
+        # Keys an interrupted apply created but never recorded: revoked by this plan.
+        state = recover_interrupted_creates(service, store, state, events=printer)
         if config is None:
             planned = read_plan_file(paths[0])
         else:
@@ -159,7 +163,7 @@ def apply(
             store=store,
             state=state,
             options=options,
-            events=_Printer(color=opts.color),
+            events=printer,
         )
     _summarize(result)
     return result.exit_code

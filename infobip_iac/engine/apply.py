@@ -44,6 +44,7 @@ from infobip_iac.infobip.api import KeyService
 from infobip_iac.logs import get_logger
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, lost_record
+from infobip_iac.state.journal import CreateJournal, PendingCreate
 from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
 from infobip_iac.state.store import StateStore
 
@@ -200,6 +201,8 @@ class _Run:
         self.options = options
         self.emit = emit
         self.result = ApplyResult()
+        # Creates sent but not yet in state: what a run after a crash looks for.
+        self.journal = CreateJournal(store.path)
 
     # -- the order of work ---------------------------------------------------------------
 
@@ -300,6 +303,16 @@ class _Run:
             raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
         write = self._resolve_validity(change.write)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
+        self.journal.begin(
+            PendingCreate(
+                address=change.address,
+                account=change.account,
+                name=write.name or change.name,
+                sink=(change.secret_sink or SecretSinkSpec()).sink,
+                sent_at=self.service.server_time(),
+                valid_from_given=write.valid_from is not None,
+            )
+        )
         key, secret = self._send_create(change, write)
         self.result.created += 1
         old = self.state.resources.get(change.address)
@@ -313,6 +326,7 @@ class _Run:
             change, key, self._provisional_record(change, key)
         )
         self._save()
+        self.journal.end(change.address)
         self.emit(ApplyEvent(EventKind.WRITTEN, change.address, f"Creation complete [id={key.id}]"))
         self._deliver(change, key, secret, owned_files)
 

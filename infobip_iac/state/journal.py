@@ -1,0 +1,127 @@
+"""The create journal: creates sent to Infobip that the state may not hold yet.
+
+Infobip's create has no idempotency key. A create that lands while the process dies (a
+SIGKILL, a lost CI runner) before the state is written leaves an enabled key that no state
+knows and whose secret nobody holds; the next plan would adopt it by name (and its secret
+would be lost silently) or, for a replace, leave it beside the key that replaced it.
+
+So apply writes an entry to `<state>.creating` before it sends a create, and removes it
+once the state records the new key. An entry found by a later run marks a create that may
+have landed unrecorded (see `engine.recovery`). The journal lives beside the state rather
+than in it so that the state's format stays as it is; the order of the writes (entry, then
+create, then state, then removal) keeps the two consistent whenever the process stops.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from infobip_iac.errors import StateError
+from infobip_iac.state.files import ensure_private_dir, write_atomically
+
+__all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
+
+_FORMAT_VERSION = 1
+_MAX_BYTES = 4 * 1024 * 1024
+
+
+def journal_path_for(state_path: Path) -> Path:
+    return state_path.with_name(state_path.name + ".creating")
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    """One create about to be sent. `sent_at` is Infobip's clock just before it; a key the
+    create made has a `validFrom` no earlier, unless the create set `validFrom` itself
+    (`valid_from_given`)."""
+
+    address: str
+    account: str
+    name: str
+    sink: str
+    sent_at: datetime
+    valid_from_given: bool
+
+    def to_json(self) -> dict[str, object]:
+        body = asdict(self)
+        body["sent_at"] = self.sent_at.isoformat()
+        return body
+
+    @classmethod
+    def from_json(cls, body: object) -> PendingCreate:
+        if not isinstance(body, dict):
+            raise ValueError("an entry is not a JSON object")
+        try:
+            return cls(
+                address=str(body["address"]),
+                account=str(body["account"]),
+                name=str(body["name"]),
+                sink=str(body["sink"]),
+                sent_at=datetime.fromisoformat(str(body["sent_at"])),
+                valid_from_given=bool(body["valid_from_given"]),
+            )
+        except KeyError as missing:
+            raise ValueError(f"an entry has no {missing}") from None
+
+
+class CreateJournal:
+    """The journal of the state at `state_path`. Used under the state lock only."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.path = journal_path_for(state_path)
+
+    def pending(self) -> list[PendingCreate]:
+        """The creates begun and not ended, oldest first; [] when there is no journal."""
+        try:
+            with self.path.open("rb") as handle:
+                data = handle.read(_MAX_BYTES + 1)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise StateError(f"cannot read {self.path}: {error.strerror}") from None
+        try:
+            if len(data) > _MAX_BYTES:
+                raise ValueError("it is far too large")
+            document = json.loads(data.decode("utf-8"))
+            if not isinstance(document, dict) or document.get("version") != _FORMAT_VERSION:
+                raise ValueError("it is not a create journal of this version")
+            entries = document.get("creates")
+            if not isinstance(entries, list):
+                raise ValueError('it has no "creates" list')
+            return [PendingCreate.from_json(entry) for entry in entries]
+        except (ValueError, UnicodeDecodeError) as error:
+            raise StateError(
+                f"the create journal {self.path} is unreadable ({error}). It lists creates an "
+                "interrupted apply may have made; look for enabled keys no state manages "
+                f"(plan reports them), then remove it: rm {shlex.quote(str(self.path))}"
+            ) from None
+
+    def begin(self, entry: PendingCreate) -> None:
+        """Record a create about to be sent (durably, before it is sent)."""
+        entries = [e for e in self.pending() if e.address != entry.address]
+        self._store([*entries, entry])
+
+    def end(self, address: str) -> None:
+        """The state now holds the outcome of the create of `address`."""
+        entries = self.pending()
+        kept = [e for e in entries if e.address != address]
+        if len(kept) != len(entries):
+            self._store(kept)
+
+    def clear(self) -> None:
+        self._store([])
+
+    def _store(self, entries: list[PendingCreate]) -> None:
+        try:
+            if not entries:
+                self.path.unlink(missing_ok=True)
+                return
+            ensure_private_dir(self.path.parent)
+            body = {"version": _FORMAT_VERSION, "creates": [e.to_json() for e in entries]}
+            write_atomically(self.path, (json.dumps(body, indent=2) + "\n").encode())
+        except OSError as error:
+            raise StateError(f"cannot write {self.path}: {error.strerror}") from None
