@@ -39,7 +39,7 @@ from infobip_iac.infobip.answers import (
 from infobip_iac.infobip.api import AccountKeys, CreatedKey, KeyService, ProgressCallback
 from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
-from infobip_iac.infobip.pacing import ReadBudget
+from infobip_iac.infobip.pacing import Pacer, ReadBudget
 from infobip_iac.infobip.settings import ConnectionSettings, Credentials, normalize_base_url
 from infobip_iac.infobip.transport import (
     DEFAULT_MAX_BODY,
@@ -56,12 +56,17 @@ from infobip_iac.infobip.wire import (
 )
 from infobip_iac.logs import get_logger
 
-__all__ = ["InfobipClient", "list_accounts_concurrently"]
+__all__ = ["MAX_READERS", "InfobipClient", "list_accounts_concurrently"]
 
 KEYS_PATH = "/settings/2/api-keys"
 KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
 
 Kind = Literal["read", "write", "auth"]
+
+# Accounts read at once. A small account costs one or two requests, each mostly waiting on
+# the network, so a large configuration wants many in flight; the bound keeps the threads
+# and connections of a run with hundreds of accounts modest.
+MAX_READERS = 32
 
 _log = get_logger(__name__)
 
@@ -175,6 +180,9 @@ class InfobipClient:
                 clock=clock,
             ),
             follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=2 * MAX_READERS, max_keepalive_connections=MAX_READERS
+            ),
             headers={"Accept": "application/json", "User-Agent": f"infobip-iac/{__version__}"},
         )
         self._auth = build_auth(credentials, self, clock=clock)
@@ -237,12 +245,12 @@ class InfobipClient:
         self,
         requests: Mapping[str, Collection[str]],
         *,
-        max_workers: int = 8,
+        max_workers: int = MAX_READERS,
         progress: ProgressCallback | None = None,
     ) -> dict[str, AccountKeys]:
         """Every account of `requests` (account reference -> declared names), read in
-        parallel threads, each within its own read budget. `progress` is called from those
-        threads."""
+        parallel threads (as many as accounts, up to `max_workers`), each within its own
+        read budget. `progress` is called from those threads."""
         return list_accounts_concurrently(
             self, requests, max_workers=max_workers, progress=progress
         )
@@ -390,11 +398,12 @@ class InfobipClient:
             path = path.replace("{" + name + "}", quote(value, safe=""))
         auth: httpx.Auth | None = self._auth if authenticate else None
         attempt = 0
+        pacer: Pacer | None = None
         while True:
             attempt += 1
             last = attempt >= self._max_attempts
             if kind == "read":
-                self._budget.pacer(account).wait()
+                pacer = self._budget.acquire(account)
             started = self._clock()
             try:
                 request = self._http.build_request(
@@ -459,7 +468,7 @@ class InfobipClient:
             )
             if status == 429:
                 if kind == "read":
-                    self._budget.throttled(account, retry_after)
+                    self._budget.throttled(account, retry_after, pacer=pacer)
                 if (
                     last
                     or not _may_retry(kind, method, _Failure.THROTTLED)
@@ -477,12 +486,12 @@ def list_accounts_concurrently(
     service: KeyService,
     requests: Mapping[str, Collection[str]],
     *,
-    max_workers: int = 8,
+    max_workers: int = MAX_READERS,
     progress: ProgressCallback | None = None,
 ) -> dict[str, AccountKeys]:
     """Read every account of `requests` (account reference -> declared names) in parallel
-    threads through any KeyService; the first error (in the order of `requests`) is raised
-    after the other reads have stopped."""
+    threads through any KeyService, one thread per account up to `max_workers`; the first
+    error (in the order of `requests`) is raised after the other reads have stopped."""
     accounts = list(requests)
     if len(accounts) <= 1 or max_workers <= 1:
         return {

@@ -9,8 +9,11 @@ rate-limit libraries at hand do not offer together with a blocking, thread-safe 
 
 `ReadBudget` hands each account its pacer. Its scope is pluggable: `account` (one budget per
 account, as documented), `caller` (one budget shared by every account, for a limit counted
-per caller), or `adaptive`: per account until 429s keep arriving while several accounts are
-read at once, then shared, since that is what a caller-wide limit looks like from here.
+per caller), or `adaptive`: per account until the first 429 while several accounts are being
+read, then shared, since that is what a caller-wide limit looks like from here. Only a 429
+of a request paced by the budget now in force slows that budget: requests that were already
+on their way under the old per-account pace are answered 429 as well, and they say nothing
+new about the shared pace.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ __all__ = ["DEFAULT_READ_RATE", "HEADROOM", "BudgetScope", "Pacer", "ReadBudget"
 
 DEFAULT_READ_RATE = 10.0  # reads per second per account (Infobip's documented limit)
 HEADROOM = 0.95  # pace at 95 % of the limit
-_SLOWDOWN = 0.5  # a 429 halves the pace of the budget that got it
+# A 429 at our own pace means the server counts more than we do (another client shares the
+# budget, or its clock runs differently): slow down by a fifth each time, which finds a pace
+# it accepts within a few 429s without collapsing to a crawl on a single stray one.
+_SLOWDOWN = 0.8
 _MIN_RATE = 0.5
 _DEFAULT_HOLD_OFF = 1.0  # seconds to pause after a 429 that names no Retry-After
-_SHARE_AFTER = 2  # 429s while reading several accounts before the budget becomes shared
 
 BudgetScope = Literal["account", "caller", "adaptive"]
 
@@ -121,26 +126,41 @@ class ReadBudget:
                 pacer = self._pacers[account] = self._new_pacer()
             return pacer
 
-    def throttled(self, account: str, retry_after: float | None) -> None:
-        """A read of `account` got a 429: pause that budget as the server asks, slow it."""
+    def acquire(self, account: str) -> Pacer:
+        """Wait for a slot of `account`'s budget; returns the pacer that gave it, for
+        `throttled`. A slot given by a per-account pacer that was replaced by the shared
+        one while its caller slept is not used: the caller queues on the shared one too."""
+        while True:
+            pacer = self.pacer(account)
+            pacer.wait()
+            if self.pacer(account) is pacer:
+                return pacer
+
+    @property
+    def throttles(self) -> int:
+        """429 answers to reads so far."""
+        with self._lock:
+            return self._throttles
+
+    def throttled(
+        self, account: str, retry_after: float | None, *, pacer: Pacer | None = None
+    ) -> None:
+        """A read of `account`, paced by `pacer` (default: the account's current one), got a
+        429: the budget in force holds off as the server asks, and slows down when the
+        request was paced by it."""
         pause = _DEFAULT_HOLD_OFF if retry_after is None else retry_after
         with self._lock:
             self._throttles += 1
-            switching = (
-                self._scope == "adaptive"
-                and self._shared is None
-                and self._throttles >= _SHARE_AFTER
-                and len(self._pacers) > 1
-            )
+            current = self._shared or self._pacers.setdefault(account, self._new_pacer())
+            switching = self._scope == "adaptive" and self._shared is None and len(self._pacers) > 1
             if switching:
                 # Per-account pacing did not keep the server content while several accounts
                 # were read: their reads count against one budget, paced as one account's.
-                self._shared = self._new_pacer()
+                current = self._shared = self._new_pacer()
                 _log.info("infobip read limit looks shared by all accounts; pacing them as one")
-            pacer = self._shared or self._pacers.setdefault(account, self._new_pacer())
-        if not switching:
-            # A fresh shared budget already runs at one account's pace: slowing it as well
-            # would halve a rate that has not been shown too fast yet.
-            pacer.slow_down()
-        pacer.hold_off(pause)
+        # A fresh shared budget already runs at one account's pace, which has not been shown
+        # too fast yet; nor has the current pace when the 429 came to an earlier one's slot.
+        if not switching and (pacer is None or pacer is current):
+            current.slow_down()
+        current.hold_off(pause)
         _log.debug("infobip read throttled", account=account, retry_after=retry_after)
