@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.infobip.api import AccountKeys, KeyService, ProgressCallback
-from infobip_iac.infobip.client import list_accounts_concurrently
+from infobip_iac.infobip.client import MAX_READERS, list_accounts_concurrently
 from infobip_iac.state.model import StateDocument
 
 __all__ = ["accounts_to_read", "describe_read", "read_live_keys"]
@@ -35,7 +35,7 @@ def read_live_keys(
     *,
     on_account: Callable[[AccountKeys], None] | None = None,
     progress: ProgressCallback | None = None,
-    max_workers: int = 8,
+    max_workers: int = MAX_READERS,
 ) -> Mapping[str, AccountKeys]:
     """Every live key of every account in play, by account reference; several accounts
     are read at once, each within its own read budget. `on_account` hears of each account
