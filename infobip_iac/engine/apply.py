@@ -43,7 +43,7 @@ from infobip_iac.errors import (
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.logs import get_logger
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.secrets.sinks import deliver, lost_record
+from infobip_iac.secrets.sinks import deliver, files_to_claim, lost_record
 from infobip_iac.state.journal import CreateJournal, PendingCreate
 from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
 from infobip_iac.state.store import StateStore
@@ -323,7 +323,7 @@ class _Run:
             deposed = old.model_copy(update={"prevent_revoke": False})
             self.state.resources[deposed_address(change.address, old.id)] = deposed
         self.state.resources[change.address] = self._entry_from_key(
-            change, key, self._provisional_record(change, key)
+            change, key, self._provisional_record(change, key, owned_files)
         )
         self._save()
         self.journal.end(change.address)
@@ -520,14 +520,19 @@ class _Run:
 
     # -- secrets -------------------------------------------------------------------------
 
-    def _provisional_record(self, change: ResourceChange, key: LiveKey) -> SecretRecord:
+    def _provisional_record(
+        self, change: ResourceChange, key: LiveKey, owned_files: list[str]
+    ) -> SecretRecord:
         """What state says between the create and the delivery: if the apply dies there,
-        the secret is lost, and the next plan must know it."""
+        the secret is lost, and the next plan must know it; the files the sink owns (and
+        the one it is about to write) stay its own for the replacement."""
         spec = change.secret_sink or SecretSinkSpec()
         if spec.sink == "none":
             return SecretRecord(sink="none", status="not-requested")
         unsent = SecretSinkError("the apply stopped before the secret was delivered")
-        return lost_record(spec, self._meta(change, key), unsent)
+        meta = self._meta(change, key)
+        claimed = files_to_claim(spec, meta, owned_files)
+        return lost_record(spec, meta, unsent, owned_files=claimed)
 
     def _deliver(
         self, change: ResourceChange, key: LiveKey, secret: Secret | None, owned_files: list[str]

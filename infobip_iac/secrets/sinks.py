@@ -8,6 +8,7 @@ up in a traceback).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Collection
 from typing import TextIO
@@ -21,7 +22,7 @@ from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["KeyMeta", "deliver", "lost_record", "sink_location"]
+__all__ = ["KeyMeta", "deliver", "files_to_claim", "lost_record", "sink_location"]
 
 
 def deliver(
@@ -86,6 +87,26 @@ def sink_location(spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
     if spec.sink == "stdout":
         return "stdout"
     return None
+
+
+def files_to_claim(spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]) -> list[str]:
+    """The files to record as this key's before its secret is delivered: those it owned,
+    and the file its sink is about to write when nothing is there yet.
+
+    A run killed after the sink wrote the file but before the state recorded it would
+    otherwise leave a file no key owns, which every later delivery must refuse to replace.
+    An existing file is never claimed: it stays protected until a delivery succeeds.
+    """
+    files = list(owned_files)
+    if spec.sink != "file":
+        return files
+    try:
+        target = str(resolve_target(spec, meta))
+    except SecretSinkError:
+        return files
+    if target not in files and not os.path.lexists(target):
+        files.append(target)
+    return files
 
 
 def lost_record(
