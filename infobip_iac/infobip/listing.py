@@ -1,13 +1,18 @@
 """The one place that knows Infobip's paging: every key of an account in the fewest pages.
 
-A filter pages 100 keys at a time through pages 0…100, so it reaches at most 10,100 keys.
-A larger account is read as two filters (`enabled=true`, `enabled=false`); a part still too
-large is read as far as paging reaches, plus every declared name on its own (`name=`), so
-that each declared key is found even where paging cannot go. What no filter can reach, and
-no manifest declares, cannot be listed: the result says so.
+A filter pages 100 keys at a time through pages 0…100, so from one end it reaches 10,100
+keys. Paging the same filter in descending order as well reaches 10,100 from the other end,
+so an account of up to 20,200 keys is read in ceil(N/100) requests, as a smaller one is.
+A larger account is read as two filters (`enabled=true`, `enabled=false`), each from both
+ends. A part still too large is swept in other orders (by name, then by validity), each
+sweep going on while its pages bring keys not seen yet, as long as enough declared names are
+still missing for a sweep to cost less than looking them up; the declared names still
+missing after that are looked up one by one (`name=`), so that every declared key is found
+even where no paging reaches. What no filter reaches, and no manifest declares, cannot be
+listed: the result says so.
 
-The server is not trusted to end: a filter never goes past page 100, and a page that only
-repeats keys already read stops the listing with a TransportError.
+The server is not trusted to end: a filter never goes past page 100, and an ascending page
+that only repeats keys already read stops the listing with a TransportError.
 """
 
 from __future__ import annotations
@@ -16,14 +21,22 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from infobip_iac.domain.keys import CALLER_ACCOUNT, LiveKey
-from infobip_iac.errors import TransportError
+from infobip_iac.errors import BadRequestError, TransportError
 from infobip_iac.infobip.api import AccountKeys, ProgressCallback
 from infobip_iac.infobip.wire import MAX_PAGE_INDEX, PAGE_SIZE, KeyPage
 
-__all__ = ["REACH", "FetchPage", "read_account", "read_by_name"]
+__all__ = ["BOTH_ENDS", "REACH", "FetchPage", "read_account", "read_by_name"]
 
-REACH = (MAX_PAGE_INDEX + 1) * PAGE_SIZE  # 10,100 keys: the most one filter can page through
+REACH = (MAX_PAGE_INDEX + 1) * PAGE_SIZE  # 10,100 keys: one filter paged from one end
+BOTH_ENDS = 2 * REACH  # 20,200 keys: one filter paged from both ends
 _OPERATION = "list API keys"
+
+# Orders that reach keys the id order leaves in the middle of a huge part: names and
+# creation times bear no relation to Infobip's ids. (orderBy values the API accepts; a server
+# that refuses one is simply not swept in it.)
+_SWEEP_ORDERS = ("name", "validFrom", "validTo")
+# A sweep costs up to 101 requests; below this many missing names, lookups cost less.
+_SWEEP_WORTHWHILE = MAX_PAGE_INDEX + 1
 
 # (query parameters) -> one page; the caller paces, retries and counts nothing itself.
 FetchPage = Callable[[Mapping[str, str]], KeyPage]
@@ -46,8 +59,9 @@ class _Listing:
         return params
 
     def page(self, params: Mapping[str, str], index: int) -> KeyPage:
-        answer = self.fetch({**params, "page": str(index)})
+        # Counted before the answer: a refused request costs a read of the budget too.
         self.requests += 1
+        answer = self.fetch({**params, "page": str(index)})
         self.planned = max(self.planned, self.requests)
         if self.progress is not None:
             self.progress(self.account, self.requests, self.planned)
@@ -88,6 +102,55 @@ class _Listing:
             index += 1
         return True
 
+    def sweep(self, params: Mapping[str, str], total: int, found: dict[str, LiveKey]) -> None:
+        """Page `params` (an order) while its pages bring keys not in `found` yet, until
+        `found` holds `total` keys or paging runs out of reach."""
+        for index in range(MAX_PAGE_INDEX + 1):
+            if len(found) >= total:
+                return
+            answer = self.page(params, index)
+            fresh = [key for key in answer.keys if key.id not in found]
+            for key in fresh:
+                found[key.id] = key
+            if not fresh or len(answer.keys) < PAGE_SIZE:
+                return
+
+    def whole(self, params: Mapping[str, str], first: KeyPage) -> dict[str, LiveKey]:
+        """Every key of one filter that paging reaches from its two ends."""
+        found: dict[str, LiveKey] = {}
+        if self.through(params, first, found):
+            return found
+        # The far end, newest ids first, until the two ends meet.
+        self.expect(-(-(first.total_count - len(found)) // PAGE_SIZE) + 1)
+        self.sweep({**params, "orderDirection": "desc"}, first.total_count, found)
+        return found
+
+    def beyond_both_ends(
+        self, params: Mapping[str, str], total: int, found: dict[str, LiveKey], names: set[str]
+    ) -> str:
+        """Find the declared `names` of a part larger than two ends reach: sweeps in other
+        orders while they pay, then lookups by name; returns what was done, for the note."""
+        before = self.requests
+        swept: list[str] = []
+        missing = names - {key.name for key in found.values()}
+        for order in _SWEEP_ORDERS:
+            if len(missing) <= _SWEEP_WORTHWHILE or len(found) >= total:
+                break
+            try:
+                for direction in ("asc", "desc"):
+                    ordered = {**params, "orderBy": order, "orderDirection": direction}
+                    self.sweep(ordered, total, found)
+            except BadRequestError:
+                continue  # this server does not order by it
+            swept.append(order)
+            missing = names - {key.name for key in found.values()}
+        self.by_names(params, missing, found)
+        done = "paged by id from both ends" + (f", then by {', '.join(swept)}" if swept else "")
+        return (
+            f"{done}; {len(missing):,} declared names still missing were looked up one by one "
+            f"({self.requests - before:,} requests after the id pages)"
+        )
+
     def by_names(
         self, params: Mapping[str, str], names: Collection[str], found: dict[str, LiveKey]
     ) -> None:
@@ -124,35 +187,35 @@ def read_account(
     listing = _Listing(account, fetch, progress)
     base = listing.base()
     first = listing.page(base, 0)
-    found: dict[str, LiveKey] = {}
-    if first.total_count <= REACH:
-        listing.through(base, first, found)
-        return _result(listing, found)
+    if first.total_count <= BOTH_ENDS:
+        return _result(listing, listing.whole(base, first))
 
     listing.notes.append(
-        f"the account holds {first.total_count:,} keys, more than the {REACH:,} one filter "
-        "reaches; enabled and disabled keys were read separately"
+        f"the account holds {first.total_count:,} keys, more than the {BOTH_ENDS:,} one "
+        "filter reaches from both ends; enabled and disabled keys were read separately"
     )
+    found: dict[str, LiveKey] = {}
+    declared = set(names)
     for enabled in ("true", "false"):
         part = {**base, "enabled": enabled}
         part_first = listing.page(part, 0)
-        if part_first.total_count <= REACH:
-            listing.through(part, part_first, found)
-            continue
-        state = "enabled" if enabled == "true" else "disabled"
-        paged: dict[str, LiveKey] = {}
-        listing.through(part, part_first, paged)
-        found.update(paged)
-        before = listing.requests
-        listing.by_names(part, names, found)
-        beyond = max(part_first.total_count - len(paged), 0)
-        listing.complete = False
-        listing.notes.append(
-            f"{part_first.total_count:,} {state} keys are more than one filter reaches: "
-            f"the first {len(paged):,} were paged and the {len(set(names)):,} declared "
-            f"names looked up one by one ({listing.requests - before:,} requests); up to "
-            f"{beyond:,} {state} keys beyond reach and not declared could not be listed"
-        )
+        total = part_first.total_count
+        keys = listing.whole(part, part_first)
+        if len(keys) < total:
+            # Missing per part: a declared name found only among disabled keys may still
+            # belong to an enabled key beyond reach, which the plan must see.
+            done = listing.beyond_both_ends(part, total, keys, declared)
+            state = "enabled" if enabled == "true" else "disabled"
+            beyond = max(total - len(keys), 0)
+            note = f"{total:,} {state} keys are more than one filter reaches: {done}"
+            if beyond:
+                listing.complete = False
+                note += (
+                    f"; up to {beyond:,} {state} keys with no declared name missing could "
+                    "not be listed"
+                )
+            listing.notes.append(note)
+        found.update(keys)
     return _result(listing, found)
 
 

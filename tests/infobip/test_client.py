@@ -75,23 +75,23 @@ def test_listing_a_sub_account(
     assert result.account == sub
 
 
-def test_account_beyond_one_filter_is_split_and_every_key_found(
+def test_account_beyond_one_end_is_read_from_both_in_the_fewest_requests(
     unlimited_emulator: EmulatorServer,
     connect: Connect,
     seed: Seed,
     fast_budget: Callable[[], ReadBudget],
+    requests_of: RequestsOf,
 ) -> None:
     enabled = seed(unlimited_emulator, 5_100, prefix="on")
     disabled = seed(unlimited_emulator, 5_100, prefix="off", enabled=False)
     client = connect(unlimited_emulator, budget=fast_budget())
     result = client.list_keys("_")
     assert {k.id for k in result.keys} == set(enabled) | set(disabled)
-    assert result.complete
-    assert "10,200 keys" in result.notes[0] and "read separately" in result.notes[0]
-    assert result.requests == 1 + 51 + 51
+    assert result.complete and result.notes == []
+    assert result.requests == requests_of(unlimited_emulator, LIST_OPERATION) == 102
 
 
-def test_part_beyond_reach_finds_declared_keys_by_name(
+def test_highest_ids_beyond_page_100_come_from_the_far_end(
     unlimited_emulator: EmulatorServer,
     connect: Connect,
     seed: Seed,
@@ -100,16 +100,12 @@ def test_part_beyond_reach_finds_declared_keys_by_name(
 ) -> None:
     enabled = seed(unlimited_emulator, REACH + 40, prefix="on")
     disabled = seed(unlimited_emulator, 20, prefix="off", enabled=False)
-    # The list is ordered by id: the 40 highest ids lie beyond page 100.
-    names = {key_id: f"on-{i}" for i, key_id in enumerate(enabled)}
-    beyond = sorted(enabled)[-40:]
-    declared = [names[key_id] for key_id in beyond]
     client = connect(unlimited_emulator, budget=fast_budget())
-    result = client.list_keys("_", names=declared)
+    result = client.list_keys("_", names=["on-0"])
     assert {k.id for k in result.keys} == set(enabled) | set(disabled)
-    assert not result.complete
-    assert any("declared names looked up one by one" in note for note in result.notes)
-    assert requests_of(unlimited_emulator, LIST_OPERATION) == 1 + 101 + 1 + 40
+    assert result.complete
+    # 101 pages by id ascending, then one descending page holds the 60 highest ids.
+    assert requests_of(unlimited_emulator, LIST_OPERATION) == 102
 
 
 def test_pacing_keeps_a_long_listing_under_the_read_limit(

@@ -1,35 +1,45 @@
-"""Paging logic against an in-memory server: fewest pages, the 10,100 split, lying servers."""
+"""Paging logic against an in-memory server: fewest pages, both ends of a filter, the split
+beyond 20,200 keys, sweeps in other orders, lookups by name, lying servers."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 
 import pytest
 
 from infobip_iac.domain.keys import LiveKey
-from infobip_iac.errors import TransportError
-from infobip_iac.infobip.listing import REACH, read_account, read_by_name
+from infobip_iac.errors import BadRequestError, TransportError
+from infobip_iac.infobip.listing import BOTH_ENDS, REACH, read_account, read_by_name
 from infobip_iac.infobip.wire import KeyPage
 
 
 class _Server:
-    """Infobip's list operation over a list of keys: filters, paging limits, a request log."""
+    """Infobip's list operation over a list of keys: filters, orders (`id`, `name`; any
+    other is refused as a bad request), paging limits, a request log."""
 
     def __init__(self, keys: list[LiveKey]) -> None:
-        self.keys = keys
+        self.keys = sorted(keys, key=lambda key: key.id)
         self.requests: list[dict[str, str]] = []
 
     def fetch(self, params: Mapping[str, str]) -> KeyPage:
         self.requests.append(dict(params))
         page, size = int(params["page"]), int(params["size"])
         assert 0 <= page <= 100 and 1 <= size <= 100
+        order = params.get("orderBy", "id")
+        if order not in ("id", "name"):
+            raise BadRequestError("orderBy: unknown", operation="list API keys")
         chosen = [
             key
             for key in self.keys
             if ("enabled" not in params or str(key.enabled).lower() == params["enabled"])
             and ("name" not in params or key.name == params["name"])
         ]
+        if order == "name":
+            chosen.sort(key=lambda key: (key.name, key.id))
+        if params.get("orderDirection") == "desc":
+            chosen.reverse()
         return KeyPage(
             keys=chosen[page * size : (page + 1) * size],
             total_count=len(chosen),
@@ -44,7 +54,7 @@ def _keys(count: int, *, enabled: bool = True, prefix: str = "K") -> list[LiveKe
     ]
 
 
-@pytest.mark.parametrize("count", [0, 1, 100, 101, 250, 10_100])
+@pytest.mark.parametrize("count", [0, 1, 100, 101, 250, 10_100, 10_101, 15_050, 20_200])
 def test_fewest_pages(count: int) -> None:
     server = _Server(_keys(count))
     result = read_account("_", fetch=server.fetch)
@@ -70,32 +80,66 @@ def test_progress_reports_each_page() -> None:
     assert seen == [("_", 1, 1), ("_", 2, 3), ("_", 3, 3)]
 
 
-def test_split_by_enabled_reads_everything() -> None:
-    server = _Server(_keys(6_000, prefix="E") + _keys(5_000, enabled=False, prefix="D"))
+def test_far_end_is_read_newest_first_until_the_ends_meet() -> None:
+    server = _Server(_keys(REACH + 150))
     result = read_account("_", fetch=server.fetch)
-    assert len(result.keys) == 11_000
+    assert len(result.keys) == REACH + 150 and result.complete
+    far = [r for r in server.requests if r.get("orderDirection") == "desc"]
+    assert [r["page"] for r in far] == ["0", "1"]
+    assert result.requests == 101 + 2
+
+
+def test_split_by_enabled_beyond_both_ends_reads_everything() -> None:
+    server = _Server(_keys(15_000, prefix="E") + _keys(8_000, enabled=False, prefix="D"))
+    result = read_account("_", fetch=server.fetch)
+    assert len(result.keys) == 23_000
     assert result.complete
     assert "enabled and disabled keys were read separately" in result.notes[0]
-    # one probe of the whole account, then each part in full
-    assert result.requests == 1 + 60 + 50
+    # one probe of the whole account, then each part in full from its two ends
+    assert result.requests == 1 + 150 + 80
 
 
-def test_part_beyond_reach_reads_declared_names_one_by_one() -> None:
-    enabled = _keys(REACH + 300, prefix="E")
+def test_part_beyond_both_ends_looks_up_the_few_missing_declared_names() -> None:
+    enabled = _keys(BOTH_ENDS + 300, prefix="E")
     server = _Server([*enabled, *_keys(10, enabled=False, prefix="D")])
-    declared = [enabled[-1].name, enabled[-2].name, enabled[5].name, "not-live"]
+    middle = enabled[REACH + 5 : REACH + 8]
+    declared = [key.name for key in middle] + [enabled[-1].name, enabled[5].name, "not-live"]
     result = read_account("_", fetch=server.fetch, names=declared)
     found = {k.id for k in result.keys}
-    assert {enabled[-1].id, enabled[-2].id, enabled[5].id} <= found
-    assert len(found) == REACH + 2 + 10
+    assert {key.id for key in middle} | {enabled[-1].id, enabled[5].id} <= found
+    assert len(found) == BOTH_ENDS + 3 + 10
     assert not result.complete
-    assert any("declared names looked up one by one" in note for note in result.notes)
-    assert any("not declared could not be listed" in note for note in result.notes)
+    assert any("looked up one by one" in note for note in result.notes)
+    assert any("up to 297 enabled keys" in note for note in result.notes)
     name_requests = [r for r in server.requests if "name" in r]
-    assert len(name_requests) == 4
+    # only the names not already paged: the three in the middle and the one not live
+    assert sorted(r["name"] for r in name_requests) == sorted(
+        [key.name for key in middle] + ["not-live"]
+    )
     assert all(r["enabled"] == "true" for r in name_requests)
-    # probe + 101 enabled pages + 1 disabled page + 4 names
-    assert result.requests == 1 + 101 + 1 + 4
+    assert result.requests == 1 + 202 + 1 + 4
+
+
+def test_many_missing_names_are_swept_by_name_before_any_lookup() -> None:
+    # Names in no relation to ids, as on Infobip (ids are random).
+    count = BOTH_ENDS + 2_000
+    order = list(range(count))
+    random.Random(3).shuffle(order)
+    keys = [
+        LiveKey(id=f"K{i:06d}", account_id="ACC", name=f"n-{order[i]:06d}") for i in range(count)
+    ]
+    server = _Server(keys)
+    result = read_account("_", fetch=server.fetch, names=[key.name for key in keys])
+    assert {k.id for k in result.keys} == {k.id for k in keys}
+    assert result.complete
+    assert any("then by name" in note for note in result.notes)
+    lookups = [r for r in server.requests if "name" in r]
+    swept = [r for r in server.requests if r.get("orderBy") == "name"]
+    # The id ends leave 2,000 keys in the middle; the name sweeps find most of them, and the
+    # server refuses the validity orders (one request each), so the rest is looked up.
+    assert 0 < len(swept) <= 2 * 101
+    assert len(lookups) < 300
+    assert result.requests == len(server.requests) == 1 + 202 + 1 + len(swept) + 2 + len(lookups)
 
 
 def test_read_by_name_is_exact() -> None:
