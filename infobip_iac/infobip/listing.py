@@ -37,6 +37,10 @@ _OPERATION = "list API keys"
 _SWEEP_ORDERS = ("name", "validFrom", "validTo")
 # A sweep costs up to 101 requests; below this many missing names, lookups cost less.
 _SWEEP_WORTHWHILE = MAX_PAGE_INDEX + 1
+# A sweep stops after this many pages in a row bring nothing new: an order that follows one
+# already read (validTo after validFrom) is dropped within a few requests, while a useful one
+# finding a few keys a page is not cut short by one unlucky page.
+_DRY_PAGES = 3
 
 # (query parameters) -> one page; the caller paces, retries and counts nothing itself.
 FetchPage = Callable[[Mapping[str, str]], KeyPage]
@@ -105,6 +109,7 @@ class _Listing:
     def sweep(self, params: Mapping[str, str], total: int, found: dict[str, LiveKey]) -> None:
         """Page `params` (an order) while its pages bring keys not in `found` yet, until
         `found` holds `total` keys or paging runs out of reach."""
+        dry = 0
         for index in range(MAX_PAGE_INDEX + 1):
             if len(found) >= total:
                 return
@@ -112,7 +117,8 @@ class _Listing:
             fresh = [key for key in answer.keys if key.id not in found]
             for key in fresh:
                 found[key.id] = key
-            if not fresh or len(answer.keys) < PAGE_SIZE:
+            dry = 0 if fresh else dry + 1
+            if dry >= _DRY_PAGES or len(answer.keys) < PAGE_SIZE:
                 return
 
     def whole(self, params: Mapping[str, str], first: KeyPage) -> dict[str, LiveKey]:
