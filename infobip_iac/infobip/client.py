@@ -399,6 +399,19 @@ class InfobipClient:
         auth: httpx.Auth | None = self._auth if authenticate else None
         attempt = 0
         pacer: Pacer | None = None
+        # A write sent without an answer may have landed: however its retries end, the
+        # outcome is then unknown, and the caller must look before it trusts a failure.
+        unanswered = False
+
+        def outcome_of(failed: InfobipApiError) -> InfobipApiError:
+            if not unanswered or isinstance(failed, AmbiguousWriteError):
+                return failed
+            return AmbiguousWriteError(
+                "an earlier attempt got no answer and may have landed; the last one "
+                f"failed: {failed.message}",
+                operation=operation,
+            )
+
         while True:
             attempt += 1
             last = attempt >= self._max_attempts
@@ -429,6 +442,7 @@ class InfobipClient:
                     attempt=attempt,
                     duration_ms=round((self._clock() - started) * 1000),
                 )
+                unanswered = unanswered or (kind == "write" and failure is not _Failure.NOT_SENT)
                 if not last and _may_retry(kind, method, failure):
                     self._pause_before_retry(attempt)
                     continue
@@ -440,10 +454,12 @@ class InfobipClient:
                         f"({_describe(error)}); the key may or may not exist now",
                         operation=operation,
                     ) from None
-                raise TransportError(
-                    f"{failure.value} ({_describe(error)}) after {attempt} attempt(s); "
-                    "check INFOBIP_BASE_URL and the network",
-                    operation=operation,
+                raise outcome_of(
+                    TransportError(
+                        f"{failure.value} ({_describe(error)}) after {attempt} attempt(s); "
+                        "check INFOBIP_BASE_URL and the network",
+                        operation=operation,
+                    )
                 ) from None
             self._note_date(response)
             status = response.status_code
@@ -474,12 +490,12 @@ class InfobipClient:
                     or not _may_retry(kind, method, _Failure.THROTTLED)
                     or (retry_after or 0.0) > self._max_retry_wait
                 ):
-                    raise failed
+                    raise outcome_of(failed)
                 continue  # only reads get here: their budget now holds off as asked
             if status >= 500 and not last and _may_retry(kind, method, _Failure.SERVER_ERROR):
                 self._pause_before_retry(attempt)
                 continue
-            raise failed
+            raise outcome_of(failed)
 
 
 def list_accounts_concurrently(

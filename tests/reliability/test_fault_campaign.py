@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e.workspace import CREATE, Workspace
+from e2e.workspace import CREATE, UPDATE, Workspace
 
 from infobip_iac.emulator import EmulatorServer
 from reliability.campaign import campaign_environment, run_once
@@ -62,3 +62,35 @@ def test_fault_campaign_run_converges_without_duplicates_leaks_or_lost_secrets(
     with campaign_environment(emulator):
         report = run_once(emulator, seed, tmp_path / "run")
     assert report.problems == [], report.describe()
+
+
+def test_an_update_retried_after_no_answer_then_refused_is_read_back_not_left_unrecorded(
+    workspace: Workspace,
+) -> None:
+    """Protection: a write whose first attempt went unanswered is ambiguous whatever its
+    retry answers; apply reads the key back and records what landed. Found by the campaign
+    (seeds 270, 774): the PUT committed, its retry got a 429, apply stopped with the state
+    still holding the old scopes."""
+    ws = workspace
+    manifest = """
+        version: 1
+        api_keys:
+          steady:
+            scopes: [%s]
+            allowed_ips: [203.0.113.0/24]
+        """
+    ws.write(manifest % "sms:logs:read")
+    assert ws.apply().code == 0
+    ws.write(manifest % "sms:message:send")
+    ws.emulator.control.set_faults(
+        [
+            {"operation": UPDATE, "kind": "commit-then-drop", "times": 1},
+            {"operation": UPDATE, "kind": "rate-limit", "times": 1, "retry_after_s": 0},
+        ]
+    )
+
+    outcome = ws.apply(*FAST)
+
+    assert outcome.code == 0, outcome
+    assert ws.live()["steady"].scopes == {"sms:message:send"}
+    assert ws.state().resources["api_keys.steady"].attributes["scopes"] == ["sms:message:send"]
