@@ -143,15 +143,30 @@ class Scenario:
     fault_seed: int
 
 
+# Faults that can each stop one apply (a 429 on a write, a create refused or lost twice):
+# a correct tool converges within five applies if at most four fire.
+FAULT_BUDGET = 4
+
+
 def random_faults(rng: random.Random, *, timeout: float = TIMEOUT_SECONDS) -> list[dict[str, Any]]:
-    """1-3 fault rules, each on one operation (or all), firing a bounded number of times."""
-    rules = []
+    """1-3 fault rules, each on one operation (or all), firing at most FAULT_BUDGET times in
+    all. At most one rule delays: delays of several rules add up, and one delay stays
+    within twice the client's timeout (the bound the tool promises; see RELIABILITY.md)."""
+    rules: list[dict[str, Any]] = []
+    budget = FAULT_BUDGET
     for _ in range(rng.randint(1, 3)):
-        kind = rng.choice(("status", "rate-limit", "delay", "drop", "commit-then-drop"))
+        if budget == 0:
+            break
+        kinds = ["status", "rate-limit", "drop", "commit-then-drop"]
+        if not any(rule["kind"] == "delay" for rule in rules):
+            kinds.append("delay")
+        kind = rng.choice(kinds)
+        times = rng.randint(1, min(3, budget))
+        budget -= times
         rule: dict[str, Any] = {
             "operation": rng.choice(OPERATIONS),
             "kind": kind,
-            "times": rng.randint(1, 3),
+            "times": times,
             "probability": rng.choice((1.0, 1.0, 0.5, 0.3)),
         }
         if kind == "status":
