@@ -23,7 +23,7 @@ from rich.progress import (
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.plan import make_plan
-from infobip_iac.engine.refresh import describe_read, read_live_keys
+from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
 from infobip_iac.infobip.api import AccountKeys, KeyService
 from infobip_iac.manifest import load_or_raise
 from infobip_iac.render.json import render_json
@@ -118,8 +118,10 @@ def plan_against_live(
     refresh_only: bool = False,
     targets: Sequence[str] = (),
     replace: Sequence[str] = (),
+    ahead: ReadAhead | None = None,
 ) -> Plan:
-    """Read the live keys of every account in play and plan against them."""
+    """Read the live keys of every account in play (taking what `ahead` read already) and
+    plan against them."""
     with ReadReporter(color=color) as reporter:
         live = read_live_keys(
             service,
@@ -127,6 +129,7 @@ def plan_against_live(
             state,
             on_account=reporter.account_read,
             progress=reporter.page_read,
+            ahead=ahead,
         )
     return make_plan(
         config,

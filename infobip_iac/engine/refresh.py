@@ -3,18 +3,105 @@
 One listing per account (the client pages it with the fewest requests), never one request
 per key. The names declared for an account go along, so the client can narrow its filter
 when an account holds more keys than one filter can page through.
+
+Reads are paced to Infobip's limit, so a large account keeps the plan waiting for seconds
+with the processor idle. `ReadAhead` starts reading the accounts the state names before the
+manifests are parsed, so that the two overlap; in the steady state of a pull request the
+state names every account in play, and the plan then takes about as long as the reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
+from types import TracebackType
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.infobip.api import AccountKeys, KeyService, ProgressCallback
 from infobip_iac.infobip.client import MAX_READERS, list_accounts_concurrently
 from infobip_iac.state.model import StateDocument
 
-__all__ = ["accounts_to_read", "describe_read", "read_live_keys"]
+__all__ = ["ReadAhead", "accounts_to_read", "describe_read", "read_live_keys"]
+
+# How long closing a ReadAhead that was not used waits for its reads to stop (each stops
+# at its next page).
+_STOP_WAIT = 5.0
+
+
+class _ReadCancelledError(Exception):
+    """Raised into an abandoned read-ahead from its progress callback, to end it."""
+
+
+class ReadAhead:
+    """Live reads of the accounts `state` names, running in the background from creation.
+
+    Use as a context manager around loading the configuration; `read_live_keys(...,
+    ahead=)` then takes the reads it made. Leaving the context stops reads nobody took.
+    """
+
+    def __init__(self, service: KeyService, state: StateDocument) -> None:
+        names: dict[str, set[str]] = {}
+        for resource in state.resources.values():
+            names.setdefault(resource.account, set()).add(resource.name)
+        self._requests = {account: frozenset(names[account]) for account in sorted(names)}
+        self._service = service
+        self._cancelled = threading.Event()
+        self._listener: ProgressCallback | None = None
+        self._results: dict[str, AccountKeys] = {}
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self._requests:
+            self._thread = threading.Thread(target=self._read, name="infobip-read-ahead")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _progress(self, account: str, pages: int, expected: int) -> None:
+        if self._cancelled.is_set():
+            raise _ReadCancelledError
+        listener = self._listener
+        if listener is not None:
+            listener(account, pages, expected)
+
+    def _read(self) -> None:
+        try:
+            self._results = list_accounts_concurrently(
+                self._service,
+                {account: sorted(names) for account, names in self._requests.items()},
+                progress=self._progress,
+            )
+        except BaseException as error:  # handed to the taker, in its own thread
+            self._error = error
+
+    def take(
+        self, requests: Mapping[str, Collection[str]], *, progress: ProgressCallback | None
+    ) -> dict[str, AccountKeys]:
+        """Wait for the reads; those that serve `requests` (account -> names the plan
+        needs). An account whose read was incomplete is served only when it was read for
+        every name needed; a failed read raises its error here."""
+        self._listener = progress
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return {
+            account: read
+            for account, read in self._results.items()
+            if account in requests
+            and (read.complete or set(requests[account]) <= self._requests[account])
+        }
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._cancelled.set()
+        if self._thread is not None:
+            self._thread.join(timeout=_STOP_WAIT)
 
 
 def accounts_to_read(config: DesiredConfig, state: StateDocument) -> dict[str, frozenset[str]]:
@@ -36,17 +123,21 @@ def read_live_keys(
     on_account: Callable[[AccountKeys], None] | None = None,
     progress: ProgressCallback | None = None,
     max_workers: int = MAX_READERS,
+    ahead: ReadAhead | None = None,
 ) -> Mapping[str, AccountKeys]:
     """Every live key of every account in play, by account reference; several accounts
     are read at once, each within its own read budget. `on_account` hears of each account
-    (in account order) when all are read, `progress` of each page as it arrives."""
+    (in account order) when all are read, `progress` of each page as it arrives. Reads
+    `ahead` made are taken as they are; only the other accounts are read here."""
     requests = accounts_to_read(config, state)
-    live = list_accounts_concurrently(
+    taken = ahead.take(requests, progress=progress) if ahead is not None else {}
+    rest = list_accounts_concurrently(
         service,
-        {account: sorted(names) for account, names in requests.items()},
+        {account: sorted(names) for account, names in requests.items() if account not in taken},
         max_workers=max_workers,
         progress=progress,
     )
+    live = {account: taken[account] if account in taken else rest[account] for account in requests}
     if on_account is not None:
         for account in requests:
             on_account(live[account])
