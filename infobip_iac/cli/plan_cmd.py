@@ -14,6 +14,7 @@ from infobip_iac.cli.planning import (
     plan_against_live,
     render_plan,
 )
+from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.infobip.connection import open_key_service
 from infobip_iac.render.json import write_plan_file
 from infobip_iac.state.lock import locked
@@ -61,7 +62,6 @@ def plan(
 ) -> int:
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
-    config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
     with (
         locked(opts.state, "plan", timeout=PLAN_LOCK_WAIT),
         open_key_service(
@@ -69,15 +69,20 @@ def plan(
         ) as service,
     ):
         state = StateStore(opts.state).read()
-        made = plan_against_live(
-            config,
-            state,
-            service,
-            color=opts.color,
-            refresh_only=refresh_only,
-            targets=targets,
-            replace=replace,
-        )
+        # The accounts in state are read while the manifests are parsed, so a large
+        # configuration costs about the time of its paced reads, not that plus parsing.
+        with ReadAhead(service, state) as ahead:
+            config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+            made = plan_against_live(
+                config,
+                state,
+                service,
+                color=opts.color,
+                refresh_only=refresh_only,
+                targets=targets,
+                replace=replace,
+                ahead=ahead,
+            )
     click.echo(render_plan(made, output_format, color=opts.color), nl=False)
     if out is not None:
         write_plan_file(made, out)
