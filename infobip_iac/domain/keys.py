@@ -136,6 +136,10 @@ class DesiredKey(_Frozen):
     source: SourceRef | None = None
 
 
+# One encoder for every fingerprint: `json.dumps` with options builds a new one per call.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 class LiveKey(_Frozen):
     """One key as Infobip reports it. The client never puts `apiKeySecret` here."""
 
@@ -155,22 +159,26 @@ class LiveKey(_Frozen):
         return {
             "name": self.name,
             "scopes": sorted(self.scopes),
-            "permissions": sorted(p.value for p in self.permissions),
+            "permissions": sorted([p.value for p in self.permissions]),
             "platform": [
                 link.model_dump(exclude_none=True)
                 for link in sorted(self.platform, key=PlatformLink.sort_key)
-            ],
+            ]
+            if self.platform
+            else [],
             "allowed_ips": sorted_networks(self.allowed_ips),
             "valid_from": format_instant(self.valid_from) if self.valid_from else None,
             "valid_to": format_instant(self.valid_to) if self.valid_to else None,
             "enabled": self.enabled,
         }
 
-    def fingerprint(self) -> str:
-        """A digest of everything we manage, so a saved plan can tell a key has changed."""
-        body = {"id": self.id, "account_id": self.account_id, **self.attributes()}
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+    def fingerprint(self, attributes: dict[str, Any] | None = None) -> str:
+        """A digest of everything we manage, so a saved plan can tell a key has changed.
+        `attributes` is `self.attributes()` when the caller has it already."""
+        if attributes is None:
+            attributes = self.attributes()
+        body = {"id": self.id, "account_id": self.account_id, **attributes}
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(body).encode()).hexdigest()
 
 
 class KeyWrite(_Frozen):

@@ -36,6 +36,7 @@ from infobip_iac.domain.plan import (
     ResourceChange,
     UnmanagedKey,
 )
+from infobip_iac.domain.trusted import trusted
 from infobip_iac.engine.diff import (
     Attributes,
     attribute_changes,
@@ -101,12 +102,12 @@ def make_plan(
         drafts, drift = planner.run()
     changes = tuple(drafts)
     fingerprints = {
-        change.key_id: planner.live_key(change.key_id).fingerprint()
+        change.key_id: planner.fingerprint(change.key_id)
         for change in changes
         if change.key_id and (change.action is not Action.NOOP or change.touches_state)
     }
     for item in drift:
-        fingerprints[item.key_id] = planner.live_key(item.key_id).fingerprint()
+        fingerprints[item.key_id] = planner.fingerprint(item.key_id)
     return Plan(
         tool_version=__version__,
         created_at=now,
@@ -186,26 +187,30 @@ class _Draft:
     extra: tuple[AttributeChange, ...] = ()
 
     def finish(self, changes: tuple[AttributeChange, ...]) -> ResourceChange:
-        return ResourceChange(
-            address=self.address,
-            account=self.account,
-            name=self.name,
-            action=self.action,
-            reason=self.reason,
-            key_id=self.key_id,
-            before=self.before,
-            after=self.after,
-            after_unknown=self.after_unknown,
-            changes=self.extra + changes,
-            write=self.write,
-            writes=self.writes,
-            secret_sink=self.secret_sink,
-            importing_id=self.importing_id,
-            adopted_by_name=self.adopted_by_name,
-            previous_address=self.previous_address,
-            ignored=self.ignored,
-            forget=self.forget,
-            prevent_revoke=self.prevent_revoke,
+        # Every value here was made by the planner with its field's type: no validation.
+        return trusted(
+            ResourceChange,
+            {
+                "address": self.address,
+                "account": self.account,
+                "name": self.name,
+                "action": self.action,
+                "reason": self.reason,
+                "key_id": self.key_id,
+                "before": self.before,
+                "after": self.after,
+                "after_unknown": self.after_unknown,
+                "changes": self.extra + changes,
+                "write": self.write,
+                "writes": self.writes,
+                "secret_sink": self.secret_sink,
+                "importing_id": self.importing_id,
+                "adopted_by_name": self.adopted_by_name,
+                "previous_address": self.previous_address,
+                "ignored": self.ignored,
+                "forget": self.forget,
+                "prevent_revoke": self.prevent_revoke,
+            },
         )
 
 
@@ -238,6 +243,10 @@ class _Planner:
         if key is None:  # pragma: no cover - changes only name keys the index holds
             raise PlanError(f"internal: key {key_id} is not among the live keys")
         return key
+
+    def fingerprint(self, key_id: str) -> str:
+        key = self.live_key(key_id)
+        return key.fingerprint(self.attributes_of(key))
 
     def attributes_of(self, key: LiveKey) -> Attributes:
         cached = self._attributes.get(key.id)
@@ -331,7 +340,8 @@ class _Planner:
             self._guard(desired.address, desired.lifecycle.prevent_revoke, record, "revoke")
             return _revoke(common, before, Reason.DISABLED_IN_CONFIG)
 
-        ignored = tuple(a for a in MANAGED_ATTRIBUTES if a in desired.lifecycle.ignore_changes)
+        ignoring = desired.lifecycle.ignore_changes
+        ignored = tuple(a for a in MANAGED_ATTRIBUTES if a in ignoring) if ignoring else ()
         wanted = wanted_values(desired, self._expected_valid_to(desired, record, key))
         differing = differing_attributes(wanted, live_values(key), ignored)
         if not differing:
