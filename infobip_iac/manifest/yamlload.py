@@ -11,6 +11,9 @@ ourselves instead of using a constructor, so that we can:
   back (dates are parsed later, by `domain.normalize`, as the field says).
 
 Mapping keys are always taken as their text: `2024: {...}` under `api_keys` is the id "2024".
+
+A file written in the plain block style is read without libyaml by `plainyaml`, which
+gives the same values and marks in a fraction of the time; anything else comes here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,7 @@ from yaml.scanner import Scanner
 
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
+from infobip_iac.manifest.plainyaml import read_plain
 
 __all__ = [
     "MAX_ALIAS_EXPANSION",
@@ -46,6 +50,7 @@ __all__ = [
     "gc_paused",
     "parse_file",
     "parse_text",
+    "plain_scalar",
 ]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -253,19 +258,8 @@ class _Builder:
         if tag == _STR:
             return text
         try:
-            if tag == _NULL:
-                if text not in ("", "~", "null", "Null", "NULL"):
-                    raise ValueError(text)
-                return None
-            if tag == _BOOL:
-                lowered = text.lower()
-                if lowered not in ("true", "false"):
-                    raise ValueError(text)
-                return lowered == "true"
-            if tag == _INT:
-                return _parse_int(text)
-            if tag == _FLOAT:
-                return _parse_float(text)
+            if tag in _CONSTRUCTORS:
+                return _CONSTRUCTORS[tag](text)
         except ValueError:
             self.report(
                 Code.UNSUPPORTED_TAG,
@@ -336,6 +330,18 @@ class _Builder:
             into.update(self.build(item, location, depth + 1))
 
 
+def _parse_null(text: str) -> None:
+    if text not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(text)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(text)
+    return lowered == "true"
+
+
 def _parse_int(text: str) -> int:
     if text.startswith("0o"):
         return int(text[2:], 8)
@@ -351,6 +357,25 @@ def _parse_float(text: str) -> float:
     if lowered == ".nan":
         return math.nan
     return float(text)
+
+
+_CONSTRUCTORS: dict[str, Callable[[str], Any]] = {
+    _NULL: _parse_null,
+    _BOOL: _parse_bool,
+    _INT: _parse_int,
+    _FLOAT: _parse_float,
+}
+
+
+def plain_scalar(text: str) -> Any:
+    """The value of an untagged, unquoted scalar: what the resolver and the builder make
+    of it together (for the plain-style reader, which has no nodes)."""
+    for tag, pattern in _IMPLICIT.get(text[:1], ()):
+        if pattern.match(text):
+            if tag == _MERGE:
+                raise ValueError(text)  # a merge key is no value
+            return _CONSTRUCTORS[tag](text)
+    return text
 
 
 def _position_of(text: str, index: int) -> Mark:
@@ -392,10 +417,20 @@ def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     )
 
 
-def parse_text(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
-    """Parse `text` (named `file` in diagnostics). None when nothing usable could be built."""
+def parse_text(
+    text: str, file: str, *, plain_style: bool = True
+) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Parse `text` (named `file` in diagnostics). None when nothing usable could be built.
+
+    A text in the plain block style (`plainyaml`) is read by that faster reader, with the
+    same result; `plain_style=False` always takes the full pipeline (tests compare them).
+    """
     text = text.removeprefix("\ufeff")
     with gc_paused():
+        plain = read_plain(text, plain_scalar) if plain_style else None
+        if plain is not None:
+            data, values, keys = plain
+            return YamlDocument(data, NodeMarks(values, keys)), []
         loader = _Loader(text)
         try:
             root = loader.get_single_node()

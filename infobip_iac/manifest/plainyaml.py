@@ -1,0 +1,204 @@
+"""A fast reader for the plain block style most manifests are written in, or None.
+
+Reading a 10,000-key manifest through libyaml costs a node object, two marks and a Python
+resolver call per scalar, and then our own walk over the nodes. Most manifests, and
+nearly every large generated one, use a small part of YAML: one `key: value` per line,
+nested by indentation, values that are plain words, quoted text without escapes, or
+one-line `[a, b]` lists, and `- item` lists of such values. This module reads exactly that
+part, line by line, and gives the same values and the same marks as `yamlload`'s full
+pipeline would. Anything outside it, valid or not (anchors, tags, flow mappings, comments
+after a value, a duplicate key, a tab, a multi-line scalar, non-ASCII text), makes
+`read_plain` answer None, and the file is read by the full pipeline, which also owns every
+diagnostic: this reader never reports anything.
+
+tests/manifest/test_plainyaml.py checks it against the full pipeline on generated
+documents, including many that are just outside this subset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["MAX_KEY_LENGTH", "MAX_NESTING", "PlainRead", "read_plain"]
+
+# libyaml refuses a simple key longer than 1024 characters; ids are at most 63.
+MAX_KEY_LENGTH = 256
+# Manifests nest five levels; deeper documents are left to the full pipeline's limits.
+MAX_NESTING = 16
+
+Location = tuple[str | int, ...]
+# (data, marks of values, marks of mapping keys), as yamlload's builder records them.
+PlainRead = tuple[Any, dict[Location, tuple[int, int]], dict[Location, tuple[int, int]]]
+
+# Printable ASCII and newlines only: no tabs, carriage returns or control characters,
+# and columns count characters exactly as libyaml counts them.
+_OUTSIDE = re.compile(r"[^\x20-\x7e\n]")
+_ENTRY = re.compile(r"( *)([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.+))?")
+_ITEM = re.compile(r"( *)- +(.+)")
+# A plain scalar in block context: a word character first; a colon or a space only when a
+# safe character follows (so never `: `, ` #`, a trailing colon or a double space).
+_SAFE = r"[A-Za-z0-9_./+()-]"
+_PLAIN = rf"[A-Za-z0-9_](?:{_SAFE}|:(?={_SAFE})| (?={_SAFE}))*"
+_PLAIN_BLOCK = re.compile(_PLAIN)
+_QUOTED = re.compile(r"\"([^\"\\]*)\"|'([^']*)'")
+# An item of a one-line flow list: the same plain scalars (none holds a flow indicator).
+_FLOW_ITEM = re.compile(rf" *(?:\"([^\"\\]*)\"|'([^']*)'|({_PLAIN})) *([,\]])")
+_EMPTY_FLOW = re.compile(r"\[ *\]")
+
+
+class _NotPlainError(Exception):
+    """The text leaves the subset this reader knows: the full pipeline reads it."""
+
+
+def read_plain(text: str, plain_scalar: Callable[[str], Any]) -> PlainRead | None:
+    """The document in `text` as yamlload's builder would make it, or None when `text` is
+    not written in the plain block style. `plain_scalar` gives the value of an unquoted
+    scalar (the core schema); it raises ValueError for text it cannot read."""
+    if _OUTSIDE.search(text) is not None:
+        return None
+    try:
+        return _PlainReader(plain_scalar).read(text)
+    except (_NotPlainError, ValueError):
+        return None
+
+
+class _Frame:
+    """An open block collection: its indentation, value and location."""
+
+    __slots__ = ("indent", "location", "value")
+
+    def __init__(self, indent: int, value: dict[str, Any] | list[Any], location: Location):
+        self.indent = indent
+        self.value = value
+        self.location = location
+
+
+class _PlainReader:
+    def __init__(self, plain_scalar: Callable[[str], Any]) -> None:
+        self.plain_scalar = plain_scalar
+        self.values: dict[Location, tuple[int, int]] = {}
+        self.keys: dict[Location, tuple[int, int]] = {}
+
+    def read(self, text: str) -> PlainRead:
+        root: dict[str, Any] = {}
+        stack: list[_Frame] = []
+        values, keys = self.values, self.keys
+        # `key:` with nothing after it: (its mapping, key, location, indentation) until the
+        # next line opens the mapping or list it holds.
+        opening: tuple[dict[str, Any], str, Location, int] | None = None
+        # A line deeper than the open collections (after a value, a continuation of it, or
+        # an error) finds none at its indentation below, and is left to libyaml.
+        number = 0
+        for line in text.split("\n"):
+            number += 1
+            content = line.rstrip(" ")
+            body = content.lstrip(" ")
+            if not body or body[0] == "#":
+                continue  # blank, or a comment on a line of its own
+            indent = len(content) - len(body)
+            if not stack:  # the first line: an indented one finds no mapping at its indent
+                values[()] = (number, 1)
+                stack.append(_Frame(0, root, ()))
+            if body[0] == "-":
+                item = _ITEM.fullmatch(content)
+                if item is None:
+                    raise _NotPlainError
+                if opening is not None:
+                    mapping, key, location, key_indent = opening
+                    if indent < key_indent or len(stack) >= MAX_NESTING:
+                        raise _NotPlainError
+                    sequence: list[Any] = []
+                    mapping[key] = sequence
+                    values[location] = (number, indent + 1)
+                    stack.append(_Frame(indent, sequence, location))
+                    opening = None
+                else:
+                    while stack[-1].indent > indent:
+                        stack.pop()
+                    if stack[-1].indent != indent:
+                        raise _NotPlainError
+                frame = stack[-1]
+                items = frame.value
+                if not isinstance(items, list):  # `- item` in a mapping
+                    raise _NotPlainError
+                values[(*frame.location, len(items))] = (number, item.start(2) + 1)
+                items.append(self.scalar(item[2]))
+                continue
+            entry = _ENTRY.fullmatch(content)
+            if entry is None or len(entry[2]) > MAX_KEY_LENGTH:
+                raise _NotPlainError
+            if opening is not None:
+                mapping, key, location, key_indent = opening
+                if indent <= key_indent or len(stack) >= MAX_NESTING:
+                    raise _NotPlainError  # `key:` with an empty value, or too deep
+                child: dict[str, Any] = {}
+                mapping[key] = child
+                values[location] = (number, indent + 1)
+                stack.append(_Frame(indent, child, location))
+                opening = None
+            else:
+                # A list written at its key's own indentation ends at the next key there.
+                while stack[-1].indent > indent or (
+                    stack[-1].indent == indent and isinstance(stack[-1].value, list)
+                ):
+                    stack.pop()
+                if stack[-1].indent != indent:
+                    raise _NotPlainError
+            frame = stack[-1]
+            if not isinstance(frame.value, dict):  # pragma: no cover - lists were popped
+                raise _NotPlainError
+            mapping = frame.value
+            key = entry[2]
+            if key in mapping:
+                raise _NotPlainError  # a duplicate: the full pipeline reports it
+            location = (*frame.location, key)
+            keys[location] = (number, indent + 1)
+            written = entry[3]
+            if written is None:
+                opening = (mapping, key, location, indent)
+                continue
+            column = entry.start(3) + 1
+            values[location] = (number, column)
+            if written[0] == "[":
+                mapping[key] = self.flow_list(written, number, column, location)
+            else:
+                mapping[key] = self.scalar(written)
+        if opening is not None or not stack:
+            raise _NotPlainError  # ends in `key:` (an empty value), or holds no content at all
+        return root, values, self.keys
+
+    def scalar(self, written: str) -> Any:
+        """A value written on one line: quoted text (taken as it is) or a plain scalar."""
+        if written[0] in "\"'":
+            quoted = _QUOTED.fullmatch(written)
+            if quoted is None:
+                raise _NotPlainError
+            return quoted[1] if quoted[1] is not None else quoted[2]
+        if _PLAIN_BLOCK.fullmatch(written) is None:
+            raise _NotPlainError
+        return self.plain_scalar(written)
+
+    def flow_list(self, written: str, number: int, column: int, location: Location) -> list[Any]:
+        """`[a, "b", c]` on one line; each item's mark is where the item starts."""
+        if _EMPTY_FLOW.fullmatch(written):
+            return []
+        items: list[Any] = []
+        position = 1
+        while True:
+            item = _FLOW_ITEM.match(written, position)
+            if item is None:
+                raise _NotPlainError
+            if item[3] is not None:
+                start, value = item.start(3), self.plain_scalar(item[3])
+            else:
+                start = item.start(1) - 1 if item[1] is not None else item.start(2) - 1
+                value = item[1] if item[1] is not None else item[2]
+            self.values[(*location, len(items))] = (number, column + start)
+            items.append(value)
+            if item[4] == "]":
+                if item.end() != len(written):
+                    raise _NotPlainError
+                return items
+            position = item.end()
