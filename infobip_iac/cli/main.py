@@ -14,6 +14,7 @@ import click
 from infobip_iac import __version__
 from infobip_iac.cli.commands import LazyGroup
 from infobip_iac.errors import ConfigurationError, InfobipIacError
+from infobip_iac.interrupts import Stopped, handle_stop_signals
 
 __all__ = ["cli", "main"]
 
@@ -31,14 +32,32 @@ def _report(error: InfobipIacError) -> None:
     click.echo(f"Error: {error}", err=True)
 
 
+def _stopped(stop: Stopped) -> int:
+    # Raised between writes (see infobip_iac.interrupts): locks are released and
+    # everything done so far is in the state.
+    click.echo(
+        f"Stopped by {stop}. What was done so far is saved in the state and the lock is "
+        "released; run the command again to carry on.",
+        err=True,
+    )
+    return 128 + stop.signum
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors exit 1 (or their own code), Ctrl-C 130, a crash 70."""
+    """Run the CLI; user errors exit 1 (or their own code), Ctrl-C 130, SIGTERM 143, a
+    crash 70."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        with handle_stop_signals():
+            result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except InfobipIacError as error:
         _report(error)
         return error.exit_code
-    except click.exceptions.Abort:
+    except Stopped as stop:
+        return _stopped(stop)
+    except click.exceptions.Abort as abort:
+        # click turns a KeyboardInterrupt (so a Stopped) into Abort.
+        if isinstance(abort.__cause__, Stopped):
+            return _stopped(abort.__cause__)
         click.echo("Aborted.", err=True)
         return 130
     except KeyboardInterrupt:

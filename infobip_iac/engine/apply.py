@@ -41,6 +41,7 @@ from infobip_iac.errors import (
     SecretSinkError,
 )
 from infobip_iac.infobip.api import KeyService
+from infobip_iac.interrupts import critical
 from infobip_iac.logs import get_logger
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, files_to_claim, lost_record
@@ -215,7 +216,9 @@ class _Run:
         steps = self._steps()
         for index, step in enumerate(steps):
             try:
-                self._perform(step)
+                # A stop signal waits for the write, its state save and its secret.
+                with critical():
+                    self._perform(step)
             except _StopApplyError:
                 self.result.remaining = [s.describe() for s in steps[index:]]
                 return
