@@ -277,6 +277,8 @@ class StateLock:
             )
         elif waited:
             lines.append(f"Waited {waited:g}s for it; pass a longer --lock-timeout to wait more.")
+        else:
+            lines.append("It is running now: pass --lock-timeout SECONDS to wait for it.")
         lines.append(
             "If no infobip-iac is running on this state, check the last run's output, then "
             "break the lock with:\n"
