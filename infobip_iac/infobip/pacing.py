@@ -3,9 +3,15 @@
 Infobip documents 10 reads a second per account. A `Pacer` spaces requests evenly (a token
 bucket holding one token): with a burst allowance a limiter that counts over a sliding
 second could see eleven requests in one window and answer 429. A small headroom under the
-limit absorbs jitter between our clock and the server's. Written here rather than taken from
-a library because the pacer must also obey `Retry-After` and slow down at run time, which the
-rate-limit libraries at hand do not offer together with a blocking, thread-safe wait.
+limit absorbs jitter between our clock and the server's: at 98 % of 10/s, eleven requests
+span 1.02 s, so a window of one second (sliding or fixed) sees at most ten unless the network
+squeezes two requests ten apart by more than 20 ms; a deeper headroom would buy margin only
+against a limiter with no burst at all, which ordinary internet jitter defeats anyway, and
+costs every large account its share (95 % made 10,000 keys take 0.3 s longer).
+
+Written here rather than taken from a library because the pacer must also obey `Retry-After`
+and slow down at run time, which the rate-limit libraries at hand do not offer together with
+a blocking, thread-safe wait.
 
 `ReadBudget` hands each account its pacer. Its scope is pluggable: `account` (one budget per
 account, as documented), `caller` (one budget shared by every account, for a limit counted
@@ -28,7 +34,7 @@ from infobip_iac.logs import get_logger
 __all__ = ["DEFAULT_READ_RATE", "HEADROOM", "BudgetScope", "Pacer", "ReadBudget"]
 
 DEFAULT_READ_RATE = 10.0  # reads per second per account (Infobip's documented limit)
-HEADROOM = 0.95  # pace at 95 % of the limit
+HEADROOM = 0.98  # pace at 98 % of the limit
 # A 429 at our own pace means the server counts more than we do (another client shares the
 # budget, or its clock runs differently): slow down by a fifth each time, which finds a pace
 # it accepts within a few 429s without collapsing to a crawl on a single stray one.
