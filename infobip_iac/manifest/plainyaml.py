@@ -35,8 +35,6 @@ PlainRead = tuple[Any, dict[Location, tuple[int, int]], dict[Location, tuple[int
 # Printable ASCII and newlines only: no tabs, carriage returns or control characters,
 # and columns count characters exactly as libyaml counts them.
 _OUTSIDE = re.compile(r"[^\x20-\x7e\n]")
-_ENTRY = re.compile(r"( *)([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.+))?")
-_ITEM = re.compile(r"( *)- +(.+)")
 # A plain scalar in block context: a word character first; a colon or a space only when a
 # safe character follows (so never `: `, ` #`, a trailing colon or a double space).
 _SAFE = r"[A-Za-z0-9_./+()-]"
@@ -46,6 +44,7 @@ _QUOTED = re.compile(r"\"([^\"\\]*)\"|'([^']*)'")
 # An item of a one-line flow list: the same plain scalars (none holds a flow indicator).
 _FLOW_ITEM = re.compile(rf" *(?:\"([^\"\\]*)\"|'([^']*)'|({_PLAIN})) *([,\]])")
 _EMPTY_FLOW = re.compile(r"\[ *\]")
+_PLAIN_FLOW = re.compile(rf"\[ *{_PLAIN}(?: *, *{_PLAIN})* *\]")
 
 
 class _NotPlainError(Exception):
@@ -64,15 +63,16 @@ def read_plain(text: str, plain_scalar: Callable[[str], Any]) -> PlainRead | Non
         return None
 
 
-class _Frame:
-    """An open block collection: its indentation, value and location."""
+# One line of the plain style, whatever it holds, without its trailing spaces:
+# `key: value` | `key:` | `- item` | a comment | a blank line | (anything else).
+_LINE = re.compile(
+    r"^( *)(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?:( +)([^ \n](?:[^\n]*[^ \n])?))?"
+    r"|-( +)([^ \n](?:[^\n]*[^ \n])?)|(#[^\n]*)|([^\n]*?)) *$",
+    re.MULTILINE,
+)
 
-    __slots__ = ("indent", "location", "value")
-
-    def __init__(self, indent: int, value: dict[str, Any] | list[Any], location: Location):
-        self.indent = indent
-        self.value = value
-        self.location = location
+# An open block collection: (indentation, the dict or list, its location, is a list).
+_Frame = tuple[int, Any, Location, bool]
 
 
 class _PlainReader:
@@ -82,6 +82,11 @@ class _PlainReader:
         self.keys: dict[Location, tuple[int, int]] = {}
 
     def read(self, text: str) -> PlainRead:
+        # One regex pass over the whole text splits every line into its parts; the loop
+        # below only places them. It is the hot path of a 10,000-key manifest.
+        lines = _LINE.findall(text)
+        if len(lines) != text.count("\n") + 1:  # pragma: no cover - one match per line
+            raise _NotPlainError
         root: dict[str, Any] = {}
         stack: list[_Frame] = []
         values, keys = self.values, self.keys
@@ -91,75 +96,63 @@ class _PlainReader:
         # A line deeper than the open collections (after a value, a continuation of it, or
         # an error) finds none at its indentation below, and is left to libyaml.
         number = 0
-        for line in text.split("\n"):
+        for spaces, key, gap, written, dash_gap, item, _, other in lines:
             number += 1
-            content = line.rstrip(" ")
-            body = content.lstrip(" ")
-            if not body or body[0] == "#":
+            if not key and not item:
+                if other:
+                    raise _NotPlainError
                 continue  # blank, or a comment on a line of its own
-            indent = len(content) - len(body)
+            indent = len(spaces)
             if not stack:  # the first line: an indented one finds no mapping at its indent
                 values[()] = (number, 1)
-                stack.append(_Frame(0, root, ()))
-            if body[0] == "-":
-                item = _ITEM.fullmatch(content)
-                if item is None:
-                    raise _NotPlainError
+                stack.append((0, root, (), False))
+            if item:
                 if opening is not None:
-                    mapping, key, location, key_indent = opening
+                    mapping, name, location, key_indent = opening
                     if indent < key_indent or len(stack) >= MAX_NESTING:
                         raise _NotPlainError
                     sequence: list[Any] = []
-                    mapping[key] = sequence
+                    mapping[name] = sequence
                     values[location] = (number, indent + 1)
-                    stack.append(_Frame(indent, sequence, location))
+                    stack.append((indent, sequence, location, True))
                     opening = None
                 else:
-                    while stack[-1].indent > indent:
+                    while stack[-1][0] > indent:
                         stack.pop()
-                    if stack[-1].indent != indent:
+                    if stack[-1][0] != indent:
                         raise _NotPlainError
-                frame = stack[-1]
-                items = frame.value
-                if not isinstance(items, list):  # `- item` in a mapping
+                _, items, location, is_list = stack[-1]
+                if not is_list:  # `- item` in a mapping
                     raise _NotPlainError
-                values[(*frame.location, len(items))] = (number, item.start(2) + 1)
-                items.append(self.scalar(item[2]))
+                values[(*location, len(items))] = (number, indent + len(dash_gap) + 2)
+                items.append(self.scalar(item))
                 continue
-            entry = _ENTRY.fullmatch(content)
-            if entry is None or len(entry[2]) > MAX_KEY_LENGTH:
+            if len(key) > MAX_KEY_LENGTH:
                 raise _NotPlainError
             if opening is not None:
-                mapping, key, location, key_indent = opening
+                mapping, name, location, key_indent = opening
                 if indent <= key_indent or len(stack) >= MAX_NESTING:
                     raise _NotPlainError  # `key:` with an empty value, or too deep
                 child: dict[str, Any] = {}
-                mapping[key] = child
+                mapping[name] = child
                 values[location] = (number, indent + 1)
-                stack.append(_Frame(indent, child, location))
+                stack.append((indent, child, location, False))
                 opening = None
             else:
                 # A list written at its key's own indentation ends at the next key there.
-                while stack[-1].indent > indent or (
-                    stack[-1].indent == indent and isinstance(stack[-1].value, list)
-                ):
+                while stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][3]):
                     stack.pop()
-                if stack[-1].indent != indent:
+                if stack[-1][0] != indent:
                     raise _NotPlainError
-            frame = stack[-1]
-            if not isinstance(frame.value, dict):  # pragma: no cover - lists were popped
-                raise _NotPlainError
-            mapping = frame.value
-            key = entry[2]
+            mapping = stack[-1][1]
             if key in mapping:
                 raise _NotPlainError  # a duplicate: the full pipeline reports it
-            location = (*frame.location, key)
+            location = (*stack[-1][2], key)
             keys[location] = (number, indent + 1)
-            written = entry[3]
-            if written is None:
+            if not written:
                 opening = (mapping, key, location, indent)
                 continue
-            column = entry.start(3) + 1
+            column = indent + len(key) + len(gap) + 2
             values[location] = (number, column)
             if written[0] == "[":
                 mapping[key] = self.flow_list(written, number, column, location)
@@ -184,6 +177,8 @@ class _PlainReader:
         """`[a, "b", c]` on one line; each item's mark is where the item starts."""
         if _EMPTY_FLOW.fullmatch(written):
             return []
+        if _PLAIN_FLOW.fullmatch(written):
+            return self.plain_flow_list(written, number, column, location)
         items: list[Any] = []
         position = 1
         while True:
@@ -202,3 +197,17 @@ class _PlainReader:
                     raise _NotPlainError
                 return items
             position = item.end()
+
+    def plain_flow_list(
+        self, written: str, number: int, column: int, location: Location
+    ) -> list[Any]:
+        """`[a, b, c]` without quotes, already checked whole: split at the commas."""
+        items: list[Any] = []
+        values, plain_scalar = self.values, self.plain_scalar
+        start = column + 1  # of the text after `[`
+        for part in written[1:-1].split(","):
+            item = part.strip(" ")
+            values[(*location, len(items))] = (number, start + len(part) - len(part.lstrip(" ")))
+            items.append(plain_scalar(item))
+            start += len(part) + 1
+        return items

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from infobip_iac.domain.keys import (
     DesiredKey,
@@ -31,6 +31,7 @@ from infobip_iac.domain.keys import (
     key_address,
 )
 from infobip_iac.domain.normalize import is_any_network
+from infobip_iac.domain.trusted import trusted
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec
@@ -49,8 +50,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+# Setting and Grant are named tuples: a large configuration makes several of each per key.
+class Setting(NamedTuple):
     """A value as the key sees it, and where it was written."""
 
     value: Any
@@ -66,8 +67,7 @@ class Setting:
         return self.file.mark((*self.location, index))
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(NamedTuple):
     """One scope of a key's effective set, and how it got there."""
 
     scope: str
@@ -181,7 +181,7 @@ class KeyDraft:
     defaults: DefaultsSpec | None
     defaults_file: ManifestFile | None
     grants: list[Grant] = field(default_factory=list)
-    _settings: dict[str, Setting | None] = field(default_factory=dict, repr=False)
+    _settings: dict[str, Setting] | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -213,31 +213,39 @@ class KeyDraft:
         return bool(self.spec.platform)
 
     def own(self, name: str) -> Setting | None:
-        if name in self.spec.model_fields_set:
-            return Setting(getattr(self.spec, name), self.file, (*self.location, name), False)
-        return None
+        found = self.setting(name)
+        return found if found is not None and not found.inherited else None
 
     def setting(self, name: str) -> Setting | None:
         """The key's own value of `name`, else the default's, else None (not set)."""
-        if name not in self._settings:
-            self._settings[name] = self._resolve(name)
-        return self._settings[name]
+        settings = self._settings
+        if settings is None:
+            settings = self._settings = self._resolve()
+        return settings.get(name)
 
-    def _resolve(self, name: str) -> Setting | None:
-        own = self.own(name)
-        if own is not None:
-            return own
-        if name in ("valid_to", "valid_for") and (
-            "valid_to" in self.spec.model_fields_set or "valid_for" in self.spec.model_fields_set
-        ):
-            return None
-        if self.has_platform and name in ("scopes", "scope_sets", "roles", "permissions"):
-            return None
+    def _resolve(self) -> dict[str, Setting]:
+        """Every setting the key or the defaults write, resolved once for all checks."""
+        spec = self.spec
+        own = spec.model_fields_set
+        location = self.location
+        settings = {
+            name: Setting(getattr(spec, name), self.file, (*location, name), False) for name in own
+        }
         defaults = self.defaults
-        if defaults is not None and name in defaults.model_fields_set:
-            assert self.defaults_file is not None
-            return Setting(getattr(defaults, name), self.defaults_file, ("defaults", name), True)
-        return None
+        if defaults is None:
+            return settings
+        assert self.defaults_file is not None
+        # valid_to and valid_for replace each other as a pair; a CPaaS X key inherits
+        # nothing Infobip refuses beside `platform`.
+        withheld = _VALIDITY if not own.isdisjoint(_VALIDITY) else frozenset()
+        if spec.platform:
+            withheld |= _NOT_WITH_PLATFORM
+        for name in defaults.model_fields_set:
+            if name not in settings and name not in withheld:
+                settings[name] = Setting(
+                    getattr(defaults, name), self.defaults_file, ("defaults", name), True
+                )
+        return settings
 
     def value(self, name: str) -> Any:
         """The effective value of `name`; the model's default when nothing sets it."""
@@ -253,8 +261,7 @@ class KeyDraft:
     def permissions(self) -> frozenset[Permission]:
         if self.has_platform:
             return frozenset()
-        chosen = self.value("permissions")
-        return frozenset(Permission(p) for p in chosen) or frozenset({Permission.PUBLIC_API})
+        return _permission_set(tuple(self.value("permissions")))
 
     @property
     def allowed_ips(self) -> list[str]:
@@ -289,46 +296,69 @@ class KeyDraft:
             sink = sinks.get(secret.location) or sinks.setdefault(secret.location, _sink(secret))
         else:
             sink = _sink(secret)
-        return DesiredKey.model_construct(
-            address=self.address,
-            ident=self.ident,
-            account=self.account,
-            name=self.name,
-            scopes=self.scopes,
-            permissions=self.permissions,
-            platform=tuple(
-                sorted(
-                    (
-                        PlatformLink(
-                            application_id=p.application_id,
-                            entity_id=p.entity_id,
-                            action=p.action,
-                        )
-                        for p in self.spec.platform
-                    ),
-                    key=PlatformLink.sort_key,
+        platform = self.spec.platform
+        mark = self.id_mark
+        return trusted(
+            DesiredKey,
+            {
+                "address": self.address,
+                "ident": self.ident,
+                "account": self.account,
+                "name": self.name,
+                "scopes": self.scopes,
+                "permissions": self.permissions,
+                "platform": tuple(
+                    sorted(
+                        (
+                            PlatformLink(
+                                application_id=p.application_id,
+                                entity_id=p.entity_id,
+                                action=p.action,
+                            )
+                            for p in platform
+                        ),
+                        key=PlatformLink.sort_key,
+                    )
                 )
-            ),
-            allowed_ips=frozenset(self.allowed_ips),
-            valid_from=valid_from,
-            valid_to=valid_to,
-            valid_for=valid_for,
-            enabled=self.enabled,
-            secret=sink,
-            lifecycle=Lifecycle.model_construct(
-                prevent_revoke=lifecycle.prevent_revoke,
-                ignore_changes=frozenset(lifecycle.ignore_changes),
-            )
-            if lifecycle is not None
-            else _NO_LIFECYCLE,
-            source=SourceRef.model_construct(
-                file=self.file.name, line=self.id_mark.line, column=self.id_mark.column
-            ),
+                if platform
+                else (),
+                "allowed_ips": frozenset(self.value("allowed_ips")),
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "valid_for": valid_for,
+                "enabled": self.enabled,
+                "secret": sink,
+                "lifecycle": trusted(
+                    Lifecycle,
+                    {
+                        "prevent_revoke": lifecycle.prevent_revoke,
+                        "ignore_changes": frozenset(lifecycle.ignore_changes),
+                    },
+                )
+                if lifecycle is not None
+                else _NO_LIFECYCLE,
+                "source": trusted(
+                    SourceRef, {"file": self.file.name, "line": mark.line, "column": mark.column}
+                ),
+            },
         )
 
 
 _NO_SINK = SecretSinkSpec()
 _NO_LIFECYCLE = Lifecycle()
+_VALIDITY = frozenset({"valid_to", "valid_for"})
+_NOT_WITH_PLATFORM = frozenset({"scopes", "scope_sets", "roles", "permissions"})
+_DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
+_PERMISSION_SETS: dict[tuple[str, ...], frozenset[Permission]] = {}
+
+
+def _permission_set(chosen: tuple[str, ...]) -> frozenset[Permission]:
+    """The permissions a key asks for (PUBLIC_API when it names none), one set per choice."""
+    found = _PERMISSION_SETS.get(chosen)
+    if found is None:
+        found = frozenset(Permission(p) for p in chosen) or _DEFAULT_PERMISSIONS
+        _PERMISSION_SETS[chosen] = found
+    return found
 
 
 def _sink(secret: Setting) -> SecretSinkSpec:

@@ -367,15 +367,30 @@ _CONSTRUCTORS: dict[str, Callable[[str], Any]] = {
 }
 
 
+# The resolver's patterns for each first character, as one alternation in table order:
+# the first alternative that matches is the first pattern that would (one regex call).
+_IMPLICIT_AT_ONCE = {
+    first: (
+        re.compile("|".join(f"({pattern.pattern})" for _, pattern in candidates)),
+        [tag for tag, _ in candidates],
+    )
+    for first, candidates in _IMPLICIT.items()
+}
+
+
 def plain_scalar(text: str) -> Any:
     """The value of an untagged, unquoted scalar: what the resolver and the builder make
     of it together (for the plain-style reader, which has no nodes)."""
-    for tag, pattern in _IMPLICIT.get(text[:1], ()):
-        if pattern.match(text):
-            if tag == _MERGE:
-                raise ValueError(text)  # a merge key is no value
-            return _CONSTRUCTORS[tag](text)
-    return text
+    candidates = _IMPLICIT_AT_ONCE.get(text[:1])
+    if candidates is None:
+        return text
+    found = candidates[0].match(text)
+    if found is None:
+        return text
+    tag = candidates[1][found.lastindex - 1 if found.lastindex else 0]
+    if tag == _MERGE:
+        raise ValueError(text)  # a merge key is no value
+    return _CONSTRUCTORS[tag](text)
 
 
 def _position_of(text: str, index: int) -> Mark:

@@ -213,6 +213,17 @@ def test_texts_outside_the_plain_style_are_left_to_libyaml(text: str) -> None:
     assert read_plain(text, plain_scalar) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [*PLAIN, "", "~", "-1", "+1", "-.5", ".inf", "-.Inf", ".NaN", "0o9", "0x", "1_000", "<<x"],
+)
+def test_plain_scalar_is_what_the_resolver_and_builder_make(text: str) -> None:
+    data, *_ = _full(f"a: {text}\n")
+    value = plain_scalar(text)
+    assert value == data["a"] or (value != value and data["a"] != data["a"])  # nan
+    assert type(value) is type(data["a"])
+
+
 @pytest.mark.parametrize("text", QUOTED_OUTSIDE)
 def test_quoted_text_outside_printable_ascii_is_left_to_libyaml(text: str) -> None:
     for document in (f'a: "{text}"\n', f"a: ['{text}']\n", f"a:\n- '{text}'\n"):
