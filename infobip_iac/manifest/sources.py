@@ -9,6 +9,7 @@ that would misjudge a missing field skip them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,11 @@ def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
     seen: set[Path] = set()
     for given in paths:
         if given.is_dir():
+            # Every entry named like a manifest but a folder: a link that loops or leads
+            # nowhere, or a pipe, is reported by the read rather than skipped, since its keys
+            # would otherwise be planned for revocation without a word.
             inside = sorted(
-                p for p in given.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+                p for p in given.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir()
             )
             if not inside:
                 problems.append(
@@ -103,7 +107,7 @@ def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
                         "name a folder with manifests, or the manifest files themselves",
                     )
                 )
-        elif given.exists():
+        elif given.exists() or given.is_symlink():
             inside = [given]
         else:
             problems.append(
@@ -117,7 +121,7 @@ def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
             )
             continue
         for path in inside:
-            resolved = path.resolve()
+            resolved = Path(os.path.realpath(path))  # Path.resolve raises on a link loop
             if resolved not in seen:
                 seen.add(resolved)
                 found.append(path)

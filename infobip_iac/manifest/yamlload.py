@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -474,9 +476,22 @@ def parse_text(
 
 
 def parse_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
-    """Read and parse one manifest: at most `MAX_FILE_BYTES`, UTF-8 (a BOM is allowed)."""
+    """Read and parse one manifest: a regular file, at most `MAX_FILE_BYTES`, UTF-8 (a BOM
+    is allowed)."""
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, [
+                    diagnostic(
+                        file,
+                        Mark(0, 0),
+                        Code.UNREADABLE,
+                        "not a regular file (a pipe, socket or device is never read)",
+                        "name a manifest file, or a folder of them",
+                    )
+                ]
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         reason = error.strerror or type(error).__name__
@@ -486,7 +501,7 @@ def parse_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Diagnos
                 Mark(0, 0),
                 Code.UNREADABLE,
                 f"cannot read the file: {reason}",
-                "check that it exists and that you may read it",
+                "check that it exists and that you may read it (a link must lead to a file)",
             )
         ]
     if len(raw) > MAX_FILE_BYTES:
