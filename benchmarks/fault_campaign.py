@@ -87,6 +87,8 @@ def main() -> int:
     print(f"  secrets found outside their sinks:            {totals.leaks}")
     print(f"  crashes (tracebacks, unexpected exit codes):  {totals.crashes}")
     print(f"  lost secrets, reported as such:               {totals.reported_lost_secrets}")
+    fired = ", ".join(f"{kind} {count}" for kind, count in sorted(totals.fired.items()))
+    print(f"  faults fired: {fired or 'none'}")
     runs = max(totals.runs, 1)
     print(
         f"  applies: {totals.applies} ({totals.applies / runs:.2f} a run); wall {wall:.0f}s "

@@ -308,6 +308,7 @@ class RunReport:
     state_mismatches: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)  # fault kind -> times it fired
     seconds: float = 0.0
 
     @property
@@ -405,20 +406,23 @@ def run_once(emulator: EmulatorServer, seed: int, workdir: Path) -> RunReport:
         if check.code == 0:
             report.converged = True
             break
-    _let_delayed_requests_land(emulator)
+    _let_delayed_requests_land(emulator, report)
     _check(report, plan, emulator, store, journal, seeded_ids, workdir)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _let_delayed_requests_land(emulator: EmulatorServer) -> None:
+def _let_delayed_requests_land(emulator: EmulatorServer, report: RunReport) -> None:
     """Clear the faults, then wait out any request the emulator still holds back: a delayed
-    write lands after the client gave up on it, and what it leaves is part of the outcome."""
+    write lands after the client gave up on it, and what it leaves is part of the outcome.
+    How often each kind of fault fired goes into the report."""
     rules = httpx.get(f"{emulator.base_url}/_emulator/faults", timeout=10).json()["rules"]
-    fired = [rule for rule in rules if rule["kind"] == "delay" and rule["fired"]]
+    for rule in rules:
+        report.fired[rule["kind"]] = report.fired.get(rule["kind"], 0) + rule["fired"]
+    delayed = [rule for rule in rules if rule["kind"] == "delay" and rule["fired"]]
     emulator.control.clear_faults()
-    if fired:
-        time.sleep(max(rule["delay_ms"] for rule in fired) / 1000 + 0.1)
+    if delayed:
+        time.sleep(max(rule["delay_ms"] for rule in delayed) / 1000 + 0.1)
 
 
 def _check(
@@ -530,6 +534,7 @@ class CampaignTotals:
     applies: int = 0
     seconds: float = 0.0
     failed_seeds: list[int] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)
 
     def add(self, report: RunReport) -> None:
         self.runs += 1
@@ -545,6 +550,8 @@ class CampaignTotals:
         self.crashes += len(report.crashes)
         self.applies += report.applies
         self.seconds += report.seconds
+        for kind, count in report.fired.items():
+            self.fired[kind] = self.fired.get(kind, 0) + count
         if report.problems:
             self.failed_seeds.append(report.seed)
 
