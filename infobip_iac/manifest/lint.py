@@ -6,6 +6,7 @@ writer chose as a whole, and its overlaps are Infobip's, not the manifest's.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from infobip_iac.domain.keys import Policy
@@ -33,8 +34,7 @@ def lint_key(
 def _scope_warnings(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     by_scope: dict[str, Grant] = {grant.scope: grant for grant in draft.grants}
-    redundant = catalog.redundant_in(by_scope)
-    for narrow, broad in sorted(redundant.items()):
+    for narrow, broad in _redundant(catalog, frozenset(by_scope)):
         grant = by_scope[narrow]
         if grant.from_role:
             continue
@@ -65,6 +65,12 @@ def _scope_warnings(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
             )
         )
     return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _redundant(catalog: Catalog, scopes: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(narrow, broad) pairs of `scopes`, sorted; keys share a few scope sets between them."""
+    return tuple(sorted(catalog.redundant_in(scopes).items()))
 
 
 def _expiry(draft: KeyDraft, now: datetime) -> list[Diagnostic]:

@@ -11,6 +11,7 @@ here: they need the whole configuration and live in `resolve`, `rules` and `poli
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import string
@@ -77,6 +78,11 @@ def fail(code: Code, message: str, hint: str = "") -> PydanticCustomError:
     return PydanticCustomError(code.value, "{message}", {"message": message, "hint": hint})
 
 
+# Manifests repeat their dates and ranges from key to key: each distinct text is read once.
+_parse_instant = functools.lru_cache(maxsize=4096)(parse_instant)
+_canonical_network = functools.lru_cache(maxsize=4096)(canonical_network)
+
+
 def _as_duration(value: Any) -> timedelta:
     if not isinstance(value, str):
         raise fail(
@@ -104,7 +110,7 @@ def _as_instant(value: Any) -> datetime:
             "write e.g. 2027-06-01 or 2027-06-01T00:00:00Z",
         )
     try:
-        return parse_instant(value)
+        return _parse_instant(value)
     except (ValueError, OverflowError) as error:
         raise fail(
             Code.BAD_INSTANT,
@@ -121,7 +127,7 @@ def _as_network(value: Any) -> str:
             'write e.g. 203.0.113.7, 203.0.113.0/24 or "2001:db8::/48" (text)',
         )
     try:
-        return canonical_network(value)
+        return _canonical_network(value)
     except ValueError as error:
         if _host_bits_set(value):
             raise fail(

@@ -51,14 +51,20 @@ class _NotPlainError(Exception):
     """The text leaves the subset this reader knows: the full pipeline reads it."""
 
 
-def read_plain(text: str, plain_scalar: Callable[[str], Any]) -> PlainRead | None:
+def read_plain(
+    text: str, plain_scalar: Callable[[str], Any], *, marks_depth: int | None = None
+) -> PlainRead | None:
     """The document in `text` as yamlload's builder would make it, or None when `text` is
     not written in the plain block style. `plain_scalar` gives the value of an unquoted
-    scalar (the core schema); it raises ValueError for text it cannot read."""
+    scalar (the core schema); it raises ValueError for text it cannot read.
+
+    `marks_depth` limits the marks recorded to the locations at most that deep (a key's
+    id is at depth 2); None records all of them.
+    """
     if _OUTSIDE.search(text) is not None:
         return None
     try:
-        return _PlainReader(plain_scalar).read(text)
+        return _PlainReader(plain_scalar, marks_depth).read(text)
     except (_NotPlainError, ValueError):
         return None
 
@@ -76,8 +82,9 @@ _Frame = tuple[int, Any, Location, bool]
 
 
 class _PlainReader:
-    def __init__(self, plain_scalar: Callable[[str], Any]) -> None:
+    def __init__(self, plain_scalar: Callable[[str], Any], marks_depth: int | None) -> None:
         self.plain_scalar = plain_scalar
+        self.marks_depth = MAX_NESTING + 1 if marks_depth is None else marks_depth
         self.values: dict[Location, tuple[int, int]] = {}
         self.keys: dict[Location, tuple[int, int]] = {}
 
@@ -90,6 +97,8 @@ class _PlainReader:
         root: dict[str, Any] = {}
         stack: list[_Frame] = []
         values, keys = self.values, self.keys
+        # Locations at least this deep get no marks (and, for plain values, no tuple).
+        unmarked = self.marks_depth
         # `key:` with nothing after it: (its mapping, key, location, indentation) until the
         # next line opens the mapping or list it holds.
         opening: tuple[dict[str, Any], str, Location, int] | None = None
@@ -124,7 +133,8 @@ class _PlainReader:
                 _, items, location, is_list = stack[-1]
                 if not is_list:  # `- item` in a mapping
                     raise _NotPlainError
-                values[(*location, len(items))] = (number, indent + len(dash_gap) + 2)
+                if len(location) < unmarked:
+                    values[(*location, len(items))] = (number, indent + len(dash_gap) + 2)
                 items.append(self.scalar(item))
                 continue
             if len(key) > MAX_KEY_LENGTH:
@@ -144,18 +154,30 @@ class _PlainReader:
                     stack.pop()
                 if stack[-1][0] != indent:
                     raise _NotPlainError
-            mapping = stack[-1][1]
+            _, mapping, parent, _ = stack[-1]
             if key in mapping:
                 raise _NotPlainError  # a duplicate: the full pipeline reports it
-            location = (*stack[-1][2], key)
-            keys[location] = (number, indent + 1)
+            marked = len(parent) < unmarked
             if not written:
+                location = (*parent, key)
+                if marked:
+                    keys[location] = (number, indent + 1)
                 opening = (mapping, key, location, indent)
                 continue
+            if not marked:  # most lines of a large manifest: a key's field
+                if written[0] == "[":
+                    mapping[key] = self.flow_list(written, number, 0, None)
+                else:
+                    mapping[key] = self.scalar(written)
+                continue
+            location = (*parent, key)
+            keys[location] = (number, indent + 1)
             column = indent + len(key) + len(gap) + 2
             values[location] = (number, column)
             if written[0] == "[":
-                mapping[key] = self.flow_list(written, number, column, location)
+                mapping[key] = self.flow_list(
+                    written, number, column, location if len(location) < unmarked else None
+                )
             else:
                 mapping[key] = self.scalar(written)
         if opening is not None or not stack:
@@ -173,8 +195,11 @@ class _PlainReader:
             raise _NotPlainError
         return self.plain_scalar(written)
 
-    def flow_list(self, written: str, number: int, column: int, location: Location) -> list[Any]:
-        """`[a, "b", c]` on one line; each item's mark is where the item starts."""
+    def flow_list(
+        self, written: str, number: int, column: int, location: Location | None
+    ) -> list[Any]:
+        """`[a, "b", c]` on one line; each item's mark is where the item starts (recorded
+        when a `location` is given)."""
         if _EMPTY_FLOW.fullmatch(written):
             return []
         if _PLAIN_FLOW.fullmatch(written):
@@ -190,7 +215,8 @@ class _PlainReader:
             else:
                 start = item.start(1) - 1 if item[1] is not None else item.start(2) - 1
                 value = item[1] if item[1] is not None else item[2]
-            self.values[(*location, len(items))] = (number, column + start)
+            if location is not None:
+                self.values[(*location, len(items))] = (number, column + start)
             items.append(value)
             if item[4] == "]":
                 if item.end() != len(written):
@@ -199,11 +225,14 @@ class _PlainReader:
             position = item.end()
 
     def plain_flow_list(
-        self, written: str, number: int, column: int, location: Location
+        self, written: str, number: int, column: int, location: Location | None
     ) -> list[Any]:
         """`[a, b, c]` without quotes, already checked whole: split at the commas."""
+        plain_scalar = self.plain_scalar
+        if location is None:
+            return [plain_scalar(part.strip(" ")) for part in written[1:-1].split(",")]
         items: list[Any] = []
-        values, plain_scalar = self.values, self.plain_scalar
+        values = self.values
         start = column + 1  # of the text after `[`
         for part in written[1:-1].split(","):
             item = part.strip(" ")

@@ -182,23 +182,20 @@ class KeyDraft:
     defaults_file: ManifestFile | None
     grants: list[Grant] = field(default_factory=list)
     _settings: dict[str, Setting] | None = field(default=None, repr=False)
+    # Asked for by every check of every key: computed once.
+    address: str = field(init=False)
+    location: Location = field(init=False)
+    id_mark: Mark = field(init=False)
 
-    @property
-    def address(self) -> str:
-        return key_address(self.ident)
+    def __post_init__(self) -> None:
+        self.address = key_address(self.ident)
+        self.location = ("api_keys", self.ident)
+        self.id_mark = self.file.key_mark(self.location)
 
     @property
     def partial(self) -> bool:
         """Read with some fields dropped (they had errors): only its names are checked."""
         return self.location in self.file.partial
-
-    @property
-    def location(self) -> Location:
-        return ("api_keys", self.ident)
-
-    @property
-    def id_mark(self) -> Mark:
-        return self.file.key_mark(self.location)
 
     @property
     def account(self) -> str:

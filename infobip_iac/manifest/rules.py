@@ -9,7 +9,7 @@ key's own line when it wrote one of the values involved, else at the defaults.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from infobip_iac.domain.keys import Permission, key_address
 from infobip_iac.errors import Diagnostic
@@ -29,8 +29,7 @@ _UNKNOWN_HATCH = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Site:
+class _Site(NamedTuple):
     """A place where scopes, roles or scope sets are written."""
 
     file: ManifestFile

@@ -26,6 +26,7 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "Location",
     "Mark",
+    "MarkTable",
     "NodeMarks",
     "YamlDocument",
     "gc_paused",
@@ -69,6 +71,10 @@ _STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE, _SEQ, _MAP = (
 )
 
 
+# Location -> (line, column), 1-based.
+MarkTable = dict[Location, tuple[int, int]]
+
+
 class Mark(NamedTuple):
     """A 1-based line and column, as editors show them."""
 
@@ -84,11 +90,27 @@ class NodeMarks:
     """
 
     # Plain (line, column) tuples: a Mark is made only when someone asks.
-    values: dict[Location, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Location, tuple[int, int]] = field(default_factory=dict)
+    values: MarkTable = field(default_factory=dict)
+    keys: MarkTable = field(default_factory=dict)
+    # Gives every mark of the document, when only some were recorded so far: a valid file
+    # needs only the shallow ones (sections, key ids); a diagnostic may need any other.
+    rest: Callable[[], tuple[MarkTable, MarkTable]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def complete(self) -> NodeMarks:
+        """Record every mark (once); `values` and `keys` then hold all of them."""
+        if self.rest is not None:
+            values, keys = self.rest()
+            self.values.update(values)
+            self.keys.update(keys)
+            self.rest = None
+        return self
 
     def value(self, location: Location) -> Mark:
         """The mark of the value at `location`, or of its nearest recorded ancestor."""
+        if self.rest is not None and location not in self.values:
+            self.complete()
         for end in range(len(location), -1, -1):
             found = self.values.get(location[:end])
             if found is not None:
@@ -98,6 +120,9 @@ class NodeMarks:
     def key(self, location: Location) -> Mark:
         """The mark of the mapping key naming `location`, else that of its value."""
         found = self.keys.get(location)
+        if found is None and self.rest is not None:
+            self.complete()
+            found = self.keys.get(location)
         return Mark(*found) if found is not None else self.value(location)
 
 
@@ -395,6 +420,18 @@ def plain_scalar(text: str) -> Any:
     return _CONSTRUCTORS[tag](text)
 
 
+# The depth of a key's id (`api_keys` > id): marks down to it are all a valid file needs.
+_SHALLOW = 2
+
+
+def _all_marks(text: str) -> tuple[MarkTable, MarkTable]:
+    """Every mark of a plain-style text, read again (only when a diagnostic needs one)."""
+    read = read_plain(text, plain_scalar)
+    if read is None:  # pragma: no cover - the same text was read before
+        raise AssertionError("a plain-style text could not be read again")
+    return read[1], read[2]
+
+
 def _position_of(text: str, index: int) -> Mark:
     before = text[:index]
     return Mark(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
@@ -444,10 +481,10 @@ def parse_text(
     """
     text = text.removeprefix("\ufeff")
     with gc_paused():
-        plain = read_plain(text, plain_scalar) if plain_style else None
+        plain = read_plain(text, plain_scalar, marks_depth=_SHALLOW) if plain_style else None
         if plain is not None:
             data, values, keys = plain
-            return YamlDocument(data, NodeMarks(values, keys)), []
+            return YamlDocument(data, NodeMarks(values, keys, partial(_all_marks, text))), []
         loader = _Loader(text)
         try:
             root = loader.get_single_node()

@@ -45,6 +45,7 @@ NEAR = [
 def _full(text: str) -> tuple[Any, Any, Any, list[Any]]:
     document, problems = parse_text(text, "m.yaml", plain_style=False)
     assert document is not None
+    assert document.marks.rest is None  # libyaml's reading records every mark at once
     return document.data, document.marks.values, document.marks.keys, problems
 
 
@@ -58,10 +59,17 @@ def _agree(text: str) -> bool:
     assert plain[0] == data
     assert plain[1] == values
     assert plain[2] == keys
-    # and parse_text itself serves the plain reading
+    # parse_text serves the plain reading, with the shallow marks first, the rest on demand
     document, found = parse_text(text, "m.yaml")
     assert document is not None and found == []
-    assert (document.data, document.marks.values, document.marks.keys) == plain
+    shallow = read_plain(text, plain_scalar, marks_depth=2)
+    assert shallow is not None and shallow[0] == data
+    for recorded, every in ((shallow[1], values), (shallow[2], keys)):
+        assert recorded.items() <= every.items()
+        assert {at for at in every if len(at) <= 2} <= recorded.keys()
+    marks = document.marks
+    assert (document.data, marks.values, marks.keys) == shallow
+    assert (document.data, marks.complete().values, marks.keys) == plain
     return True
 
 
@@ -238,3 +246,13 @@ def test_every_plain_value_takes_the_core_schema() -> None:
     assert read["1"] == 1 and read["0x1F"] == 31 and read["1e3"] == 1000.0
     assert read["yes"] == "yes" and read["Null"] is None and read["False"] is False
     assert read["12:30"] == "12:30" and read["2027-01-01"] == "2027-01-01"
+
+
+def test_a_mark_not_recorded_yet_is_found_by_reading_the_rest() -> None:
+    document, _ = parse_text("version: 1\napi_keys:\n  ci:\n    scopes: [a, b]\n", "m.yaml")
+    assert document is not None
+    marks = document.marks
+    assert marks.key(("api_keys", "ci")) == (3, 3) and marks.rest is not None
+    assert marks.value(("api_keys", "ci", "scopes", 1)) == (4, 17)
+    assert marks.rest is None
+    assert marks.key(("api_keys", "ci", "scopes")) == (4, 5)
