@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from leakguard import LeakWatch
 
 from infobip_iac.emulator import EmulatorServer
 from infobip_iac.state.lock import StateLock
@@ -90,6 +91,19 @@ def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_on
     emulator, env = project
     idents = [f"k{i}" for i in range(6)]
     (tmp_path / "keys" / "main.yaml").write_text(_manifest(idents))
+    # The first apply to read holds the lock for 3 s or more: long enough for the others
+    # to start (a loaded machine may take a second or two per start) and meet it.
+    emulator.control.set_faults(
+        [
+            {
+                "operation": "GET /settings/2/api-keys",
+                "kind": "delay",
+                "delay_ms": 3000,
+                "times": 1,
+            },
+            {"operation": "*", "kind": "delay", "delay_ms": DELAY_MS},
+        ]
+    )
 
     applies = [
         _start_apply(tmp_path, env, "--lock-timeout", lock_timeout) for _ in range(CONTENDERS)
@@ -115,7 +129,7 @@ def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_on
 
 @pytest.mark.slow
 def test_sigterm_stops_an_apply_between_writes_with_state_saved_and_lock_released(
-    project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path
+    project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, leak_guard: LeakWatch
 ) -> None:
     """Protection: SIGTERM raises inside the tool rather than ending it, and waits for a
     write in progress. Without it the killed apply leaves its lock behind (the next apply
@@ -147,3 +161,6 @@ def test_sigterm_stops_an_apply_between_writes_with_state_saved_and_lock_release
         assert carried_on.code == 0, carried_on
         assert "nobody holds its secret" not in carried_on.err  # no create was torn
         assert _enabled_names(emulator) == sorted(idents), round_number
+    # Files of keys revoked in later rounds are in no state any more; the sink wrote them.
+    for written in (tmp_path / "keys" / "secrets").glob("*.env"):
+        leak_guard.allow(written)
