@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
+
+import pytest
+from deepdiff import DeepDiff
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.builders import NOW, desired, live
 from infobip_iac.domain.keys import Permission, PlatformLink
+from infobip_iac.engine import diff
 from infobip_iac.engine.diff import (
     attribute_changes,
     desired_attributes,
@@ -111,3 +119,50 @@ def test_same_value_reads_hand_edited_state_leniently() -> None:
     assert same_value("valid_to", "2027-01-01T02:00:00+02:00", "2027-01-01T00:00:00Z")
     assert not same_value("valid_to", "not a time", "2027-01-01T00:00:00Z")
     assert not same_value("name", "a", "b")
+
+
+_MEMBERS = st.sampled_from(["a", "b", "c", "d", 1, None, {"k": 1}, ["x"]])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_MEMBERS, max_size=5), st.lists(_MEMBERS, max_size=5))
+def test_text_and_object_sets_differ_alike(before: list[Any], after: list[Any]) -> None:
+    """A scope list (set difference) and a platform list (deepdiff) with the same members
+    give the same difference: a hand-edited state file may hold any JSON in either."""
+    as_text = attribute_changes({"k": ({"scopes": before}, {"scopes": after})})["k"][0]
+    as_objects = attribute_changes({"k": ({"platform": before}, {"platform": after})})["k"][0]
+    spelt = {json.dumps(member): member for member in [*before, *after]}
+    came = {json.dumps(m) for m in after} - {json.dumps(m) for m in before}
+    assert sorted(map(json.dumps, as_text.added)) == sorted(came)
+    assert all(spelt[json.dumps(m)] == m for m in as_text.added)
+    assert (as_text.added, as_text.removed, as_text.unchanged) == (
+        as_objects.added,
+        as_objects.removed,
+        as_objects.unchanged,
+    )
+
+
+def test_deepdiff_compares_the_object_sets_once_and_only_those(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+
+    def counting(*args: Any, **kwargs: Any) -> DeepDiff:
+        calls.append(len(args[0]))
+        return DeepDiff(*args, **kwargs)
+
+    monkeypatch.setattr(diff, "DeepDiff", counting)
+    one, two = {"application_id": "a"}, {"application_id": "b"}
+    pairs = {
+        f"k{n}": ({"platform": [one], "scopes": ["x"]}, {"platform": [two], "scopes": ["y"]})
+        for n in range(50)
+    }
+
+    changes = attribute_changes(pairs)
+
+    assert calls == [1]  # one call, one distinct difference of one member a side
+    scopes, platform = changes["k7"]  # in plan order
+    assert platform.added == (two,) and scopes.added == ("y",)
+    calls.clear()
+    attribute_changes({"k": ({"scopes": ["x"]}, {"scopes": ["y"]})})
+    assert calls == []
