@@ -46,6 +46,7 @@ Attributes = dict[str, Any]
 
 SET_ATTRIBUTES = frozenset({"scopes", "permissions", "platform", "allowed_ips"})
 _DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
+_NO_LINKS: frozenset[PlatformLink] = frozenset()
 
 
 def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
@@ -60,7 +61,7 @@ def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
         "name": desired.name,
         "scopes": None if linked else desired.scopes,
         "permissions": None if linked else (desired.permissions or _DEFAULT_PERMISSIONS),
-        "platform": frozenset(desired.platform),
+        "platform": frozenset(desired.platform) if linked else _NO_LINKS,
         "allowed_ips": desired.allowed_ips,
         "valid_from": desired.valid_from,
         "valid_to": valid_to,
@@ -77,7 +78,7 @@ def live_values(key: LiveKey) -> Attributes:
         "name": key.name,
         "scopes": key.scopes,
         "permissions": permissions,
-        "platform": frozenset(key.platform),
+        "platform": frozenset(key.platform) if key.platform else _NO_LINKS,
         "allowed_ips": key.allowed_ips,
         "valid_from": key.valid_from,
         "valid_to": key.valid_to,

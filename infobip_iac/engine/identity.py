@@ -9,6 +9,7 @@ so that `--target` can plan around a problem elsewhere in the configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from infobip_iac.domain.keys import DesiredConfig, LiveKey, SourceRef
 from infobip_iac.engine.live import LiveIndex
@@ -17,10 +18,10 @@ from infobip_iac.state.model import ResourceState, StateDocument
 __all__ = ["Identities", "Identity", "Problem", "resolve_identities", "state_identities"]
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):
     """What one address is bound to. `record` is the state entry (after moves); `live` the
-    key it manages, None when there is none (a create, or the state's key is gone)."""
+    key it manages, None when there is none (a create, or the state's key is gone).
+    A named tuple: a plan makes one per address."""
 
     address: str
     record: ResourceState | None = None

@@ -267,7 +267,7 @@ class _Planner:
             claimed = identities.claimed
             identities = state_identities(self.state, self.index)
             identities.claimed |= claimed
-            drafts = [
+            drafts: list[_Planned] = [
                 self._refresh(ident)
                 for address, ident in identities.removed.items()
                 if self.in_scope(address)
@@ -281,21 +281,31 @@ class _Planner:
         self._warn_unknown_targets(identities, drafts)
         drafts.sort(key=lambda draft: draft.address)
 
-        diffs = attribute_changes({d.address: (d.old, d.new) for d in drafts if d.old or d.new})
-        changes = [d.finish(diffs.get(d.address, ())) for d in drafts]
+        diffs = attribute_changes(
+            {
+                d.address: (d.old, d.new)
+                for d in drafts
+                if isinstance(d, _Draft) and (d.old or d.new)
+            }
+        )
+        changes = [
+            d.finish(diffs.get(d.address, ())) if isinstance(d, _Draft) else d for d in drafts
+        ]
         return changes, self._drift(identities, changes)
 
-    def _plan_identities(self, identities: Identities) -> list[_Draft]:
-        drafts = []
+    def _plan_identities(self, identities: Identities) -> list[_Planned]:
+        drafts: list[_Planned] = []
+        everything = not self.targets
+        keys = self.config.keys
         for address, ident in identities.declared.items():
-            if self.in_scope(address, ident.previous_address):
-                drafts.append(self._plan_declared(self.config.keys[address], ident))
+            if everything or self.in_scope(address, ident.previous_address):
+                drafts.append(self._plan_declared(keys[address], ident))
         for address, ident in identities.removed.items():
-            if self.in_scope(address, ident.previous_address):
+            if everything or self.in_scope(address, ident.previous_address):
                 drafts.append(self._plan_removed(ident))
         return drafts
 
-    def _warn_unknown_targets(self, identities: Identities, drafts: list[_Draft]) -> None:
+    def _warn_unknown_targets(self, identities: Identities, drafts: list[_Planned]) -> None:
         known = (
             set(identities.declared)
             | set(identities.removed)
@@ -310,7 +320,7 @@ class _Planner:
 
     # -- declared keys ---------------------------------------------------------------------
 
-    def _plan_declared(self, desired: DesiredKey, ident: Identity) -> _Draft:
+    def _plan_declared(self, desired: DesiredKey, ident: Identity) -> _Planned:
         key, record = ident.live, ident.record
         common: dict[str, Any] = {
             "address": desired.address,
@@ -345,7 +355,8 @@ class _Planner:
         wanted = wanted_values(desired, self._expected_valid_to(desired, record, key))
         differing = differing_attributes(wanted, live_values(key), ignored)
         if not differing:
-            return _Draft(**common, action=Action.NOOP, after=before, ignored=ignored)
+            # Most keys of a large configuration: finished at once, no attributes to diff.
+            return _unchanged(common, after=before, ignored=ignored)
         new = {a: json_value(a, wanted[a]) for a in differing}
         return _Draft(
             **common,
@@ -569,6 +580,21 @@ class _Planner:
                 )
             )
         return tuple(items)
+
+
+# A change still to be diffed, or one that is finished already (no attribute changes).
+_Planned = _Draft | ResourceChange
+# Every optional field of a ResourceChange at its default, in declaration order.
+_UNCHANGED = {
+    name: info.default
+    for name, info in ResourceChange.model_fields.items()
+    if not info.is_required()
+}
+
+
+def _unchanged(common: dict[str, Any], **fields: Any) -> ResourceChange:
+    """A no-op change, built without a draft (`common` holds address, account and name)."""
+    return trusted(ResourceChange, {**_UNCHANGED, **common, "action": Action.NOOP, **fields})
 
 
 def _revoke(common: dict[str, Any], before: Attributes, reason: Reason) -> _Draft:
