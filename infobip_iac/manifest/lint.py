@@ -33,8 +33,11 @@ def lint_key(
 
 def _scope_warnings(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    redundant, manages = _scope_rules(catalog, frozenset([grant.scope for grant in draft.grants]))
+    if not redundant and not manages:
+        return found  # the usual key: nothing to look at grant by grant
     by_scope: dict[str, Grant] = {grant.scope: grant for grant in draft.grants}
-    for narrow, broad in _redundant(catalog, frozenset(by_scope)):
+    for narrow, broad in redundant:
         grant = by_scope[narrow]
         if grant.from_role:
             continue
@@ -68,9 +71,13 @@ def _scope_warnings(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _redundant(catalog: Catalog, scopes: frozenset[str]) -> tuple[tuple[str, str], ...]:
-    """(narrow, broad) pairs of `scopes`, sorted; keys share a few scope sets between them."""
-    return tuple(sorted(catalog.redundant_in(scopes).items()))
+def _scope_rules(
+    catalog: Catalog, scopes: frozenset[str]
+) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The (narrow, broad) pairs of `scopes`, sorted, and whether any is a `:manage` scope;
+    keys share a few scope sets between them, so each set is judged once."""
+    redundant = tuple(sorted(catalog.redundant_in(scopes).items()))
+    return redundant, any(scope.endswith(":manage") for scope in scopes)
 
 
 def _expiry(draft: KeyDraft, now: datetime) -> list[Diagnostic]:
@@ -113,7 +120,7 @@ def _span(left: timedelta) -> str:
 
 
 def _open_to_all(draft: KeyDraft, policy: Policy) -> list[Diagnostic]:
-    networks = draft.allowed_ips
+    networks = draft.value("allowed_ips")
     if not networks:
         if policy.require_allowed_ips:
             return []  # already an error
@@ -129,6 +136,9 @@ def _open_to_all(draft: KeyDraft, policy: Policy) -> list[Diagnostic]:
         ]
     if policy.forbid_any_ip:
         return []  # an error already names the range
+    opened = draft.open_networks()
+    if not opened:
+        return []
     setting = draft.setting("allowed_ips")
     assert setting is not None
     return [
@@ -139,5 +149,5 @@ def _open_to_all(draft: KeyDraft, policy: Policy) -> list[Diagnostic]:
             f"{network} admits every IP address",
             "list the addresses or ranges the key is used from instead",
         )
-        for index, network in draft.open_networks()
+        for index, network in opened
     ]

@@ -256,9 +256,10 @@ class KeyDraft:
 
     @property
     def permissions(self) -> frozenset[Permission]:
-        if self.has_platform:
+        if self.spec.platform:
             return frozenset()
-        return _permission_set(tuple(self.value("permissions")))
+        chosen = self.value("permissions")
+        return _permission_set(tuple(chosen)) if chosen else _DEFAULT_PERMISSIONS
 
     @property
     def allowed_ips(self) -> list[str]:
@@ -269,7 +270,7 @@ class KeyDraft:
         # Canonical networks always carry their prefix, so only a "/0" needs a closer look.
         return [
             (index, network)
-            for index, network in enumerate(self.allowed_ips)
+            for index, network in enumerate(self.value("allowed_ips"))
             if network.endswith("/0") and is_any_network(network)
         ]
 
@@ -284,9 +285,10 @@ class KeyDraft:
         """The key as the engine sees it. Every value here is already validated and
         normalized, so the models are built without validating again (10,000 keys add up).
         `sinks` shares one SecretSinkSpec between the keys that inherit the same one."""
-        valid_from, valid_to, valid_for = self.valid_window()
+        value = self.value
+        valid_from, valid_to, valid_for = value("valid_from"), value("valid_to"), value("valid_for")
         secret = self.setting("secret")
-        lifecycle = self.value("lifecycle")
+        lifecycle = value("lifecycle")
         if secret is None or secret.value is None:
             sink = _NO_SINK
         elif sinks is not None:
@@ -319,11 +321,11 @@ class KeyDraft:
                 )
                 if platform
                 else (),
-                "allowed_ips": frozenset(self.value("allowed_ips")),
+                "allowed_ips": frozenset(value("allowed_ips")),
                 "valid_from": valid_from,
                 "valid_to": valid_to,
                 "valid_for": valid_for,
-                "enabled": self.enabled,
+                "enabled": bool(value("enabled")),
                 "secret": sink,
                 "lifecycle": trusted(
                     Lifecycle,
