@@ -185,6 +185,15 @@ class Plan(_Frozen):
     def writes(self) -> int:
         return sum(change.writes for change in self.changes)
 
+    def writes_by_account(self) -> dict[str, int]:
+        """API writes per account reference, in account order; Infobip's daily write
+        limit counts per account."""
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            if change.writes:
+                counts[change.account] = counts.get(change.account, 0) + change.writes
+        return dict(sorted(counts.items()))
+
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
 
