@@ -214,15 +214,25 @@ class _Run:
             return
         self._record_state_only_effects()
         steps = self._steps()
+        # Infobip counts writes per account: the daily limit reached in one account stops
+        # that account's writes only, and the others carry on.
+        limited: set[str] = set()
         for index, step in enumerate(steps):
+            if step.change.account in limited:
+                self.result.remaining.append(step.describe())
+                continue
             try:
                 # A stop signal waits for the write, its state save and its secret.
                 with critical():
                     self._perform(step)
             except _StopApplyError:
-                self.result.remaining = [s.describe() for s in steps[index:]]
-                return
-        self._forget_without_write()
+                if self.result.error is not None:
+                    self.result.remaining += [s.describe() for s in steps[index:]]
+                    return
+                limited.add(step.change.account)
+                self.result.remaining.append(step.describe())
+        if not limited:
+            self._forget_without_write()
 
     def _steps(self) -> list[_Step]:
         creates = [_Step("create", c) for c in _creates(self.plan)]
@@ -645,8 +655,9 @@ class _Run:
             ApplyEvent(
                 EventKind.STOPPED,
                 change.address,
-                f"Infobip's daily write limit was reached at {verb} {change.address}; "
-                f"what was done is saved in state. Run apply again {when}",
+                f"Infobip's daily write limit of account {change.account} was reached at "
+                f"{verb} {change.address}; what was done is saved in state. Run apply "
+                f"again {when}",
             )
         )
         raise _StopApplyError

@@ -24,10 +24,16 @@ def check_guard_rails(
     """Refuse the apply before any write when a rule says so (ApplyRefusedError).
 
     `max_revokes` is the policy of the configuration the plan was made from (None: no
-    limit); the other arguments are apply's flags of the same names."""
-    if plan.writes > max_writes:
+    limit); the other arguments are apply's flags of the same names (`max_writes` per
+    account)."""
+    # --max-writes counts per account, as Infobip's daily write limit does.
+    by_account = plan.writes_by_account()
+    over = {account: n for account, n in by_account.items() if n > max_writes}
+    if over:
+        account, needed = max(over.items(), key=lambda item: item[1])
+        where = f" in account {account}" if len(by_account) > 1 else ""
         raise ApplyRefusedError(
-            f"the plan needs {plan.writes} Infobip writes, more than --max-writes "
+            f"the plan needs {needed} Infobip writes{where}, more than --max-writes "
             f"{max_writes} (Infobip allows 40 creates and updates a day per "
             "account); narrow it with --target, or raise --max-writes if the limit allows"
         )
