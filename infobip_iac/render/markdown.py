@@ -42,10 +42,11 @@ def render_markdown(plan: Plan) -> str:
             "key is disabled, and whatever still uses it stops working.",
             "",
         ]
-    if plan.writes > plan.write_limit:
+    busiest = max(plan.writes_by_account().values(), default=0)
+    if busiest > plan.write_limit:
         lines += [
             "> [!CAUTION]",
-            f"> This plan needs {plan.writes} Infobip writes; Infobip allows "
+            f"> This plan needs {busiest} Infobip writes in one account; Infobip allows "
             f"{plan.write_limit} per account and day.",
             "",
         ]

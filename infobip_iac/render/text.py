@@ -336,8 +336,28 @@ class _TextPlan:
             return
         self.out.add("infobip-iac will perform the following actions:")
         self.out.add()
+        if len({c.account for c in self.plan.changes}) < 2:
+            for change in shown:
+                self.change(change)
+            return
+        # A configuration naming several accounts: each account's changes under a heading,
+        # with its own writes, since Infobip's daily write limit counts per account.
+        writes = self.plan.writes_by_account()
+        by_account: dict[str, list[ResourceChange]] = {}
         for change in shown:
-            self.change(change)
+            by_account.setdefault(change.account, []).append(change)
+        for account in sorted(by_account):
+            count = writes.get(account, 0)
+            self.out.add(
+                self.out.paint(
+                    f"Account {_printable(account)}: {count} Infobip write"
+                    f"{'' if count == 1 else 's'} of {self.plan.write_limit} allowed per day",
+                    _BOLD,
+                )
+            )
+            self.out.add()
+            for change in by_account[account]:
+                self.change(change)
 
     def unmanaged(self) -> None:
         keys = self.plan.unmanaged
@@ -364,15 +384,18 @@ class _TextPlan:
         plan, out = self.plan, self.out
         for warning in plan.warnings:
             out.add(out.paint("Warning: ", _YELLOW) + _printable(warning))
-        if plan.writes > plan.write_limit:
+        by_account = plan.writes_by_account()
+        over = {a: n for a, n in by_account.items() if n > plan.write_limit}
+        for account, needed in over.items():
+            where = f" in account {_printable(account)}" if len(by_account) > 1 else ""
             out.add(
                 out.paint("Warning: ", _YELLOW)
-                + f"this plan needs {plan.writes} Infobip writes, more than the "
+                + f"this plan needs {needed} Infobip writes{where}, more than the "
                 f"{plan.write_limit} Infobip allows per account and day; apply it in parts "
                 "with --target, or over several days (apply stops at the limit, saves "
                 "state and can be resumed)."
             )
-        if plan.warnings or plan.writes > plan.write_limit:
+        if plan.warnings or over:
             out.add()
 
     def render(self) -> str:
@@ -413,6 +436,12 @@ def summary_line(plan: Plan) -> str:
     )
     if imports:
         counts = f"{imports} to import, {counts}"
+    by_account = plan.writes_by_account()
+    if len(by_account) > 1:
+        return (
+            f"Plan: {counts} Infobip writes: {plan.writes} in {len(by_account)} accounts, "
+            f"at most {max(by_account.values())} of {plan.write_limit} allowed per day in one."
+        )
     return f"Plan: {counts} Infobip writes: {plan.writes} of {plan.write_limit} allowed per day."
 
 
