@@ -85,3 +85,78 @@ def test_a_caller_wide_limit_slows_to_the_shared_floor_without_failing(
     assert budget.shared
     assert 0 < budget.throttles == server.control.stats()["statuses"]["429"] <= 10
     assert elapsed <= 1.5 * shared_floor
+
+
+def _declare_new(ws: Workspace, account: str, prefix: str, count: int) -> None:
+    keys = "\n".join(
+        f"  {prefix}-{i}:\n    scopes: [sms:message:send]\n    allowed_ips: [10.0.0.0/8]"
+        for i in range(count)
+    )
+    ws.write(f"version: 1\naccount: {account!r}\napi_keys:\n{keys}\n", f"{prefix}.yaml")
+
+
+def test_plan_text_is_grouped_by_account_with_each_accounts_writes(
+    emulator: EmulatorServer, project: Callable[[EmulatorServer], Workspace]
+) -> None:
+    workspace = project(emulator)
+    first = emulator.control.add_account("team-a")
+    second = emulator.control.add_account("team-b")
+    _declare_new(workspace, second, "bee", 1)
+    _declare_new(workspace, first, "ant", 2)
+    _declare_new(workspace, "_", "own", 3)
+    outcome = workspace.plan()
+    assert outcome.code == 0, outcome
+    headings = [line for line in outcome.out.splitlines() if line.startswith("Account ")]
+    expected = {first: 2, second: 1, "_": 3}
+    assert headings == [
+        f"Account {account}: {expected[account]} Infobip "
+        f"{'write' if expected[account] == 1 else 'writes'} of 40 allowed per day"
+        for account in sorted(expected)
+    ]
+    for account in sorted(expected):
+        prefix = {first: "ant", second: "bee", "_": "own"}[account]
+        section = outcome.out.split(f"Account {account}:")[1].split("Account ")[0]
+        assert section.count("will be created") == expected[account]
+        assert f"api_keys.{prefix}-0 will be created" in section
+    assert "Infobip writes: 6 in 3 accounts, at most 3 of 40 allowed per day in one." in (
+        outcome.out
+    )
+
+
+def test_one_account_plan_has_no_account_heading(
+    emulator: EmulatorServer, project: Callable[[EmulatorServer], Workspace]
+) -> None:
+    workspace = project(emulator)
+    _declare_new(workspace, "_", "own", 2)
+    outcome = workspace.plan()
+    assert not any(line.startswith("Account ") for line in outcome.out.splitlines())
+    assert "Infobip writes: 2 of 40 allowed per day." in outcome.out
+
+
+def test_apply_writes_each_account_within_its_own_daily_limit(
+    make_server: MakeServer, project: Callable[[EmulatorServer], Workspace]
+) -> None:
+    server = make_server(write_limit=2)  # Infobip's 40 a day per account, made small
+    ws = project(server)
+    first = server.control.add_account("team-a")
+    second = server.control.add_account("team-b")
+    _declare_new(ws, first, "ant", 3)
+    _declare_new(ws, second, "bee", 3)
+
+    refused = ws.apply("--max-writes", "2")
+    assert refused.code == 1
+    assert "needs 3 Infobip writes in account" in refused.err
+    assert ws.requests().get("POST /settings/2/api-keys", 0) == 0
+
+    # Six writes in all, but three per account: --max-writes counts per account.
+    stopped = ws.apply("--max-writes", "3")
+    assert stopped.code == 3, stopped
+    # The limit reached in the first account did not stop the second's writes.
+    assert len(ws.live(first)) == len(ws.live(second)) == 2
+    assert "Left to do: create api_keys.ant-2, create api_keys.bee-2." in stopped.err
+
+    server.control.advance_clock("1d")
+    resumed = ws.apply()
+    assert resumed.code == 0, resumed
+    assert len(ws.live(first)) == len(ws.live(second)) == 3
+    ws.assert_converged()
