@@ -111,6 +111,7 @@ def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_on
     results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in applies]
 
     codes = [code for code, _, _ in results]
+    print(f"concurrency (--lock-timeout {lock_timeout}): exits {sorted(codes)}")  # pytest -s
     assert all("Traceback" not in err for _, _, err in results)
     creators = [out for _, out, _ in results if "6 created" in out]
     assert len(creators) == 1, results  # the keys were created by one apply, once
