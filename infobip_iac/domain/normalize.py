@@ -159,19 +159,21 @@ _NO_OFFSET = timedelta(0)
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, seconds precision: how plans and state write instants."""
-    if value.year >= 1000 and not value.microsecond:
-        # Already UTC to the second (every normalized instant is): written from its fields,
-        # three times as fast as strftime. Anything else (another offset, naive) is
-        # converted first.
-        if value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET:
-            return _RFC3339 % (
-                value.year,
-                value.month,
-                value.day,
-                value.hour,
-                value.minute,
-                value.second,
-            )
+    # Already UTC to the second (every normalized instant is): written from its fields,
+    # three times as fast as strftime. Anything else (another offset, naive) is converted.
+    if (
+        value.year >= 1000
+        and not value.microsecond
+        and (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET)
+    ):
+        return _RFC3339 % (
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+        )
     return parse_instant(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -81,6 +81,11 @@ def test_a_trusted_model_is_the_validated_one(
     first = next(iter(model.model_fields))
     copied = built.model_copy(update={first: fields[first]})
     assert copied == validated
+    # the fields set trusted instances share is never changed through one of them
+    other = trusted(model, dict(fields))
+    assert other.model_fields_set is built.model_fields_set
+    assert copied.model_fields_set is not built.model_fields_set
+    assert built.model_copy(deep=True).model_fields_set == set(model.model_fields)
     with pytest.raises(ValueError, match="frozen"):
         setattr(built, first, fields[first])
 
