@@ -5,6 +5,7 @@ from __future__ import annotations
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.errors import ApplyRefusedError, StalePlanError
 from infobip_iac.infobip.api import KeyService
+from infobip_iac.secrets.sinks import KeyMeta, refusal_before_create
 from infobip_iac.state.model import StateDocument
 
 __all__ = ["DEFAULT_MAX_WRITES", "check_guard_rails", "check_plan_is_fresh"]
@@ -51,6 +52,7 @@ def check_guard_rails(
                 f"{change.address} has lifecycle.prevent_revoke; it is never revoked. "
                 "Remove prevent_revoke from its declaration first if it must go"
             )
+    _check_sink_files(plan, state)
     if not show_secrets:
         for change in plan.changes:
             creates = change.action in (Action.CREATE, Action.REPLACE)
@@ -59,6 +61,24 @@ def check_guard_rails(
                     f"{change.address} sends its new secret to stdout; run apply with "
                     "--show-secrets to allow that, or choose a file or exec sink"
                 )
+
+
+def _check_sink_files(plan: Plan, state: StateDocument) -> None:
+    """A new key whose file sink would refuse its secret (a file in the way that it did not
+    write) is refused before any write: creating it would waste a write on a key nobody
+    can hold the secret of, and the next plan would try again, and again."""
+    for change in plan.changes:
+        if change.action not in (Action.CREATE, Action.REPLACE) or change.secret_sink is None:
+            continue
+        record = state.resources.get(change.address)
+        owned = record.secret.files_written if record is not None and record.secret else []
+        meta = KeyMeta(address=change.address, key_id="", name=change.name, account=change.account)
+        refusal = refusal_before_create(change.secret_sink, meta, owned)
+        if refusal is not None:
+            raise ApplyRefusedError(
+                f"{change.address}: its secret could not be delivered: {refusal} "
+                "Nothing was written to Infobip"
+            )
 
 
 def check_plan_is_fresh(plan: Plan, state: StateDocument, service: KeyService) -> None:

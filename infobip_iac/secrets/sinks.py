@@ -17,12 +17,19 @@ from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.exec_sink import run_secret_command
-from infobip_iac.secrets.file_sink import resolve_target, write_secret_file
+from infobip_iac.secrets.file_sink import _check_existing, resolve_target, write_secret_file
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["KeyMeta", "deliver", "files_to_claim", "lost_record", "sink_location"]
+__all__ = [
+    "KeyMeta",
+    "deliver",
+    "files_to_claim",
+    "lost_record",
+    "refusal_before_create",
+    "sink_location",
+]
 
 
 def deliver(
@@ -86,6 +93,22 @@ def sink_location(spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
         return spec.command[0] if spec.command else None
     if spec.sink == "stdout":
         return "stdout"
+    return None
+
+
+def refusal_before_create(
+    spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+) -> str | None:
+    """Why the sink will refuse the secret of a key not created yet, or None: a `file`
+    sink whose file exists and is not this key's (or is a link). Apply asks before its
+    first write, rather than create a key whose secret cannot be delivered. A path naming
+    the key's `{id}` is not known before the create, and is not checked."""
+    if spec.sink != "file" or not spec.path or "{id}" in spec.path:
+        return None
+    try:
+        _check_existing(resolve_target(spec, meta), owned_files)
+    except SecretSinkError as refusal:
+        return str(refusal)
     return None
 
 

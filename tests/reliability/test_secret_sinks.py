@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from e2e.workspace import Workspace
+from e2e.workspace import Workspace, writes
 from leakguard import LeakWatch
 
 from reliability.campaign import read_emulator
@@ -71,36 +71,38 @@ def test_a_key_name_cannot_climb_out_of_the_sink_folder(workspace: Workspace) ->
 
 def test_a_link_planted_at_the_sink_path_is_not_written_through(workspace: Workspace) -> None:
     """Protection: the file sink never follows a symbolic link at its target (the secret
-    would land wherever the link's author chose); the secret is reported lost instead."""
+    would land wherever the link's author chose); apply sees it before creating the key."""
     ws = workspace
     ws.write(_manifest('{sink: file, path: "secrets/{address}.env"}'))
     stolen = ws.root / "attacker-readable.txt"
     (ws.manifests / "secrets").mkdir()
     (ws.manifests / "secrets" / "api_keys.payments.env").symlink_to(stolen)
 
-    outcome = ws.apply()
+    with ws.counting() as requests:
+        outcome = ws.apply()
 
     assert outcome.code == 1, outcome
-    assert "symbolic link" in outcome.err and "SECRET NOT DELIVERED" in outcome.err
+    assert "symbolic link" in outcome.err and "Nothing was written" in outcome.err
     assert not stolen.exists()
-    record = ws.state().resources["api_keys.payments"].secret
-    assert record is not None and record.status == "lost"
+    assert writes(requests) == 0
 
 
 def test_a_file_the_sink_did_not_write_is_left_untouched(workspace: Workspace) -> None:
     """Protection: a sink replaces only files it wrote for that key; someone's own file at
-    the path (another service's credentials, say) is kept and the secret reported lost."""
+    the path (another service's credentials, say) is kept, and no key is created."""
     ws = workspace
     ws.write(_manifest('{sink: file, path: "secrets/{address}.env"}'))
     theirs = ws.manifests / "secrets" / "api_keys.payments.env"
     theirs.parent.mkdir()
     theirs.write_text("DATABASE_PASSWORD=keep-me\n")
 
-    outcome = ws.apply()
+    with ws.counting() as requests:
+        outcome = ws.apply()
 
     assert outcome.code == 1, outcome
     assert "was not written by this key's secret sink" in outcome.err
     assert theirs.read_text() == "DATABASE_PASSWORD=keep-me\n"
+    assert writes(requests) == 0
 
 
 RECORDER = textwrap.dedent(
@@ -141,3 +143,32 @@ def test_an_exec_sink_runs_without_a_shell_and_gets_the_secret_on_stdin_only(
     assert received["env"]["INFOBIP_KEY_ADDRESS"] == "api_keys.payments"
     for planted in ("pwned", "pwned-too", "redirected"):
         assert not (ws.root / planted).exists() and not Path(os.getcwd(), planted).exists()
+
+
+def test_a_sink_file_in_the_way_stops_apply_before_it_creates_a_key_it_cannot_deliver(
+    workspace: Workspace,
+) -> None:
+    """Protection: apply checks before its first write that each new key's file sink may
+    write its file. Found by the SIGKILL proof: a key removed (so forgotten) and declared
+    again met its old secret file; every apply then created a key whose secret it could
+    not deliver and revoked the one before, two writes a day wasted for nothing."""
+    ws = workspace
+    declared = _manifest('{sink: file, path: "secrets/{address}.env"}')
+    ws.write(declared)
+    assert ws.apply().code == 0
+    ws.write("version: 1\napi_keys: {}\n")
+    assert ws.apply().code == 0  # revoked and forgotten; its file stays
+    ws.write(declared)
+
+    with ws.counting() as requests:
+        refused = ws.apply()
+
+    assert refused.code == 1, refused
+    assert "api_keys.payments" in refused.err and "already exists" in refused.err
+    assert "Move it away" in refused.err
+    assert writes(requests) == 0
+    (ws.manifests / "secrets" / "api_keys.payments.env").unlink()  # the user moves it away
+    delivered = ws.apply()
+    assert delivered.code == 0, delivered
+    (key,) = [k for k in read_emulator(ws.emulator).values() if k.enabled]
+    assert key.secret in (ws.manifests / "secrets" / "api_keys.payments.env").read_text()
