@@ -39,12 +39,11 @@ _OUTSIDE = re.compile(r"[^\x20-\x7e\n]")
 # safe character follows (so never `: `, ` #`, a trailing colon or a double space).
 _SAFE = r"[A-Za-z0-9_./+()-]"
 _PLAIN = rf"[A-Za-z0-9_](?:{_SAFE}|:(?={_SAFE})| (?={_SAFE}))*"
-_PLAIN_BLOCK = re.compile(_PLAIN)
-_QUOTED = re.compile(r"\"([^\"\\]*)\"|'([^']*)'")
 # An item of a one-line flow list: the same plain scalars (none holds a flow indicator).
 _FLOW_ITEM = re.compile(rf" *(?:\"([^\"\\]*)\"|'([^']*)'|({_PLAIN})) *([,\]])")
 _EMPTY_FLOW = re.compile(r"\[ *\]")
-_PLAIN_FLOW = re.compile(rf"\[ *{_PLAIN}(?: *, *{_PLAIN})* *\]")
+_PLAIN_LIST = rf"\[ *{_PLAIN}(?: *, *{_PLAIN})* *\]"
+_PLAIN_FLOW = re.compile(_PLAIN_LIST)
 
 
 class _NotPlainError(Exception):
@@ -70,10 +69,14 @@ def read_plain(
 
 
 # One line of the plain style, whatever it holds, without its trailing spaces:
-# `key: value` | `key:` | `- item` | a comment | a blank line | (anything else).
+# `key: value` | `key:` | `- item` | a comment | a blank line | (anything else). A value is
+# told apart here already: a plain scalar, a quoted one, a one-line flow list of plain
+# scalars, or any other one-line flow list (checked item by item later).
+_QUOTED_TEXT = r"\"[^\"\\\n]*\"|'[^'\n]*'"
 _LINE = re.compile(
-    r"^( *)(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?:( +)([^ \n](?:[^\n]*[^ \n])?))?"
-    r"|-( +)([^ \n](?:[^\n]*[^ \n])?)|(#[^\n]*)|([^\n]*?)) *$",
+    rf"^( *)(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):"
+    rf"(?:( +)(?:({_PLAIN})|({_QUOTED_TEXT})|({_PLAIN_LIST})|(\[[^\n]*\])))?"
+    rf"|-( +)(?:({_PLAIN})|({_QUOTED_TEXT}))|(#[^\n]*)|([^\n]*?)) *$",
     re.MULTILINE,
 )
 
@@ -87,6 +90,16 @@ class _PlainReader:
         self.marks_depth = MAX_NESTING + 1 if marks_depth is None else marks_depth
         self.values: dict[Location, tuple[int, int]] = {}
         self.keys: dict[Location, tuple[int, int]] = {}
+        # A manifest repeats its scalars (scopes, dates, true): each text is resolved once.
+        self.resolved: dict[str, Any] = {}
+
+    def scalar(self, text: str) -> Any:
+        """The value of a plain scalar."""
+        try:
+            return self.resolved[text]
+        except KeyError:
+            value = self.resolved[text] = self.plain_scalar(text)
+            return value
 
     def read(self, text: str) -> PlainRead:
         # One regex pass over the whole text splits every line into its parts; the loop
@@ -94,6 +107,7 @@ class _PlainReader:
         lines = _LINE.findall(text)
         if len(lines) != text.count("\n") + 1:  # pragma: no cover - one match per line
             raise _NotPlainError
+        plain_scalar = self.scalar
         root: dict[str, Any] = {}
         stack: list[_Frame] = []
         values, keys = self.values, self.keys
@@ -105,9 +119,22 @@ class _PlainReader:
         # A line deeper than the open collections (after a value, a continuation of it, or
         # an error) finds none at its indentation below, and is left to libyaml.
         number = 0
-        for spaces, key, gap, written, dash_gap, item, _, other in lines:
+        for (
+            spaces,
+            key,
+            gap,
+            plain,
+            quoted,
+            plain_list,
+            flow,
+            dash_gap,
+            item_plain,
+            item_quoted,
+            _,
+            other,
+        ) in lines:
             number += 1
-            if not key and not item:
+            if not key and not dash_gap:
                 if other:
                     raise _NotPlainError
                 continue  # blank, or a comment on a line of its own
@@ -115,7 +142,7 @@ class _PlainReader:
             if not stack:  # the first line: an indented one finds no mapping at its indent
                 values[()] = (number, 1)
                 stack.append((0, root, (), False))
-            if item:
+            if dash_gap:
                 if opening is not None:
                     mapping, name, location, key_indent = opening
                     if indent < key_indent or len(stack) >= MAX_NESTING:
@@ -135,7 +162,7 @@ class _PlainReader:
                     raise _NotPlainError
                 if len(location) < unmarked:
                     values[(*location, len(items))] = (number, indent + len(dash_gap) + 2)
-                items.append(self.scalar(item))
+                items.append(plain_scalar(item_plain) if item_plain else item_quoted[1:-1])
                 continue
             if len(key) > MAX_KEY_LENGTH:
                 raise _NotPlainError
@@ -157,43 +184,42 @@ class _PlainReader:
             _, mapping, parent, _ = stack[-1]
             if key in mapping:
                 raise _NotPlainError  # a duplicate: the full pipeline reports it
-            marked = len(parent) < unmarked
-            if not written:
+            if not gap:
                 location = (*parent, key)
-                if marked:
+                if len(parent) < unmarked:
                     keys[location] = (number, indent + 1)
                 opening = (mapping, key, location, indent)
                 continue
-            if not marked:  # most lines of a large manifest: a key's field
-                if written[0] == "[":
-                    mapping[key] = self.flow_list(written, number, 0, None)
+            if len(parent) >= unmarked:  # most lines of a large manifest: a key's field
+                if plain:
+                    mapping[key] = plain_scalar(plain)
+                elif plain_list:
+                    mapping[key] = [
+                        plain_scalar(part.strip(" ")) for part in plain_list[1:-1].split(",")
+                    ]
+                elif quoted:
+                    mapping[key] = quoted[1:-1]
                 else:
-                    mapping[key] = self.scalar(written)
+                    mapping[key] = self.flow_list(flow, number, 0, None)
                 continue
             location = (*parent, key)
             keys[location] = (number, indent + 1)
             column = indent + len(key) + len(gap) + 2
             values[location] = (number, column)
-            if written[0] == "[":
-                mapping[key] = self.flow_list(
-                    written, number, column, location if len(location) < unmarked else None
-                )
+            if plain:
+                mapping[key] = plain_scalar(plain)
+            elif quoted:
+                mapping[key] = quoted[1:-1]
             else:
-                mapping[key] = self.scalar(written)
+                mapping[key] = self.flow_list(
+                    plain_list or flow,
+                    number,
+                    column,
+                    location if len(location) < unmarked else None,
+                )
         if opening is not None or not stack:
             raise _NotPlainError  # ends in `key:` (an empty value), or holds no content at all
         return root, values, self.keys
-
-    def scalar(self, written: str) -> Any:
-        """A value written on one line: quoted text (taken as it is) or a plain scalar."""
-        if written[0] in "\"'":
-            quoted = _QUOTED.fullmatch(written)
-            if quoted is None:
-                raise _NotPlainError
-            return quoted[1] if quoted[1] is not None else quoted[2]
-        if _PLAIN_BLOCK.fullmatch(written) is None:
-            raise _NotPlainError
-        return self.plain_scalar(written)
 
     def flow_list(
         self, written: str, number: int, column: int, location: Location | None
@@ -211,7 +237,7 @@ class _PlainReader:
             if item is None:
                 raise _NotPlainError
             if item[3] is not None:
-                start, value = item.start(3), self.plain_scalar(item[3])
+                start, value = item.start(3), self.scalar(item[3])
             else:
                 start = item.start(1) - 1 if item[1] is not None else item.start(2) - 1
                 value = item[1] if item[1] is not None else item[2]
@@ -228,7 +254,7 @@ class _PlainReader:
         self, written: str, number: int, column: int, location: Location | None
     ) -> list[Any]:
         """`[a, b, c]` without quotes, already checked whole: split at the commas."""
-        plain_scalar = self.plain_scalar
+        plain_scalar = self.scalar
         if location is None:
             return [plain_scalar(part.strip(" ")) for part in written[1:-1].split(",")]
         items: list[Any] = []
