@@ -316,3 +316,27 @@ def test_an_apply_that_died_after_writing_a_secret_file_can_write_it_again(
     secret = _secret_of(ws, "solo")
     assert secret in (ws.manifests / "secrets" / "api_keys.solo.env").read_text()
     ws.assert_converged()
+
+
+def test_an_unreadable_state_is_reported_with_the_backup_to_restore(workspace: Workspace) -> None:
+    """A state cut short (as a writer without atomic renames would leave it) stops apply
+    with exit 1, naming the backup and the command that restores it; after that, apply
+    carries on with nothing created twice."""
+    ws = workspace
+    ws.write(ONE_KEY)
+    assert ws.apply().code == 0
+    ws.write(ONE_KEY.replace("sms:logs:read", "sms:message:send"))
+    assert ws.apply().code == 0  # a second write, so the backup holds the first
+    ws.state_path.write_bytes(ws.state_path.read_bytes()[:40])
+
+    refused = ws.apply()
+
+    assert refused.code == 1, refused
+    relative = ".infobip-iac/state.json"  # as the default --state names it
+    assert "is unreadable" in refused.err, refused
+    assert f"cp {relative}.backup {relative}" in refused.err, refused
+    assert "Traceback" not in refused.err
+    ws.state_path.write_bytes(Path(f"{ws.state_path}.backup").read_bytes())
+    assert ws.apply().code == 0
+    ws.assert_converged()
+    assert len(ws.live()) == 1
