@@ -661,12 +661,16 @@ def _create_body(desired: DesiredKey) -> KeyWrite:
     )
 
 
+_NOTHING_WRITTEN = dict.fromkeys(KeyWrite.model_fields)
+
+
 def _update_body(wanted: Attributes, differing: list[str]) -> KeyWrite:
-    """Only the fields that change: Infobip leaves the others as they are."""
-    fields = {attribute: wanted[attribute] for attribute in differing}
-    if "platform" in fields:
+    """Only the fields that change: Infobip leaves the others as they are. The values are
+    the declaration's, already of the write's field types."""
+    fields = {**_NOTHING_WRITTEN, **{attribute: wanted[attribute] for attribute in differing}}
+    if fields["platform"] is not None:
         fields["platform"] = tuple(sorted(fields["platform"], key=PlatformLink.sort_key))
-    return KeyWrite(**fields)
+    return trusted(KeyWrite, fields)
 
 
 def _recorded_instant(record: ResourceState, attribute: str) -> datetime | None:
