@@ -136,6 +136,17 @@ class DesiredKey(_Frozen):
     source: SourceRef | None = None
 
 
+_PERMISSION_VALUES: dict[frozenset[Permission], tuple[str, ...]] = {}
+
+
+def _permission_values(permissions: frozenset[Permission]) -> tuple[str, ...]:
+    """Sorted permission names; there are only a few distinct sets, and many keys."""
+    found = _PERMISSION_VALUES.get(permissions)
+    if found is None:
+        found = _PERMISSION_VALUES[permissions] = tuple(sorted(p.value for p in permissions))
+    return found
+
+
 # One encoder for every fingerprint: `json.dumps` with options builds a new one per call.
 _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
@@ -159,7 +170,7 @@ class LiveKey(_Frozen):
         return {
             "name": self.name,
             "scopes": sorted(self.scopes),
-            "permissions": sorted([p.value for p in self.permissions]),
+            "permissions": list(_permission_values(self.permissions)),
             "platform": [
                 link.model_dump(exclude_none=True)
                 for link in sorted(self.platform, key=PlatformLink.sort_key)
