@@ -83,20 +83,21 @@ def _scope_rules(
 def _expiry(draft: KeyDraft, now: datetime) -> list[Diagnostic]:
     valid_from, valid_to, valid_for = draft.valid_window()
     if valid_to is not None:
-        setting = draft.setting("valid_to")
+        written = "valid_to"
         end = valid_to
     elif valid_for is not None and valid_from is not None:
-        setting = draft.setting("valid_for")
+        written = "valid_for"
         try:
             end = valid_from + valid_for
         except OverflowError:
             return []
     else:
         return []
-    assert setting is not None
     left = end - now
     if left >= EXPIRY_WARNING:
         return []
+    setting = draft.setting(written)
+    assert setting is not None
     if left <= timedelta(0):
         message = f"{draft.address} stopped being valid at {format_instant(end)}"
     else:

@@ -27,9 +27,9 @@ def check_policy(
     problems: list[Diagnostic] = []
     if policy.max_validity is not None:
         problems.extend(_max_validity(draft, policy.max_validity, now))
-    allowed = draft.setting("allowed_ips")
-    networks = draft.allowed_ips
-    if policy.require_allowed_ips and draft.enabled and not networks:
+    networks = draft.value("allowed_ips")
+    if policy.require_allowed_ips and not networks and draft.enabled:
+        allowed = draft.setting("allowed_ips")
         own = allowed is not None and not allowed.inherited
         problems.append(
             diagnostic(
@@ -40,7 +40,9 @@ def check_policy(
                 "list the addresses or ranges the key is used from (here or in defaults)",
             )
         )
-    if policy.forbid_any_ip and allowed is not None:
+    if policy.forbid_any_ip and networks:
+        allowed = draft.setting("allowed_ips")
+        assert allowed is not None  # the ranges are written somewhere
         for index, network in draft.open_networks():
             problems.append(
                 diagnostic(

@@ -181,16 +181,34 @@ class KeyDraft:
     defaults: DefaultsSpec | None
     defaults_file: ManifestFile | None
     grants: list[Grant] = field(default_factory=list)
-    _settings: dict[str, Setting] | None = field(default=None, repr=False)
     # Asked for by every check of every key: computed once.
     address: str = field(init=False)
     location: Location = field(init=False)
     id_mark: Mark = field(init=False)
+    # The names the key writes itself, and those it takes from the defaults.
+    _own: frozenset[str] | set[str] = field(init=False, repr=False)
+    _inherited: frozenset[str] = field(init=False, repr=False)
+    # Settings made so far: most checks need only values, so a Setting (with its place in
+    # the file) is made when one is asked for.
+    _settings: dict[str, Setting | None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.address = key_address(self.ident)
         self.location = ("api_keys", self.ident)
         self.id_mark = self.file.key_mark(self.location)
+        spec, defaults = self.spec, self.defaults
+        self._own = own = spec.model_fields_set
+        self._settings = {}
+        if defaults is None:
+            self._inherited = frozenset()
+            return
+        assert self.defaults_file is not None
+        # valid_to and valid_for replace each other as a pair; a CPaaS X key inherits
+        # nothing Infobip refuses beside `platform`.
+        withheld = _VALIDITY if not own.isdisjoint(_VALIDITY) else frozenset()
+        if spec.platform:
+            withheld |= _NOT_WITH_PLATFORM
+        self._inherited = frozenset(defaults.model_fields_set - own - withheld)
 
     @property
     def partial(self) -> bool:
@@ -210,45 +228,30 @@ class KeyDraft:
         return bool(self.spec.platform)
 
     def own(self, name: str) -> Setting | None:
-        found = self.setting(name)
-        return found if found is not None and not found.inherited else None
+        return self.setting(name) if name in self._own else None
 
     def setting(self, name: str) -> Setting | None:
         """The key's own value of `name`, else the default's, else None (not set)."""
         settings = self._settings
-        if settings is None:
-            settings = self._settings = self._resolve()
-        return settings.get(name)
-
-    def _resolve(self) -> dict[str, Setting]:
-        """Every setting the key or the defaults write, resolved once for all checks."""
-        spec = self.spec
-        own = spec.model_fields_set
-        location = self.location
-        settings = {
-            name: Setting(getattr(spec, name), self.file, (*location, name), False) for name in own
-        }
-        defaults = self.defaults
-        if defaults is None:
-            return settings
-        assert self.defaults_file is not None
-        # valid_to and valid_for replace each other as a pair; a CPaaS X key inherits
-        # nothing Infobip refuses beside `platform`.
-        withheld = _VALIDITY if not own.isdisjoint(_VALIDITY) else frozenset()
-        if spec.platform:
-            withheld |= _NOT_WITH_PLATFORM
-        for name in defaults.model_fields_set:
-            if name not in settings and name not in withheld:
-                settings[name] = Setting(
-                    getattr(defaults, name), self.defaults_file, ("defaults", name), True
-                )
-        return settings
+        if name in settings:
+            return settings[name]
+        found = None
+        if name in self._own:
+            found = Setting(getattr(self.spec, name), self.file, (*self.location, name), False)
+        elif name in self._inherited:
+            assert self.defaults_file is not None
+            found = Setting(
+                getattr(self.defaults, name), self.defaults_file, ("defaults", name), True
+            )
+        settings[name] = found
+        return found
 
     def value(self, name: str) -> Any:
         """The effective value of `name`; the model's default when nothing sets it."""
-        found = self.setting(name)
         # A field the key did not write holds the model's default.
-        return found.value if found is not None else getattr(self.spec, name)
+        if name in self._inherited:
+            return getattr(self.defaults, name)
+        return getattr(self.spec, name)
 
     @property
     def enabled(self) -> bool:
@@ -408,7 +411,8 @@ def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> No
         written = draft.setting("scopes")
         if written is not None:
             for index, scope in enumerate(written.value):
-                grants.setdefault(scope, Grant(scope, written.file, (*written.location, index)))
+                if scope not in grants:
+                    grants[scope] = Grant(scope, written.file, (*written.location, index))
         sets = draft.setting("scope_sets")
         if sets is not None:
             for index, set_name in enumerate(sets.value):

@@ -151,14 +151,10 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
             file, mark = setting_or_mark
         problems.append(diagnostic(file.name, mark, code, message, hint))
 
-    valid_from, valid_to = draft.setting("valid_from"), draft.setting("valid_to")
-    if (
-        valid_from is not None
-        and valid_to is not None
-        and valid_from.value is not None
-        and valid_to.value is not None
-        and valid_to.value <= valid_from.value
-    ):
+    starts, ends = draft.value("valid_from"), draft.value("valid_to")
+    if starts is not None and ends is not None and ends <= starts:
+        valid_from, valid_to = draft.setting("valid_from"), draft.setting("valid_to")
+        assert valid_from is not None and valid_to is not None  # their values are set
         at = _prefer_own(valid_to, valid_from)
         report(
             at,
@@ -186,9 +182,10 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
                 + ", or remove platform",
             )
     else:
-        permissions = draft.setting("permissions")
-        chosen = draft.permissions
-        if permissions is not None and {Permission.PUBLIC_API, Permission.WEB_SDK} <= chosen:
+        permissions = None
+        if {Permission.PUBLIC_API, Permission.WEB_SDK} <= draft.permissions:
+            permissions = draft.setting("permissions")
+        if permissions is not None:
             report(
                 permissions,
                 Code.PUBLIC_API_WITH_WEB_SDK,
