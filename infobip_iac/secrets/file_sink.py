@@ -111,6 +111,24 @@ def _check_existing(target: Path, owned_files: Collection[str]) -> None:
         )
 
 
+def _check_folders_below_base(spec: SecretSinkSpec, target: Path) -> None:
+    """Refuse a folder link between the manifest's folder and the file: whoever can write
+    into `secrets/` could otherwise swap it for a link and have the secret written
+    elsewhere. Folders above the manifest's folder, and the prefix of a path the user wrote
+    absolute, are the user's own layout (often links, e.g. /var on some systems)."""
+    if Path(spec.path or "").is_absolute():
+        return
+    base = Path(spec.base_dir)
+    current = base
+    for part in target.relative_to(base).parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise SecretSinkError(
+                f"{current} is a symbolic link; a secret is never written through a link. "
+                "Replace it with a real folder or choose another path."
+            )
+
+
 def write_secret_file(
     spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, owned_files: Collection[str] = ()
 ) -> SecretRecord:
@@ -120,6 +138,7 @@ def write_secret_file(
         ensure_private_dir(folder)
     except OSError as error:
         raise SecretSinkError(f"cannot create the folder {folder}: {error.strerror}") from None
+    _check_folders_below_base(spec, target)
     _check_existing(target, owned_files)
     temp = folder / f".{target.name}.{secrets.token_hex(8)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -166,14 +166,30 @@ def test_a_symlink_as_the_final_component_is_refused_even_when_owned(
     assert secret_value not in str(caught.value)
 
 
-def test_a_symlinked_parent_folder_is_followed(
+def test_a_symlinked_folder_below_the_manifest_folder_is_refused(
+    tmp_path: Path, secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    """Whoever can write beside the manifests could swap `secrets/` for a link and have
+    the secret written elsewhere: a link inside a relative sink path is refused."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "secrets").symlink_to(elsewhere)
+
+    with pytest.raises(SecretSinkError, match="symbolic link") as caught:
+        send(spec_for(tmp_path, "secrets/key.env"), secret, meta)
+
+    assert list(elsewhere.iterdir()) == []
+    assert secret_value not in str(caught.value)
+
+
+def test_an_absolute_path_through_a_linked_folder_is_the_users_own_layout(
     tmp_path: Path, secret: Secret, meta: KeyMeta
 ) -> None:
     real = tmp_path / "vault-mount"
     real.mkdir()
     (tmp_path / "secrets").symlink_to(real)
 
-    send(spec_for(tmp_path, "secrets/key.env"), secret, meta)
+    send(spec_for(tmp_path, str(tmp_path / "secrets" / "key.env")), secret, meta)
 
     assert (real / "key.env").is_file()
 
