@@ -7,9 +7,7 @@ the tests in tests/engine/test_plan.py walk through each of them.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,6 +54,7 @@ from infobip_iac.engine.identity import (
 )
 from infobip_iac.engine.live import LiveIndex
 from infobip_iac.errors import PlanError
+from infobip_iac.gc_pause import gc_paused
 from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.state.model import ResourceState, StateDocument
 
@@ -86,7 +85,7 @@ def make_plan(
     keys. Raises PlanError when the plan cannot be made: an ambiguous adoption, a broken
     `moved` or `imports` block, or a revoke of a key under `lifecycle.prevent_revoke`.
     """
-    with _cycle_collection_paused():
+    with gc_paused():
         return _make_plan(
             config,
             state,
@@ -156,23 +155,6 @@ def _make_plan(
         fingerprints=dict(sorted(fingerprints.items())),
         max_revokes=config.policy.max_revokes,
     )
-
-
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """The planner allocates tens of thousands of small objects and no reference cycles;
-    with 10,000 keys in memory, the collector's passes over them (and over the inputs,
-    when a pass reaches the older generations) took about as long as the planning itself.
-    Reference counting still frees everything at once. The one young-generation pass the
-    new objects need is made here, so that the plan pays for its own objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            gc.collect(0)
 
 
 def _read_warnings(live: Mapping[str, AccountKeys]) -> list[str]:

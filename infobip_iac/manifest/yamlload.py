@@ -18,13 +18,11 @@ gives the same values and marks in a fraction of the time; anything else comes h
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -39,6 +37,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from infobip_iac.errors import Diagnostic
+from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 from infobip_iac.manifest.plainyaml import read_plain
 
@@ -206,26 +205,6 @@ class _StopBuildingError(Exception):
     def __init__(self, found: Diagnostic) -> None:
         super().__init__(found.message)
         self.diagnostic = found
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees memory).
-
-    Reading a manifest allocates hundreds of thousands of small, acyclic, short-lived
-    objects (nodes, marks, values); the collector walking them again and again made a
-    10,000-key file three times slower. Nested pauses are fine: only the outermost resumes,
-    and makes the one young-generation pass the surviving objects need (so that reading
-    pays for what it keeps, rather than whatever allocates next).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            gc.collect(0)
 
 
 def _mark_of(node: Node) -> Mark:
