@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -195,8 +196,8 @@ class LiveKey(_Frozen):
 class KeyWrite(_Frozen):
     """The body of one create (POST) or update (PUT). A field left None is not sent.
 
-    For a create with a relative validity, `valid_for` is resolved by apply against the
-    server's clock at the moment of writing; the client never sends `valid_for` itself.
+    A relative `valid_for` is resolved against the server's clock at the moment of writing
+    (`with_valid_to_resolved`); `valid_for` itself is never sent.
     """
 
     name: str | None = None
@@ -208,6 +209,18 @@ class KeyWrite(_Frozen):
     valid_to: datetime | None = None
     valid_for: timedelta | None = None
     enabled: bool | None = None
+
+    def with_valid_to_resolved(self, now: Callable[[], datetime]) -> KeyWrite:
+        """This write with `valid_for` turned into an absolute `valid_to`: counted from
+        `valid_from` when set, else from `now()` (Infobip's clock: a key without validFrom
+        starts when Infobip creates it). A `valid_to` already present wins; the plan never
+        sets both."""
+        if self.valid_for is None:
+            return self
+        if self.valid_to is not None:
+            return self.model_copy(update={"valid_for": None})
+        start = self.valid_from or now()
+        return self.model_copy(update={"valid_to": start + self.valid_for, "valid_for": None})
 
 
 class MovedBlock(_Frozen):

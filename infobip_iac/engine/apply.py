@@ -314,7 +314,7 @@ class _Run:
     def _create(self, change: ResourceChange) -> None:
         if change.write is None:
             raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
-        write = self._resolve_validity(change.write)
+        write = change.write.with_valid_to_resolved(self.service.server_time)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
         self.journal.begin(
             PendingCreate(
@@ -414,7 +414,7 @@ class _Run:
         if change.write is None or change.key_id is None:
             raise ApplyRefusedError(f"{change.address}: the plan holds no update body")
         key_id = change.key_id
-        write = self._resolve_validity(change.write)
+        write = change.write.with_valid_to_resolved(self.service.server_time)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Modifying... [id={key_id}]"))
         key = self._send_update(change, key_id, write)
         self.result.updated += 1
@@ -596,13 +596,6 @@ class _Run:
         return KeyMeta(address=change.address, key_id=key.id, name=key.name, account=change.account)
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _resolve_validity(self, write: KeyWrite) -> KeyWrite:
-        """Turn a relative `valid_for` into a `valid_to` against Infobip's clock now."""
-        if write.valid_for is None or write.valid_to is not None:
-            return write.model_copy(update={"valid_for": None})
-        start = write.valid_from or self.service.server_time()
-        return write.model_copy(update={"valid_to": start + write.valid_for, "valid_for": None})
 
     def _entry_from_key(
         self, change: ResourceChange, key: LiveKey, secret: SecretRecord | None

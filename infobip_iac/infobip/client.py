@@ -276,7 +276,7 @@ class InfobipClient:
 
     def create_key(self, account: str, write: KeyWrite) -> CreatedKey:
         operation = "create API key"
-        resolved = self._resolve_validity(write)
+        resolved = write.with_valid_to_resolved(self.server_time)
         body = write_to_wire(resolved, account_id=None if account == CALLER_ACCOUNT else account)
         answer = self._call("POST", KEYS_PATH, kind="write", json=body, operation=operation)
         try:
@@ -291,8 +291,7 @@ class InfobipClient:
 
     def update_key(self, key_id: str, *, account: str, write: KeyWrite) -> LiveKey:
         operation = "update API key"
-        if write.valid_for is not None:
-            write = self._resolve_validity(write)
+        write = write.with_valid_to_resolved(self.server_time)
         body = write_to_wire(write, account_id=None if account == CALLER_ACCOUNT else account)
         answer = self._call(
             "PUT",
@@ -339,14 +338,6 @@ class InfobipClient:
         )
 
     # -- internals -------------------------------------------------------------------------
-
-    def _resolve_validity(self, write: KeyWrite) -> KeyWrite:
-        """`valid_for` as an absolute `valid_to`: from `valid_from` when set, else from the
-        server's now (Infobip's default validFrom is the moment of creation)."""
-        if write.valid_for is None:
-            return write
-        start = write.valid_from or self.server_time()
-        return write.model_copy(update={"valid_to": start + write.valid_for, "valid_for": None})
 
     def _page_fetcher(self, account: str) -> Callable[[Mapping[str, str]], KeyPage]:
         operation = "list API keys"
