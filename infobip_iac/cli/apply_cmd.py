@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.common import (
+    EMULATOR_DATA,
+    GlobalOptions,
+    allow_unknown_scopes_option,
+    common_options,
+    lock_timeout_option,
+)
 from infobip_iac.cli.planning import load_configuration, plan_against_live, render_plan
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import Plan
@@ -67,19 +73,13 @@ class _Printer:
     help="Refuse a plan with more Infobip writes than this (Infobip allows 40 a day).",
 )
 @click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for the state lock.",
-)
+@lock_timeout_option
 @click.option("--refresh-only", is_flag=True, help="Only bring the state up to date with live.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Apply only this key.")
 @click.option(
     "--replace", "replace", multiple=True, metavar="ADDR", help="Create a new key for this one."
 )
-@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@allow_unknown_scopes_option
 @common_options
 def apply(
     *,

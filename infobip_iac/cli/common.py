@@ -12,12 +12,33 @@ import click
 
 from infobip_iac.logs import configure_logging
 
-__all__ = ["DEFAULT_STATE", "EMULATOR_DATA", "GlobalOptions", "common_options"]
+__all__ = [
+    "DEFAULT_STATE",
+    "EMULATOR_DATA",
+    "GlobalOptions",
+    "allow_unknown_scopes_option",
+    "common_options",
+    "lock_timeout_option",
+]
 
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
 EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Options several (not all) commands take, declared once so their meaning stays the same.
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another run's lock on the state.",
+)
+allow_unknown_scopes_option = click.option(
+    "--allow-unknown-scopes",
+    is_flag=True,
+    help="Warn instead of failing on scopes newer than the catalog.",
+)
 
 
 @dataclass(frozen=True)

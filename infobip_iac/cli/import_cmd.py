@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.common import (
+    EMULATOR_DATA,
+    GlobalOptions,
+    allow_unknown_scopes_option,
+    common_options,
+    lock_timeout_option,
+)
 from infobip_iac.cli.planning import load_configuration
 from infobip_iac.errors import NotFoundError, UsageError
 from infobip_iac.infobip.connection import open_key_service
@@ -25,14 +31,8 @@ __all__ = ["import_"]
 @click.argument("address")
 @click.argument("key_id")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for the state lock.",
-)
-@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@lock_timeout_option
+@allow_unknown_scopes_option
 @common_options
 def import_(
     *,

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import EMULATOR_DATA, GlobalOptions, common_options
+from infobip_iac.cli.common import (
+    EMULATOR_DATA,
+    GlobalOptions,
+    allow_unknown_scopes_option,
+    common_options,
+)
 from infobip_iac.cli.planning import (
     PLAN_FORMATS,
     PlanFormat,
@@ -46,7 +51,7 @@ PLAN_LOCK_WAIT = 5.0
 @click.option(
     "--replace", "replace", multiple=True, metavar="ADDR", help="Plan a new key for this one."
 )
-@click.option("--allow-unknown-scopes", is_flag=True, help="Warn about unknown scopes only.")
+@allow_unknown_scopes_option
 @common_options
 def plan(
     *,

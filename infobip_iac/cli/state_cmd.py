@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.cli.common import GlobalOptions, common_options, lock_timeout_option
 from infobip_iac.domain.keys import key_address
 from infobip_iac.errors import UsageError
 from infobip_iac.state.lock import StateLock, locked
@@ -25,14 +25,6 @@ from infobip_iac.state.store import StateStore
 __all__ = ["force_unlock", "state"]
 
 _ADDRESS = re.compile(r"api_keys\.[a-z0-9][a-z0-9_-]{0,62}")
-
-_lock_timeout = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another run's lock on the state.",
-)
 
 
 def _unknown_address(address: str, doc: StateDocument, store: StateStore) -> UsageError:
@@ -130,7 +122,7 @@ def show(address: str, *, opts: GlobalOptions) -> int:
 
 @state.command("rm")
 @click.argument("addresses", metavar="ADDR...", nargs=-1, required=True)
-@_lock_timeout
+@lock_timeout_option
 @common_options
 def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Forget keys; Infobip is not touched.
@@ -153,7 +145,7 @@ def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) 
 @state.command("mv")
 @click.argument("source", metavar="FROM")
 @click.argument("destination", metavar="TO")
-@_lock_timeout
+@lock_timeout_option
 @common_options
 def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Give a managed key a new address.

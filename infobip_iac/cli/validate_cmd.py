@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.cli.common import GlobalOptions, allow_unknown_scopes_option, common_options
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest import LoadResult, load_configuration
 
@@ -77,11 +77,7 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     show_default=True,
     help="Diagnostics as text lines, or as a JSON list (the summary then goes to stderr).",
 )
-@click.option(
-    "--allow-unknown-scopes",
-    is_flag=True,
-    help="Warn instead of failing on scopes newer than the catalog.",
-)
+@allow_unknown_scopes_option
 @common_options
 def validate(
     *,
