@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from infobip_iac.emulator.auth import TOKEN_LIFETIME, Authenticator, Caller
@@ -43,6 +44,17 @@ class _Page:
     size: int
     order_by: str
     descending: bool
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A key write admitted under the daily limit."""
+
+    caller: Caller
+    body: Any
+    account: str
+    owner: str
+    now: datetime
 
 
 class InfobipApi:
@@ -121,46 +133,28 @@ class InfobipApi:
         return Answer(200, key.to_api())
 
     def create_key(self, call: Call) -> Answer:
-        caller = self._key_manager(call)
-        body = call.json()
-        account = self._target_account(caller, _account_field(body))
-        owner = self._budget_owner(caller, account)
-        now = self._clock.now()
-        refusal = write_refusal(self._store, owner, now, self._write_limit)
-        if refusal is not None:
-            raise refusal
-        request = read_key_request(body, self._catalog)
+        write = self._admit_write(call)
+        request = read_key_request(write.body, self._catalog)
         key = build_new_key(
             request,
-            account_id=account,
-            now=now,
-            platform_allowed=self._platform_allowed(caller, account),
+            account_id=write.account,
+            now=write.now,
+            platform_allowed=self._platform_allowed(write.caller, write.account),
         )
-        self._store.put_key(key)
-        self._store.count_write(day_of(now), owner)
-        self._persist()
+        self._store_write(write, key)
         return Answer(200, key.to_api())
 
     def update_key(self, call: Call) -> Answer:
-        caller = self._key_manager(call)
-        body = call.json()
-        account = self._target_account(caller, _account_field(body))
-        owner = self._budget_owner(caller, account)
-        now = self._clock.now()
-        refusal = write_refusal(self._store, owner, now, self._write_limit)
-        if refusal is not None:
-            raise refusal
+        write = self._admit_write(call)
         key_id = call.params["apiKeyId"]
-        stored = self._store.account_keys(account).by_id.get(key_id)
+        stored = self._store.account_keys(write.account).by_id.get(key_id)
         if stored is None:
-            raise OperationError(404, f"No API key with id {key_id!r} in account {account}.")
-        request = read_key_request(body, self._catalog)
+            raise OperationError(404, f"No API key with id {key_id!r} in account {write.account}.")
+        request = read_key_request(write.body, self._catalog)
         updated = apply_update(
-            stored, request, platform_allowed=self._platform_allowed(caller, account)
+            stored, request, platform_allowed=self._platform_allowed(write.caller, write.account)
         )
-        self._store.put_key(updated)
-        self._store.count_write(day_of(now), owner)
-        self._persist()
+        self._store_write(write, updated)
         return Answer(200, updated.to_api())
 
     # accounts
@@ -240,6 +234,24 @@ class InfobipApi:
         )
 
     # shared steps
+
+    def _admit_write(self, call: Call) -> _Write:
+        """Who writes to which account; refused when the daily write limit is spent, before
+        the body is validated (creates and updates count alike)."""
+        caller = self._key_manager(call)
+        body = call.json()
+        account = self._target_account(caller, _account_field(body))
+        owner = self._budget_owner(caller, account)
+        now = self._clock.now()
+        refusal = write_refusal(self._store, owner, now, self._write_limit)
+        if refusal is not None:
+            raise refusal
+        return _Write(caller=caller, body=body, account=account, owner=owner, now=now)
+
+    def _store_write(self, write: _Write, key: StoredKey) -> None:
+        self._store.put_key(key)
+        self._store.count_write(day_of(write.now), write.owner)
+        self._persist()
 
     def _key_manager(self, call: Call) -> Caller:
         caller = self._auth.authenticate(
