@@ -12,7 +12,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any, Protocol, assert_never
+from typing import Any, Generic, Protocol, TypeVar, assert_never
 
 import httpx
 
@@ -74,15 +74,24 @@ class StaticTokenAuth(httpx.Auth):
         return f"StaticTokenAuth({self._scheme!r}, ***)"
 
 
-class _RenewableTokenAuth(httpx.Auth, ABC):
-    """A token obtained through the exchange, cached, renewed when its lifetime is nearly
-    over and once after a 401 (the server may end a session or token early)."""
+_CredentialsT = TypeVar("_CredentialsT", ClientCredentials, UserCredentials)
+
+
+class _RenewableTokenAuth(httpx.Auth, ABC, Generic[_CredentialsT]):
+    """A token obtained through the exchange with `credentials`, cached, renewed when its
+    lifetime is nearly over and once after a 401 (the server may end a session or token
+    early)."""
 
     scheme = ""
 
     def __init__(
-        self, exchange: TokenExchange, *, clock: Callable[[], float] = time.monotonic
+        self,
+        credentials: _CredentialsT,
+        exchange: TokenExchange,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._credentials: _CredentialsT = credentials
         self._exchange = exchange
         self._clock = clock
         # One lock so that threads reading several accounts at once fetch one token, not one
@@ -139,20 +148,10 @@ def _margin(lifetime: float) -> float:
     return max(lifetime - min(60.0, lifetime / 10), 0.0)
 
 
-class OAuth2ClientCredentialsAuth(_RenewableTokenAuth):
+class OAuth2ClientCredentialsAuth(_RenewableTokenAuth[ClientCredentials]):
     """`Authorization: Bearer <token>` from `POST /auth/1/oauth2/token` (form-encoded)."""
 
     scheme = "Bearer"
-
-    def __init__(
-        self,
-        credentials: ClientCredentials,
-        exchange: TokenExchange,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(exchange, clock=clock)
-        self._credentials = credentials
 
     def _fetch(self) -> tuple[Secret, float | None]:
         operation = "create OAuth2 token"
@@ -176,20 +175,10 @@ class OAuth2ClientCredentialsAuth(_RenewableTokenAuth):
         return Secret(token), None if lifetime is None else float(lifetime)
 
 
-class IbssoSessionAuth(_RenewableTokenAuth):
+class IbssoSessionAuth(_RenewableTokenAuth[UserCredentials]):
     """`Authorization: IBSSO <token>` from `POST /auth/1/session`; `close()` logs out."""
 
     scheme = "IBSSO"
-
-    def __init__(
-        self,
-        credentials: UserCredentials,
-        exchange: TokenExchange,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(exchange, clock=clock)
-        self._credentials = credentials
 
     def _fetch(self) -> tuple[Secret, float | None]:
         operation = "create session"
