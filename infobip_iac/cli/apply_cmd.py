@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
-    EMULATOR_DATA,
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
     lock_timeout_option,
+    open_service,
 )
 from infobip_iac.cli.planning import load_configuration, plan_against_live, render_plan
 from infobip_iac.domain.normalize import format_instant
@@ -30,7 +30,6 @@ from infobip_iac.engine.guard_rails import check_guard_rails
 from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
-from infobip_iac.infobip.connection import open_key_service
 from infobip_iac.render.json import read_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import StateDocument
@@ -121,9 +120,7 @@ def apply(
     printer = _Printer(color=opts.color)
     with (
         locked(opts.state, "apply", timeout=lock_timeout),
-        open_key_service(
-            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
-        ) as service,
+        open_service(opts) as service,
     ):
         state = store.read()
         # Keys an interrupted apply created but never recorded: revoked by this plan.

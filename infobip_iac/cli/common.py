@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from infobip_iac.logs import configure_logging
+
+if TYPE_CHECKING:
+    from infobip_iac.infobip.client import InfobipClient
 
 __all__ = [
     "DEFAULT_STATE",
@@ -19,6 +23,7 @@ __all__ = [
     "allow_unknown_scopes_option",
     "common_options",
     "lock_timeout_option",
+    "open_service",
 ]
 
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
@@ -104,3 +109,14 @@ def common_options(func: F) -> F:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated  # type: ignore[no-any-return]
+
+
+def open_service(opts: GlobalOptions) -> AbstractContextManager[InfobipClient]:
+    """The Infobip client for one command run: the embedded emulator with --emulator, else
+    Infobip as the environment says; every call bounded by --timeout."""
+    # Imported here so that the commands that never reach Infobip load no HTTP stack.
+    from infobip_iac.infobip.connection import open_key_service
+
+    return open_key_service(
+        emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
+    )

@@ -11,15 +11,14 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
-    EMULATOR_DATA,
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
     lock_timeout_option,
+    open_service,
 )
 from infobip_iac.cli.planning import load_configuration
 from infobip_iac.errors import NotFoundError, UsageError
-from infobip_iac.infobip.connection import open_key_service
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import ResourceState
 from infobip_iac.state.store import StateStore
@@ -55,9 +54,7 @@ def import_(
     store = StateStore(opts.state)
     with (
         locked(opts.state, "import", timeout=lock_timeout),
-        open_key_service(
-            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
-        ) as service,
+        open_service(opts) as service,
     ):
         state = store.read()
         if address in state.resources:

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
-    EMULATOR_DATA,
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
+    open_service,
 )
 from infobip_iac.cli.planning import (
     PLAN_FORMATS,
@@ -20,7 +20,6 @@ from infobip_iac.cli.planning import (
     render_plan,
 )
 from infobip_iac.engine.refresh import ReadAhead
-from infobip_iac.infobip.connection import open_key_service
 from infobip_iac.render.json import write_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.store import StateStore
@@ -69,9 +68,7 @@ def plan(
     there are changes."""
     with (
         locked(opts.state, "plan", timeout=PLAN_LOCK_WAIT),
-        open_key_service(
-            emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
-        ) as service,
+        open_service(opts) as service,
     ):
         state = StateStore(opts.state).read()
         # The accounts in state are read while the manifests are parsed, so a large
