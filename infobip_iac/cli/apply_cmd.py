@@ -15,7 +15,12 @@ from infobip_iac.cli.common import (
     lock_timeout_option,
     open_service,
 )
-from infobip_iac.cli.planning import load_configuration, plan_against_live, render_plan
+from infobip_iac.cli.planning import (
+    load_configuration,
+    plan_against_live,
+    refresh_only_option,
+    render_plan,
+)
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.apply import (
@@ -73,7 +78,7 @@ class _Printer:
 )
 @click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
 @lock_timeout_option
-@click.option("--refresh-only", is_flag=True, help="Only bring the state up to date with live.")
+@refresh_only_option
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Apply only this key.")
 @click.option(
     "--replace", "replace", multiple=True, metavar="ADDR", help="Create a new key for this one."

@@ -13,10 +13,11 @@ from infobip_iac.cli.common import (
     open_service,
 )
 from infobip_iac.cli.planning import (
-    PLAN_FORMATS,
     PlanFormat,
     load_configuration,
     plan_against_live,
+    plan_format_option,
+    refresh_only_option,
     render_plan,
 )
 from infobip_iac.engine.refresh import ReadAhead
@@ -37,15 +38,9 @@ PLAN_LOCK_WAIT = 5.0
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan to this file; `apply FILE` then makes exactly these changes.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-)
+@plan_format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
-@click.option("--refresh-only", is_flag=True, help="Only bring the state up to date with live.")
+@refresh_only_option
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Plan only this key.")
 @click.option(
     "--replace", "replace", multiple=True, metavar="ADDR", help="Plan a new key for this one."

@@ -37,11 +37,24 @@ __all__ = [
     "ReadReporter",
     "load_configuration",
     "plan_against_live",
+    "plan_format_option",
+    "refresh_only_option",
     "render_plan",
 ]
 
 PlanFormat = Literal["text", "json", "markdown"]
 PLAN_FORMATS: tuple[PlanFormat, ...] = ("text", "json", "markdown")
+
+plan_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+)
+refresh_only_option = click.option(
+    "--refresh-only", is_flag=True, help="Only bring the state up to date with live."
+)
 
 # Reads of up to this many pages finish in about a second: a bar would only flicker.
 _PAGES_BEFORE_A_BAR = 5

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import GlobalOptions, common_options
-from infobip_iac.cli.planning import PLAN_FORMATS, PlanFormat, render_plan
+from infobip_iac.cli.planning import PlanFormat, plan_format_option, render_plan
 from infobip_iac.render.json import read_plan_file
 
 __all__ = ["show"]
@@ -15,13 +15,7 @@ __all__ = ["show"]
 
 @click.command()
 @click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-)
+@plan_format_option
 @common_options
 def show(*, opts: GlobalOptions, planfile: Path, output_format: PlanFormat) -> int:
     """Print the plan saved by `plan --out PLANFILE`."""
