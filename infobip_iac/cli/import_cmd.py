@@ -72,12 +72,9 @@ def import_(
                 "(list keys in Infobip's web interface) and the key's `account`",
                 status=404,
             )
-        state.resources[address] = ResourceState(
-            id=live.id,
+        state.resources[address] = ResourceState.of_live_key(
+            live,
             account=desired.account,
-            account_id=live.account_id,
-            name=live.name,
-            attributes=live.attributes(),
             prevent_revoke=desired.lifecycle.prevent_revoke,
         )
         store.write(state)

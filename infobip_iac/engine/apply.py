@@ -601,12 +601,9 @@ class _Run:
         self, change: ResourceChange, key: LiveKey, secret: SecretRecord | None
     ) -> ResourceState:
         valid_for = change.write.valid_for if change.write is not None else None
-        return ResourceState(
-            id=key.id,
+        return ResourceState.of_live_key(
+            key,
             account=change.account,
-            account_id=key.account_id,
-            name=key.name,
-            attributes=key.attributes(),
             valid_for=_duration_text(valid_for),
             prevent_revoke=change.prevent_revoke,
             secret=secret,

@@ -45,12 +45,9 @@ def recover_interrupted_creates(
             if key.id in known or not key.enabled or not _made_after(key.valid_from, entry):
                 continue
             address = deposed_address(entry.address, key.id)
-            updated.resources[address] = ResourceState(
-                id=key.id,
+            updated.resources[address] = ResourceState.of_live_key(
+                key,
                 account=entry.account,
-                account_id=key.account_id,
-                name=key.name,
-                attributes=key.attributes(),
                 secret=SecretRecord(
                     sink=_sink(entry.sink),
                     status="lost",

@@ -7,9 +7,12 @@ It never holds a secret; `secret` records only where a secret went and whether i
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from infobip_iac.domain.keys import LiveKey
 
 __all__ = ["STATE_VERSION", "ResourceState", "SecretRecord", "StateDocument"]
 
@@ -43,6 +46,29 @@ class ResourceState(BaseModel):
     # Remembered so that removing a key's declaration cannot bypass its guard rail.
     prevent_revoke: bool = False
     secret: SecretRecord | None = None
+
+    @classmethod
+    def of_live_key(
+        cls,
+        key: LiveKey,
+        *,
+        account: str,
+        valid_for: str | None = None,
+        prevent_revoke: bool = False,
+        secret: SecretRecord | None = None,
+    ) -> ResourceState:
+        """The entry for `key` as Infobip just showed it, managed under the `account`
+        reference the manifest wrote."""
+        return cls(
+            id=key.id,
+            account=account,
+            account_id=key.account_id,
+            name=key.name,
+            attributes=key.attributes(),
+            valid_for=valid_for,
+            prevent_revoke=prevent_revoke,
+            secret=secret,
+        )
 
 
 class StateDocument(BaseModel):
