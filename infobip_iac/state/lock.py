@@ -24,6 +24,7 @@ import os
 import shlex
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -45,6 +46,9 @@ _log = get_logger(__name__)
 _HELD: dict[str, tuple[FileLock, Path]] = {}
 _HELD_GUARD = threading.Lock()
 _POLL_SECONDS = 0.05
+# The holder writes its details just after taking the flock; a contender that finds the
+# flock taken waits this long for them rather than report an anonymous holder.
+_HOLDER_GRACE_SECONDS = 1.0
 _MAX_INFO_BYTES = 64 * 1024
 
 
@@ -158,7 +162,7 @@ class StateLock:
         try:
             flock.acquire(timeout=max(timeout, 0.0), poll_interval=_POLL_SECONDS)
         except Timeout:
-            raise self._locked_error(self._read_holder_quietly(), waited=timeout) from None
+            raise self._locked_error(self._holder_once_written(), waited=timeout) from None
         except OSError as error:
             raise StateError(f"cannot lock {self._flock_path}: {error.strerror}") from None
         try:
@@ -247,6 +251,16 @@ class StateLock:
                 f"the lock file {self.info_path} is unreadable. If no infobip-iac is running "
                 f"on this state, delete it: rm {shlex.quote(str(self.info_path))}"
             ) from None
+
+    def _holder_once_written(self) -> LockInfo | None:
+        """The holder of a flock we could not take, allowing for the moment between its
+        taking the flock and writing its details (five applies started together hit it)."""
+        deadline = time.monotonic() + _HOLDER_GRACE_SECONDS
+        while True:
+            holder = self._read_holder_quietly()
+            if holder is not None or time.monotonic() >= deadline:
+                return holder
+            time.sleep(_POLL_SECONDS)
 
     def _read_holder_quietly(self) -> LockInfo | None:
         try:

@@ -267,3 +267,29 @@ def test_release_through_the_lock_of_another_state_is_refused(
         StateLock(tmp_path / "other" / "state.json").release(info.id)
 
     assert StateLock(state_path).holder() == info
+
+
+def test_a_contender_waits_a_moment_for_the_holders_details(tmp_path: Path) -> None:
+    """Between taking the flock and writing its details the holder is anonymous; a
+    contender arriving then (five applies started together) still names the holder."""
+    from filelock import FileLock
+
+    from infobip_iac.state.files import write_atomically
+
+    state = tmp_path / "state.json"
+    lock = StateLock(state)
+    holder = LockInfo.new("apply")
+    flock = FileLock(str(state.with_name("state.json.flock")), thread_local=False)
+    flock.acquire()
+    late_details = threading.Timer(
+        0.3, lambda: write_atomically(lock.info_path, holder.to_json().encode())
+    )
+    late_details.start()
+    try:
+        with pytest.raises(StateLockedError) as caught:
+            StateLock(state).acquire(LockInfo.new("plan"), timeout=0)
+    finally:
+        late_details.join()
+        flock.release()
+    assert holder.id in str(caught.value)
+    assert 'for "apply"' in str(caught.value)
