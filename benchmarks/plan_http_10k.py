@@ -31,10 +31,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from _support import adopt_all
+
 from infobip_iac.cli.main import main
 from infobip_iac.domain.secret import Secret
 from infobip_iac.emulator import EmulatorControl
-from infobip_iac.engine.apply import ApplyOptions, apply_plan
 from infobip_iac.engine.plan import make_plan
 from infobip_iac.engine.refresh import read_live_keys
 from infobip_iac.infobip.client import InfobipClient
@@ -113,25 +114,6 @@ def declare(folder: Path, count: int, *, differing: bool) -> None:
             "    valid_to: 2030-01-01",
         ]
     (folder / "keys.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def adopt_all(base_url: str, folder: Path) -> None:
-    """Record every live key in state (apply of a plan that only adopts: no writes)."""
-    config, _ = load_or_raise([folder])
-    store = StateStore(folder / "state.json")
-    with _client(base_url, paced=False) as client:
-        live = read_live_keys(client, config, store.read())
-        plan = make_plan(config, store.read(), live, now=client.server_time())
-        result = apply_plan(
-            plan,
-            service=client,
-            store=store,
-            state=store.read(),
-            options=ApplyOptions(),
-            events=lambda event: None,
-        )
-    if result.exit_code or result.writes:
-        raise RuntimeError(f"adopting failed: {result}")
 
 
 def _client(base_url: str, *, paced: bool) -> InfobipClient:
@@ -224,7 +206,7 @@ def run(count: int, runs: int) -> None:
         control = EmulatorControl(base_url)
         seed(control, count)
         declare(folder, count, differing=False)
-        adopt_all(base_url, folder)
+        adopt_all(base_url, folder, folder / "state.json", lifted=True)
         print(f"{count:,} declared keys, all in state; {count:,} live keys in one account")
         print("(emulator in a child process, its read limit lifted; CPU times on one core)")
 
