@@ -188,6 +188,5 @@ def test_file_sink_shows_the_path_apply_will_write() -> None:
     created = desired("ci-sms", name="CI SMS", secret=sink)
     text = render_text(plan(config(created), state(), live_map()))
     assert (
-        "+ secret      = (sensitive value, to file teams/secrets/api_keys.ci-sms-{id}.env)"
-        in text
+        "+ secret      = (sensitive value, to file teams/secrets/api_keys.ci-sms-{id}.env)" in text
     )
