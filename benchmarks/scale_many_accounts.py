@@ -120,14 +120,17 @@ def main() -> None:
                 floor = max(rate_floor, local.wall)
                 plan_floor = max(rate_floor, local_plan.wall)
                 what = f"floor {floor:.2f} s (rate {rate_floor:.1f} s, local {local.wall:.2f} s)"
+                # Issue 7 states its 1.2x target against the rate floor alone: printed
+                # too, so that nobody has to work out how far this machine is from it.
                 plan_what = (
                     f"floor {plan_floor:.1f} s (rate {rate_floor:.1f} s, local "
-                    f"{local_plan.wall:.1f} s)"
+                    f"{local_plan.wall:.1f} s), {ratio(plan.wall, plan_floor)}; against the "
+                    f"rate floor alone {ratio(plan.wall, rate_floor)} (target 1.2x)"
                 )
             else:
                 floor = plan_floor = floor_seconds(requests)
                 what = f"shared floor {floor:.1f} s ({requests} requests at 10/s)"
-                plan_what = f"shared floor {floor:.1f} s"
+                plan_what = f"shared floor {floor:.1f} s, {ratio(plan.wall, plan_floor)}"
             print(
                 f"{label} {scope} scope: reads {read.lists} requests, wall {read.wall:.2f} s, "
                 f"{what}, {ratio(read.wall, floor)}, {read.throttled} x 429, "
@@ -135,7 +138,7 @@ def main() -> None:
             )
             print(
                 f"{label} {scope} scope: plan {plan.lists} requests, wall {plan.wall:.1f} s, "
-                f"{plan_what}, {ratio(plan.wall, plan_floor)}, {plan.throttled} x 429, "
+                f"{plan_what}, {plan.throttled} x 429, "
                 f"CPU {plan.cpu:.1f} s, peak memory {plan.peak_mb:.0f} MB"
             )
 
