@@ -17,8 +17,13 @@ from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 
 from infobip_iac.domain.keys import DesiredConfig
-from infobip_iac.infobip.api import AccountKeys, KeyService, ProgressCallback
-from infobip_iac.infobip.client import MAX_READERS, list_accounts_concurrently
+from infobip_iac.infobip.api import (
+    MAX_READERS,
+    AccountKeys,
+    KeyService,
+    ProgressCallback,
+    list_accounts_concurrently,
+)
 from infobip_iac.state.model import StateDocument
 
 __all__ = ["ReadAhead", "accounts_to_read", "describe_read", "read_live_keys"]
@@ -40,10 +45,7 @@ class ReadAhead:
     """
 
     def __init__(self, service: KeyService, state: StateDocument) -> None:
-        names: dict[str, set[str]] = {}
-        for resource in state.resources.values():
-            names.setdefault(resource.account, set()).add(resource.name)
-        self._requests = {account: frozenset(names[account]) for account in sorted(names)}
+        self._requests = accounts_to_read(None, state)
         self._service = service
         self._cancelled = threading.Event()
         self._listener: ProgressCallback | None = None
@@ -104,11 +106,14 @@ class ReadAhead:
             self._thread.join(timeout=_STOP_WAIT)
 
 
-def accounts_to_read(config: DesiredConfig, state: StateDocument) -> dict[str, frozenset[str]]:
+def accounts_to_read(
+    config: DesiredConfig | None, state: StateDocument
+) -> dict[str, frozenset[str]]:
     """Account reference -> the key names known for it (declared or in state), sorted by
-    account so that reads and messages come in a stable order."""
+    account so that reads and messages come in a stable order. Without a configuration
+    (the read-ahead, before the manifests are parsed), the state's alone."""
     names: dict[str, set[str]] = {}
-    for key in config.keys.values():
+    for key in config.keys.values() if config is not None else ():
         names.setdefault(key.account, set()).add(key.name)
     for resource in state.resources.values():
         names.setdefault(resource.account, set()).add(resource.name)

@@ -10,8 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from infobip_iac.infobip.api import AccountKeys, CreatedKey, KeyService, ProgressCallback
-    from infobip_iac.infobip.client import InfobipClient, list_accounts_concurrently
+    from infobip_iac.infobip.api import (
+        AccountKeys,
+        CreatedKey,
+        KeyService,
+        ProgressCallback,
+        list_accounts_concurrently,
+    )
+    from infobip_iac.infobip.client import InfobipClient
     from infobip_iac.infobip.connection import open_key_service
     from infobip_iac.infobip.pacing import ReadBudget
     from infobip_iac.infobip.settings import ConnectionSettings, settings_from_env
@@ -34,8 +40,8 @@ _HOMES = {
     "CreatedKey": "api",
     "KeyService": "api",
     "ProgressCallback": "api",
+    "list_accounts_concurrently": "api",
     "InfobipClient": "client",
-    "list_accounts_concurrently": "client",
     "open_key_service": "connection",
     "ReadBudget": "pacing",
     "ConnectionSettings": "settings",

@@ -1,9 +1,13 @@
 """What the engine needs from Infobip, as an interface, so apply and plan can be tested
-against any implementation and the HTTP client stays the one place that talks to Infobip."""
+against any implementation and the HTTP client stays the one place that talks to Infobip.
+
+`list_accounts_concurrently` lives here rather than in the client: it needs nothing but a
+`KeyService`, and the engine must be able to read accounts without loading httpx."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -11,7 +15,19 @@ from typing import Protocol
 from infobip_iac.domain.keys import KeyWrite, LiveKey
 from infobip_iac.domain.secret import Secret
 
-__all__ = ["AccountKeys", "CreatedKey", "KeyService", "ProgressCallback"]
+__all__ = [
+    "MAX_READERS",
+    "AccountKeys",
+    "CreatedKey",
+    "KeyService",
+    "ProgressCallback",
+    "list_accounts_concurrently",
+]
+
+# Accounts read at once. A small account costs one or two requests, each mostly waiting on
+# the network, so a large configuration wants many in flight; the bound keeps the threads
+# and connections of a run with hundreds of accounts modest.
+MAX_READERS = 32
 
 # (account reference, pages read so far, pages expected in all); the total may grow while
 # reading, e.g. when an account turns out to need narrower filters.
@@ -67,3 +83,39 @@ class KeyService(Protocol):
     def server_time(self) -> datetime:
         """Infobip's clock, from the `Date` header of the latest answer (or local time)."""
         ...
+
+
+def list_accounts_concurrently(
+    service: KeyService,
+    requests: Mapping[str, Collection[str]],
+    *,
+    max_workers: int = MAX_READERS,
+    progress: ProgressCallback | None = None,
+) -> dict[str, AccountKeys]:
+    """Read every account of `requests` (account reference -> declared names) in parallel
+    threads through any KeyService, one thread per account up to `max_workers`; the first
+    error (in the order of `requests`) is raised after the other reads have stopped."""
+    accounts = list(requests)
+    if len(accounts) <= 1 or max_workers <= 1:
+        return {
+            account: service.list_keys(account, names=requests[account], progress=progress)
+            for account in accounts
+        }
+    with ThreadPoolExecutor(
+        max_workers=min(max_workers, len(accounts)), thread_name_prefix="infobip-read"
+    ) as pool:
+        futures: dict[str, Future[AccountKeys]] = {
+            account: pool.submit(
+                service.list_keys, account, names=requests[account], progress=progress
+            )
+            for account in accounts
+        }
+        results: dict[str, AccountKeys] = {}
+        for account in accounts:
+            try:
+                results[account] = futures[account].result()
+            except BaseException:
+                for future in futures.values():
+                    future.cancel()
+                raise
+    return results

@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from types import TracebackType
@@ -36,7 +35,13 @@ from infobip_iac.infobip.answers import (
     parse_http_date,
     parse_retry_after,
 )
-from infobip_iac.infobip.api import AccountKeys, CreatedKey, KeyService, ProgressCallback
+from infobip_iac.infobip.api import (
+    MAX_READERS,
+    AccountKeys,
+    CreatedKey,
+    ProgressCallback,
+    list_accounts_concurrently,
+)
 from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
 from infobip_iac.infobip.pacing import Pacer, ReadBudget
@@ -62,11 +67,6 @@ KEYS_PATH = "/settings/2/api-keys"
 KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
 
 Kind = Literal["read", "write", "auth"]
-
-# Accounts read at once. A small account costs one or two requests, each mostly waiting on
-# the network, so a large configuration wants many in flight; the bound keeps the threads
-# and connections of a run with hundreds of accounts modest.
-MAX_READERS = 32
 
 _log = get_logger(__name__)
 
@@ -487,39 +487,3 @@ class InfobipClient:
                 self._pause_before_retry(attempt)
                 continue
             raise outcome_of(failed)
-
-
-def list_accounts_concurrently(
-    service: KeyService,
-    requests: Mapping[str, Collection[str]],
-    *,
-    max_workers: int = MAX_READERS,
-    progress: ProgressCallback | None = None,
-) -> dict[str, AccountKeys]:
-    """Read every account of `requests` (account reference -> declared names) in parallel
-    threads through any KeyService, one thread per account up to `max_workers`; the first
-    error (in the order of `requests`) is raised after the other reads have stopped."""
-    accounts = list(requests)
-    if len(accounts) <= 1 or max_workers <= 1:
-        return {
-            account: service.list_keys(account, names=requests[account], progress=progress)
-            for account in accounts
-        }
-    with ThreadPoolExecutor(
-        max_workers=min(max_workers, len(accounts)), thread_name_prefix="infobip-read"
-    ) as pool:
-        futures: dict[str, Future[AccountKeys]] = {
-            account: pool.submit(
-                service.list_keys, account, names=requests[account], progress=progress
-            )
-            for account in accounts
-        }
-        results: dict[str, AccountKeys] = {}
-        for account in accounts:
-            try:
-                results[account] = futures[account].result()
-            except BaseException:
-                for future in futures.values():
-                    future.cancel()
-                raise
-    return results

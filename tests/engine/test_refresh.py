@@ -3,6 +3,8 @@ the reads of the accounts in state with parsing the manifests."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Collection
@@ -160,3 +162,22 @@ def test_an_empty_state_reads_nothing_ahead() -> None:
     with ReadAhead(service, state()) as ahead:
         read_live_keys(service, config(desired("a")), state(), ahead=ahead)
     assert service.calls == [("_", frozenset({"a"}))]
+
+
+def test_the_read_ahead_reads_the_names_accounts_to_read_gives_for_the_state() -> None:
+    reads = _Reads()
+    current = _state_of("_", SUB, SUB)
+    with ReadAhead(reads, current) as ahead:
+        ahead.take({}, progress=None)
+    expected = accounts_to_read(None, current)
+    assert sorted(reads.calls) == sorted(expected.items())
+
+
+@pytest.mark.parametrize("module", ["infobip_iac.engine.plan", "infobip_iac.engine.refresh"])
+def test_the_engine_does_not_load_the_http_client(module: str) -> None:
+    # Planning works over the KeyService protocol; httpx is the client's business alone.
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('httpx')))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
