@@ -403,6 +403,14 @@ class InfobipClient:
                 operation=operation,
             )
 
+        # The loop is written out rather than driven by a retry library such as tenacity:
+        # whether to send again depends on more than the exception. It depends on the kind
+        # of operation and how it failed (`_may_retry`: a create that may have landed is
+        # never sent blindly again, it becomes AmbiguousWriteError), on whether an earlier
+        # attempt went unanswered (`outcome_of`), and a read's 429 waits out Retry-After in
+        # the read budget shared by every thread reading that account, not in a sleep of
+        # this loop. Retry predicates and wait strategies would have to carry all of that
+        # state, and a library's own wait would bypass the shared budget.
         while True:
             attempt += 1
             last = attempt >= self._max_attempts

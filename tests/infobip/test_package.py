@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import infobip_iac.infobip as package
 
@@ -31,3 +36,32 @@ def test_the_protocol_alone_does_not_load_httpx() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_every_runtime_dependency_is_imported_by_the_package() -> None:
+    # A declared dependency nobody imports is installed for nothing, and suggests a
+    # library does a job that the code in fact does itself (the client's retry loop).
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    modules_of: dict[str, set[str]] = {}
+    for module, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            modules_of.setdefault(_canonical(distribution), set()).add(module)
+    imported: set[str] = set()
+    for path in (root / "infobip_iac").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.partition(".")[0])
+    unused = [
+        requirement
+        for requirement in declared
+        if not modules_of.get(_canonical(re.split(r"[<>=!~\[; ]", requirement)[0]), set())
+        & imported
+    ]
+    assert unused == []
+
+
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
