@@ -77,7 +77,7 @@ class _Printer:
     help="Refuse a plan with more Infobip writes than this (Infobip allows 40 a day).",
 )
 @click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
-@lock_timeout_option
+@lock_timeout_option()
 @refresh_only_option
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Apply only this key.")
 @click.option(

@@ -32,18 +32,23 @@ EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options several (not all) commands take, declared once so their meaning stays the same.
-lock_timeout_option = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another run's lock on the state.",
-)
 allow_unknown_scopes_option = click.option(
     "--allow-unknown-scopes",
     is_flag=True,
     help="Warn instead of failing on scopes newer than the catalog.",
 )
+
+
+def lock_timeout_option(default: float = 0.0) -> Callable[[F], F]:
+    """--lock-timeout. `plan` only reads the state, so it waits a little by default, where
+    the commands that write it give up at once."""
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        help="Seconds to wait for another run's lock on the state.",
+    )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ __all__ = ["import_"]
 @click.argument("address")
 @click.argument("key_id")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@lock_timeout_option
+@lock_timeout_option()
 @allow_unknown_scopes_option
 @common_options
 def import_(

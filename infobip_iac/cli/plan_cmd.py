@@ -10,6 +10,7 @@ from infobip_iac.cli.common import (
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
+    lock_timeout_option,
     open_service,
 )
 from infobip_iac.cli.planning import (
@@ -27,7 +28,8 @@ from infobip_iac.state.store import StateStore
 
 __all__ = ["PLAN_LOCK_WAIT", "plan"]
 
-# A plan only reads the state; it waits briefly for an apply in progress rather than fail.
+# A plan only reads the state; by default it waits briefly for an apply in progress rather
+# than fail.
 PLAN_LOCK_WAIT = 5.0
 
 
@@ -45,6 +47,7 @@ PLAN_LOCK_WAIT = 5.0
 @click.option(
     "--replace", "replace", multiple=True, metavar="ADDR", help="Plan a new key for this one."
 )
+@lock_timeout_option(default=PLAN_LOCK_WAIT)
 @allow_unknown_scopes_option
 @common_options
 def plan(
@@ -57,12 +60,13 @@ def plan(
     refresh_only: bool,
     targets: tuple[str, ...],
     replace: tuple[str, ...],
+    lock_timeout: float,
     allow_unknown_scopes: bool,
 ) -> int:
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
     with (
-        locked(opts.state, "plan", timeout=PLAN_LOCK_WAIT),
+        locked(opts.state, "plan", timeout=lock_timeout),
         open_service(opts) as service,
     ):
         state = StateStore(opts.state).read()

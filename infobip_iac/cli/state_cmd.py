@@ -122,7 +122,7 @@ def show(address: str, *, opts: GlobalOptions) -> int:
 
 @state.command("rm")
 @click.argument("addresses", metavar="ADDR...", nargs=-1, required=True)
-@lock_timeout_option
+@lock_timeout_option()
 @common_options
 def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Forget keys; Infobip is not touched.
@@ -145,7 +145,7 @@ def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) 
 @state.command("mv")
 @click.argument("source", metavar="FROM")
 @click.argument("destination", metavar="TO")
-@lock_timeout_option
+@lock_timeout_option()
 @common_options
 def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Give a managed key a new address.

@@ -87,14 +87,18 @@ def test_an_invalid_manifest_exits_1_with_its_diagnostics(ws: Workspace) -> None
     assert "Traceback" not in outcome.err and outcome.out == ""
 
 
-def test_a_locked_state_is_reported_with_its_holder(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(plan_cmd, "PLAN_LOCK_WAIT", 0.1)
+def test_a_locked_state_is_reported_with_its_holder_after_lock_timeout(ws: Workspace) -> None:
     with locked(ws.state_path, "apply"):
-        outcome = ws.plan()
+        outcome = ws.plan("--lock-timeout", "0.1")
     assert outcome.code == 1
     assert "locked" in outcome.err and '"apply"' in outcome.err
+    # The advice in the message is an option plan takes.
+    assert "Waited 0.1s for it; pass a longer --lock-timeout to wait more." in outcome.err
+
+
+def test_plan_waits_for_a_lock_five_seconds_unless_told_otherwise() -> None:
+    waits = {param.name: param.default for param in plan_cmd.plan.params}
+    assert waits["lock_timeout"] == plan_cmd.PLAN_LOCK_WAIT == 5.0
 
 
 def test_only_an_api_key_in_the_environment_is_a_clear_error(
