@@ -278,11 +278,15 @@ class InfobipClient:
         operation = "create API key"
         resolved = write.with_valid_to_resolved(self.server_time)
         body = write_to_wire(resolved, account_id=None if account == CALLER_ACCOUNT else account)
-        answer = self._call("POST", KEYS_PATH, kind="write", json=body, operation=operation)
+        content = self._call(
+            "POST", KEYS_PATH, kind="write", json=body, operation=operation, decode=False
+        )
         try:
+            answer = decode_json(content, operation=operation) if content else None
             key, secret = created_key_from_wire(answer, operation=operation)
         except TransportError as error:
-            # The key exists (Infobip said so) but we cannot tell which one it is.
+            # The key exists (Infobip answered with a success) but we cannot tell which one
+            # it is, whether the body is not JSON at all or JSON without a key in it.
             raise AmbiguousWriteError(
                 f"the key may have been created, but the answer was unreadable ({error.message})",
                 operation=operation,
@@ -382,8 +386,11 @@ class InfobipClient:
         headers: Mapping[str, str] | None = None,
         account: str = CALLER_ACCOUNT,
         authenticate: bool = True,
+        decode: bool = True,
     ) -> Any:
-        """One logical request: the decoded JSON of its success answer, or a typed error."""
+        """One logical request: the decoded JSON of its success answer (its raw bytes with
+        `decode=False`, for a caller that must judge an unreadable body itself), or a typed
+        error."""
         path = template
         for name, value in (path_params or {}).items():
             path = path.replace("{" + name + "}", quote(value, safe=""))
@@ -471,6 +478,8 @@ class InfobipClient:
                 duration_ms=round((self._clock() - started) * 1000),
             )
             if 200 <= status < 300:
+                if not decode:
+                    return response.content
                 return (
                     decode_json(response.content, operation=operation) if response.content else None
                 )

@@ -507,6 +507,17 @@ def test_created_key_with_unreadable_answer_is_ambiguous() -> None:
         client.create_key("_", KeyWrite(name="x"))
 
 
+@pytest.mark.parametrize(
+    "content", [b"<html><body>OK</body></html>", b'{"id": "K1", "name": ', b""]
+)
+def test_created_key_answered_with_a_body_that_is_not_json_is_ambiguous(content: bytes) -> None:
+    # A success means the key exists: an unreadable body must not read as "not created".
+    client, seen = _scripted(lambda r: httpx.Response(200, content=content))
+    with pytest.raises(AmbiguousWriteError, match="may have been created.*answer was unreadable"):
+        client.create_key("_", KeyWrite(name="x"))
+    assert len(seen) == 1  # never sent again
+
+
 def test_redirects_are_not_followed() -> None:
     client, seen = _scripted(
         lambda r: httpx.Response(302, headers={"Location": "https://elsewhere.example/"})
