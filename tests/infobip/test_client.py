@@ -513,7 +513,7 @@ def test_created_key_with_unreadable_answer_is_ambiguous() -> None:
 def test_created_key_answered_with_a_body_that_is_not_json_is_ambiguous(content: bytes) -> None:
     # A success means the key exists: an unreadable body must not read as "not created".
     client, seen = _scripted(lambda r: httpx.Response(200, content=content))
-    with pytest.raises(AmbiguousWriteError, match="may have been created.*answer was unreadable"):
+    with pytest.raises(AmbiguousWriteError, match=r"may have been created.*answer was unreadable"):
         client.create_key("_", KeyWrite(name="x"))
     assert len(seen) == 1  # never sent again
 
