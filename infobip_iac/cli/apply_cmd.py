@@ -120,7 +120,13 @@ def apply(
         saved_plan=saved,
         sink_timeout=opts.timeout,
     )
-    config = None if saved else load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+    # The input is checked before the connection is opened, so that a bad plan file or
+    # manifest is what gets reported, not missing credentials.
+    source = (
+        read_plan_file(paths[0])
+        if saved
+        else load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+    )
     store = StateStore(opts.state)
     printer = _Printer(color=opts.color)
     with (
@@ -130,11 +136,11 @@ def apply(
         state = store.read()
         # Keys an interrupted apply created but never recorded: revoked by this plan.
         state = recover_interrupted_creates(service, store, state, events=printer)
-        if config is None:
-            planned = read_plan_file(paths[0])
+        if isinstance(source, Plan):
+            planned = source
         else:
             planned = plan_against_live(
-                config,
+                source,
                 state,
                 service,
                 color=opts.color,

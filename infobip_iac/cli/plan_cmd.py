@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -22,6 +23,8 @@ from infobip_iac.cli.planning import (
     render_plan,
 )
 from infobip_iac.engine.refresh import ReadAhead
+from infobip_iac.errors import InfobipIacError
+from infobip_iac.infobip.api import KeyService
 from infobip_iac.render.json import write_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.store import StateStore
@@ -65,25 +68,38 @@ def plan(
 ) -> int:
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
-    with (
-        locked(opts.state, "plan", timeout=lock_timeout),
-        open_service(opts) as service,
-    ):
+    with locked(opts.state, "plan", timeout=lock_timeout), ExitStack() as stack:
         state = StateStore(opts.state).read()
-        # The accounts in state are read while the manifests are parsed, so a large
-        # configuration costs about the time of its paced reads, not that plus parsing.
-        with ReadAhead(service, state) as ahead:
-            config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
-            made = plan_against_live(
-                config,
-                state,
-                service,
-                color=opts.color,
-                refresh_only=refresh_only,
-                targets=targets,
-                replace=replace,
-                ahead=ahead,
-            )
+        service: KeyService | None = None
+        ahead: ReadAhead | None = None
+        held_back: InfobipIacError | None = None
+        if state.resources:
+            # The accounts in state are read while the manifests are parsed, so a large
+            # configuration costs about the time of its paced reads, not that plus parsing.
+            try:
+                service = stack.enter_context(open_service(opts))
+            except InfobipIacError as error:
+                # A mistake in the manifests is reported first, whatever else is wrong.
+                held_back = error
+            else:
+                ahead = stack.enter_context(ReadAhead(service, state))
+        config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+        if held_back is not None:
+            raise held_back
+        if service is None:
+            # Nothing to read ahead, so nothing is opened (with --emulator: no data file
+            # created) until the manifests are known to be valid.
+            service = stack.enter_context(open_service(opts))
+        made = plan_against_live(
+            config,
+            state,
+            service,
+            color=opts.color,
+            refresh_only=refresh_only,
+            targets=targets,
+            replace=replace,
+            ahead=ahead,
+        )
     click.echo(render_plan(made, output_format, color=opts.color), nl=False)
     if out is not None:
         write_plan_file(made, out)

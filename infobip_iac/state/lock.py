@@ -144,6 +144,9 @@ class StateLock:
     def __init__(self, state_path: Path) -> None:
         self.state_path = state_path
         self.info_path = state_path.with_name(state_path.name + ".lock")
+        # Left in place after every run, failed ones included: a run that unlinked it on
+        # release could do so while a contender had it open and was about to lock it, and a
+        # third run would then create and lock a new file, so two runs would hold the lock.
         self._flock_path = state_path.with_name(state_path.name + ".flock")
 
     def acquire(self, info: LockInfo, *, timeout: float) -> str:

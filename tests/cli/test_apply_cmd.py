@@ -144,3 +144,17 @@ def test_a_locked_state_is_not_applied(ws: Workspace) -> None:
     assert outcome.code == 1
     assert "locked by" in outcome.err and "force-unlock" in outcome.err
     assert counts == {}
+
+
+def test_a_tampered_plan_is_reported_before_missing_credentials(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planfile = ws.root / "saved.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    planfile.write_text(planfile.read_text().replace("reports", "rep0rts"))
+    for name in ("INFOBIP_BASE_URL", "INFOBIP_USERNAME", "INFOBIP_PASSWORD"):
+        monkeypatch.delenv(name)
+    outcome = ws.run("apply", str(planfile))
+    assert outcome.code == 1
+    assert f"{planfile} is corrupt or was edited" in outcome.err
+    assert "credentials" not in outcome.err

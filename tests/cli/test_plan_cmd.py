@@ -6,14 +6,18 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e.workspace import Workspace
 from rich.console import Console
 
 from infobip_iac.cli import plan_cmd
+from infobip_iac.cli.common import EMULATOR_DATA
 from infobip_iac.cli.planning import ReadReporter
+from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.emulator import EmulatorServer
+from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.state.lock import locked
 
 TWO_KEYS = """
@@ -130,3 +134,69 @@ def test_the_progress_bar_shows_only_for_long_reads_on_a_terminal() -> None:
         for page in range(1, 31):
             reporter.page_read("_", page, 30)
     assert piped.getvalue() == ""  # not a terminal: the summary line is enough
+
+
+def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("INFOBIP_BASE_URL", "INFOBIP_USERNAME", "INFOBIP_PASSWORD"):
+        monkeypatch.delenv(name)
+
+
+TYPO = "version: 1\napi_keys:\n  bad:\n    allowed_ips: [203.0.113.0/24]\n    scopez: [x]\n"
+
+
+def test_a_manifest_error_is_reported_before_missing_credentials(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(TYPO)
+    _no_credentials(monkeypatch)
+    outcome = ws.plan()
+    assert outcome.code == 1
+    assert 'main.yaml:5:5: error E202: unknown field "scopez"' in outcome.err
+    assert "credentials" not in outcome.err
+
+
+def test_a_manifest_error_comes_first_while_the_state_is_being_read_ahead(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ws.apply().code == 0  # a state with keys: plan opens the connection early
+    ws.write(TYPO)
+    _no_credentials(monkeypatch)
+    outcome = ws.plan()
+    assert outcome.code == 1
+    assert 'unknown field "scopez"' in outcome.err and "credentials" not in outcome.err
+    # With valid manifests, the held-back problem is the one reported.
+    ws.write(TWO_KEYS)
+    outcome = ws.plan()
+    assert outcome.code == 1 and "no Infobip credentials" in outcome.err
+
+
+def test_live_reads_still_overlap_the_parsing_of_the_manifests(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ws.apply().code == 0
+    events: list[str] = []
+    real_ahead, real_load = plan_cmd.ReadAhead, plan_cmd.load_configuration
+
+    def ahead(*args: Any, **kwargs: Any) -> ReadAhead:
+        events.append("read ahead")
+        return real_ahead(*args, **kwargs)
+
+    def load(*args: Any, **kwargs: Any) -> DesiredConfig:
+        events.append("parse")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(plan_cmd, "ReadAhead", ahead)
+    monkeypatch.setattr(plan_cmd, "load_configuration", load)
+    assert ws.plan("--detailed-exitcode").code == 0
+    assert events == ["read ahead", "parse"]
+
+
+def test_an_invalid_manifest_leaves_no_emulator_data_behind(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(TYPO)
+    outcome = ws.plan("--emulator")
+    assert outcome.code == 1 and 'unknown field "scopez"' in outcome.err
+    assert not (ws.root / EMULATOR_DATA).exists()
+    # What stays is the lock's flock file, by design (see state/lock.py).
+    assert sorted(p.name for p in (ws.root / ".infobip-iac").iterdir()) == ["state.json.flock"]
