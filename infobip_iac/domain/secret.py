@@ -1,4 +1,4 @@
-"""A wrapper that keeps an API key secret out of every repr, log line and traceback."""
+"""A wrapper that keeps a secret or credential out of every repr, log line and traceback."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ __all__ = ["Secret"]
 
 
 class Secret:
-    """Holds an `apiKeySecret`. `str()`/`repr()` never show it; only `reveal()` does, and
-    only a secret sink should call that."""
+    """Holds any secret the tool handles: a new key's `apiKeySecret`, and the credentials
+    it signs in with (a password, an OAuth2 client secret, a session or access token).
+    `str()`/`repr()` never show it; only `reveal()` does, and only where the value must
+    leave the process as it is meant to: the secret sinks (`infobip_iac.secrets`, which
+    also reveal it to redact it from a sink command's output) and the sign-in code
+    (`infobip_iac.infobip.auth`, to put a credential in a request)."""
 
     __slots__ = ("_value",)
 

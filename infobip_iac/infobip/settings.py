@@ -68,19 +68,6 @@ class ConnectionSettings:
     base_url: str
     credentials: Credentials
 
-    @property
-    def method(self) -> str:
-        """How the client authenticates, for messages: never the credentials themselves."""
-        match self.credentials:
-            case UserCredentials(use_session=True):
-                return "IBSSO session"
-            case UserCredentials():
-                return "Basic"
-            case ClientCredentials():
-                return "OAuth2 client credentials"
-            case IbssoToken():
-                return "IBSSO token"
-
 
 def normalize_base_url(raw: str) -> str:
     """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash."""

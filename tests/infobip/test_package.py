@@ -65,3 +65,20 @@ def test_every_runtime_dependency_is_imported_by_the_package() -> None:
 
 def _canonical(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def test_only_the_secret_sinks_and_the_sign_in_reveal_a_secret() -> None:
+    # What `Secret`'s docstring promises: a new call elsewhere is a decision to review.
+    package = Path(__file__).resolve().parents[2] / "infobip_iac"
+    allowed = ("secrets/", "infobip/auth.py")
+    callers: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "reveal"
+            ):
+                callers.add(path.relative_to(package).as_posix())
+    assert callers
+    assert sorted(c for c in callers if not c.startswith(allowed)) == []

@@ -25,7 +25,6 @@ def test_basic_from_username_and_password() -> None:
     assert settings.credentials.username == "ann"
     assert settings.credentials.password.reveal() == "pw-1"
     assert not settings.credentials.use_session
-    assert settings.method == "Basic"
 
 
 def test_session_when_asked() -> None:
@@ -39,7 +38,6 @@ def test_session_when_asked() -> None:
     )
     assert isinstance(settings.credentials, UserCredentials)
     assert settings.credentials.use_session
-    assert settings.method == "IBSSO session"
 
 
 def test_oauth_client_credentials() -> None:
@@ -48,7 +46,6 @@ def test_oauth_client_credentials() -> None:
     )
     assert isinstance(settings.credentials, ClientCredentials)
     assert settings.credentials.client_secret.reveal() == "cs"
-    assert settings.method == "OAuth2 client credentials"
 
 
 def test_ibsso_token() -> None:
