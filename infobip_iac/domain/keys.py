@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infobip_iac.domain.normalize import format_instant, sorted_networks
+from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_networks
 
 __all__ = [
     "CALLER_ACCOUNT",
@@ -220,7 +220,11 @@ class KeyWrite(_Frozen):
         if self.valid_to is not None:
             return self.model_copy(update={"valid_for": None})
         start = self.valid_from or now()
-        return self.model_copy(update={"valid_to": start + self.valid_for, "valid_for": None})
+        # A validated manifest keeps valid_from + valid_for within RFC 3339's years, and
+        # valid_for within 100y; only a clock past 9899 could carry the sum further. Such an
+        # end is written as the last instant RFC 3339 has, not left to overflow mid-apply.
+        end = start + self.valid_for if self.valid_for <= LATEST_INSTANT - start else LATEST_INSTANT
+        return self.model_copy(update={"valid_to": end, "valid_for": None})
 
 
 class MovedBlock(_Frozen):

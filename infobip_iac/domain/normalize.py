@@ -15,6 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
     "DURATION_UNITS",
+    "EARLIEST_INSTANT",
+    "LATEST_INSTANT",
+    "MAX_DURATION",
+    "DurationTooLongError",
     "canonical_network",
     "canonical_networks",
     "format_duration",
@@ -34,7 +38,18 @@ DURATION_UNITS: dict[str, timedelta] = {
     "w": timedelta(weeks=1),
     "y": timedelta(days=365),
 }
-_DURATION = re.compile(r"^\s*(\d{1,7})\s*([mhdwy])\s*$")
+# Any count of digits is read as a duration, so that `99999999y` is told it is too long
+# rather than that it is not a duration at all.
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdwy])\s*$", re.ASCII)
+# A validity longer than a century is a typo (an extra digit), not a plan; the bound also
+# keeps every `valid_from + valid_for` of a validated manifest far inside `datetime`.
+MAX_DURATION = 100 * DURATION_UNITS["y"]
+_MAX_DURATION_TEXT = "100y"
+# The instants a manifest may write. RFC 3339 (and so Infobip's `validFrom`/`validTo`) has
+# a four-digit year, which ends at 9999. Unix time starts at 1970, and Infobip (whose keys
+# are far younger) counts in it; an earlier year in a manifest is a typo such as 0999.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 # Dotted-quad IPv4 without leading zeros, with an optional prefix: the spelling nearly every
 # manifest and live key uses. It is read with integer arithmetic instead of `ipaddress`
 # (a tenth of the time); anything else, valid or not, takes the `ipaddress` road.
@@ -159,36 +174,49 @@ _NO_OFFSET = timedelta(0)
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, seconds precision: how plans and state write instants."""
-    # Already UTC to the second (every normalized instant is): written from its fields,
-    # three times as fast as strftime. Anything else (another offset, naive) is converted.
-    if (
-        value.year >= 1000
-        and not value.microsecond
-        and (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET)
-    ):
-        return _RFC3339 % (
-            value.year,
-            value.month,
-            value.day,
-            value.hour,
-            value.minute,
-            value.second,
-        )
-    return parse_instant(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Written from the fields, three times as fast as strftime, and with the year padded to
+    # four digits, which glibc's `%Y` does not do. Every normalized instant is already UTC
+    # to the second; anything else (another offset, naive, sub-seconds) is normalized first.
+    if value.microsecond or not (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET):
+        value = parse_instant(value)
+    return _RFC3339 % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
+
+
+class DurationTooLongError(ValueError):
+    """A well-formed duration longer than `MAX_DURATION`."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90d` -> 90 days. Units: m(inutes) h d w y(=365 d). Raises ValueError otherwise."""
+    """`90d` -> 90 days. Units: m(inutes) h d w y(=365 d), at most `MAX_DURATION`.
+
+    Raises DurationTooLongError above that, ValueError on anything else.
+    """
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match:
         raise ValueError(
             f"{text!r} is not a duration; write a whole number and a unit, one of "
             "m h d w y (e.g. 90d, 12w, 1y)"
         )
-    amount, unit = int(match.group(1)), match.group(2)
-    if amount <= 0:
+    digits, unit = match.group(1).lstrip("0"), match.group(2)
+    if not digits:
         raise ValueError(f"{text!r} must be longer than zero")
-    return amount * DURATION_UNITS[unit]
+    # Counts are compared, not durations: `timedelta` overflows long before a long count
+    # does. 100y is 52,560,000 minutes, so a count of more digits is too long in any unit,
+    # and is refused before `int` (which refuses texts of over 4,300 digits) sees it.
+    size = DURATION_UNITS[unit]
+    if len(digits) > 8 or int(digits) > MAX_DURATION // size:
+        raise DurationTooLongError(
+            f"{text!r} is longer than {_MAX_DURATION_TEXT}, the longest validity a manifest "
+            "may give"
+        )
+    return int(digits) * size
 
 
 def format_duration(value: timedelta) -> str:

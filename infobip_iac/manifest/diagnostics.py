@@ -48,10 +48,11 @@ IP ranges
     E500  not an IP address or CIDR range
     E501  a CIDR range with host bits set
 Time
-    E600  not a date or date-time
-    E601  not a duration
+    E600  not a date or date-time, or one outside the years 1970 to 9999
+    E601  not a duration, or one longer than 100y
     E602  `valid_to` not later than `valid_from`
     E603  `valid_to` together with `valid_for`
+    E604  `valid_from` + `valid_for` ends after 9999-12-31T23:59:59Z
 Policy
     E700  validity longer than `policy.max_validity`
     E701  an enabled key without `allowed_ips` under `policy.require_allowed_ips`
@@ -141,6 +142,7 @@ class Code(StrEnum):
     BAD_DURATION = "E601"
     VALID_TO_NOT_AFTER_FROM = "E602"
     VALID_TO_WITH_VALID_FOR = "E603"
+    VALIDITY_PAST_LAST_YEAR = "E604"
 
     POLICY_MAX_VALIDITY = "E700"
     POLICY_REQUIRE_ALLOWED_IPS = "E701"
@@ -288,6 +290,10 @@ def _fields_at(model: type[BaseModel], location: Sequence[str | int]) -> Sequenc
     return ()
 
 
+# Codes whose messages (from models' value checks) show the value but not its field.
+_NAMES_NO_FIELD = frozenset({Code.BAD_INSTANT, Code.BAD_DURATION})
+
+
 class _Converted(NamedTuple):
     code: Code
     message: str
@@ -325,7 +331,11 @@ def _convert(error: ErrorDetails, location: Location, model: type[BaseModel]) ->
         )
     if kind[:1] in ("E", "W") and kind[1:].isdigit():
         context = error.get("ctx") or {}
-        return _Converted(Code(kind), error["msg"], str(context.get("hint", "")), False)
+        code, message = Code(kind), error["msg"]
+        if code in _NAMES_NO_FIELD:
+            # The same instant or duration may stand in several fields; say which one.
+            message = f"{field_name}: {message}"
+        return _Converted(code, message, str(context.get("hint", "")), False)
     if kind == "literal_error":
         expected_values = str((error.get("ctx") or {}).get("expected", ""))
         if "permissions" in loc:

@@ -22,7 +22,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from infobip_iac.domain.normalize import canonical_network, parse_duration, parse_instant
+from infobip_iac.domain.normalize import (
+    EARLIEST_INSTANT,
+    LATEST_INSTANT,
+    DurationTooLongError,
+    canonical_network,
+    format_instant,
+    parse_duration,
+    parse_instant,
+)
 from infobip_iac.manifest.diagnostics import Code
 
 __all__ = [
@@ -92,10 +100,8 @@ def _as_duration(value: Any) -> timedelta:
         )
     try:
         return parse_duration(value)
-    except OverflowError:
-        raise fail(
-            Code.BAD_DURATION, f"{value!r} is too long a duration", "use at most 100y"
-        ) from None
+    except DurationTooLongError as error:
+        raise fail(Code.BAD_DURATION, str(error), "use at most 100y (36500d)") from None
     except ValueError as error:
         raise fail(
             Code.BAD_DURATION, str(error), "units: m minutes, h hours, d days, w weeks, y 365 days"
@@ -110,13 +116,23 @@ def _as_instant(value: Any) -> datetime:
             "write e.g. 2027-06-01 or 2027-06-01T00:00:00Z",
         )
     try:
-        return _parse_instant(value)
-    except (ValueError, OverflowError) as error:
+        instant: datetime | None = _parse_instant(value)
+    except OverflowError:
+        instant = None  # before the year 1 or after 9999 once its offset is taken off
+    except ValueError as error:
         raise fail(
             Code.BAD_INSTANT,
-            str(error) if isinstance(error, ValueError) else f"{value!r} is out of range",
+            str(error),
             "write e.g. 2027-06-01 (midnight UTC) or 2027-06-01T12:00:00Z",
         ) from None
+    if instant is None or not EARLIEST_INSTANT <= instant <= LATEST_INSTANT:
+        raise fail(
+            Code.BAD_INSTANT,
+            f"{value!r} is outside the years 1970 to 9999",
+            f"write an instant from {format_instant(EARLIEST_INSTANT)} to "
+            f"{format_instant(LATEST_INSTANT)}; check the year for a typo",
+        )
+    return instant
 
 
 def _as_network(value: Any) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from infobip_iac.domain.keys import Permission, key_address
+from infobip_iac.domain.normalize import LATEST_INSTANT, format_duration, format_instant
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, did_you_mean, suggestion
 from infobip_iac.manifest.models import KeySettings
@@ -151,7 +152,18 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
             file, mark = setting_or_mark
         problems.append(diagnostic(file.name, mark, code, message, hint))
 
-    starts, ends = draft.value("valid_from"), draft.value("valid_to")
+    starts, ends, length = draft.valid_window()
+    # Compared as a difference: the sum itself may not exist as a datetime.
+    if starts is not None and length is not None and length > LATEST_INSTANT - starts:
+        valid_from, valid_for = draft.setting("valid_from"), draft.setting("valid_for")
+        assert valid_from is not None and valid_for is not None  # their values are set
+        report(
+            _prefer_own(valid_for, valid_from),
+            Code.VALIDITY_PAST_LAST_YEAR,
+            f"valid_for {format_duration(length)} from valid_from {format_instant(starts)} "
+            f"ends after {format_instant(LATEST_INSTANT)}, the last instant RFC 3339 can write",
+            "shorten valid_for, or move valid_from earlier",
+        )
     if starts is not None and ends is not None and ends <= starts:
         valid_from, valid_to = draft.setting("valid_from"), draft.setting("valid_to")
         assert valid_from is not None and valid_to is not None  # their values are set

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from infobip_iac.domain.keys import KeyWrite
+from infobip_iac.domain.normalize import LATEST_INSTANT
 
 SERVER_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -46,3 +47,16 @@ def test_an_explicit_valid_to_wins_over_valid_for() -> None:
 def test_a_write_without_valid_for_is_unchanged() -> None:
     write = KeyWrite(name="ci", valid_to=SERVER_NOW)
     assert write.with_valid_to_resolved(_server_clock) == write
+
+
+def test_a_clock_near_the_year_9999_ends_the_validity_at_the_last_rfc3339_instant() -> None:
+    # Only a broken server clock gets here (a manifest's own valid_from is checked at
+    # validation); the write must still not overflow halfway through an apply.
+    def far_clock() -> datetime:
+        return datetime(9950, 1, 1, tzinfo=UTC)
+
+    for start in (None, datetime(9999, 12, 1, tzinfo=UTC)):
+        write = KeyWrite(valid_from=start, valid_for=timedelta(days=36500))
+        assert write.with_valid_to_resolved(far_clock).valid_to == LATEST_INSTANT
+    exact = KeyWrite(valid_from=LATEST_INSTANT - timedelta(days=1), valid_for=timedelta(days=1))
+    assert exact.with_valid_to_resolved(far_clock).valid_to == LATEST_INSTANT

@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infobip_iac.domain.normalize import (
+    DURATION_UNITS,
+    MAX_DURATION,
+    DurationTooLongError,
     _network_sort_key,
     canonical_network,
     format_duration,
@@ -105,10 +108,38 @@ def test_durations(text: str, value: timedelta, shortest: str) -> None:
     assert format_duration(value) == shortest
 
 
-@pytest.mark.parametrize("bad", ["", "90", "d", "0d", "-1d", "1.5d", "3 months", "10s"])
+@pytest.mark.parametrize(
+    "bad", ["", "90", "d", "0d", "000d", "-1d", "1.5d", "3 months", "10s", "\u0663d", "\u0660d"]
+)
 def test_bad_durations_are_refused(bad: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as caught:
         parse_duration(bad)
+    assert not isinstance(caught.value, DurationTooLongError)
+
+
+@pytest.mark.parametrize("longest", ["100y", "36500d", "5214w", "876000h", "52560000m", "0100y"])
+def test_durations_up_to_a_century_are_read(longest: str) -> None:
+    assert parse_duration(longest) <= MAX_DURATION == timedelta(days=36500)
+
+
+@pytest.mark.parametrize(
+    "long",
+    ["101y", "36501d", "5215w", "876001h", "52560001m", "10000y", "9999999d", "99999999y",
+     "1" * 5000 + "y"],
+)  # fmt: skip
+def test_longer_durations_are_refused_as_too_long_not_as_malformed(long: str) -> None:
+    with pytest.raises(DurationTooLongError, match="longer than 100y"):
+        parse_duration(long)
+
+
+@given(st.integers(min_value=1, max_value=10**12), st.sampled_from(sorted(DURATION_UNITS)))
+def test_every_duration_read_is_within_the_bound(amount: int, unit: str) -> None:
+    try:
+        parsed = parse_duration(f"{amount}{unit}")
+    except DurationTooLongError:
+        assert amount * DURATION_UNITS[unit].total_seconds() > MAX_DURATION.total_seconds()
+    else:
+        assert parsed == amount * DURATION_UNITS[unit] <= MAX_DURATION
 
 
 def _reference_network(text: str, *, strict: bool) -> str | None:
@@ -178,7 +209,9 @@ def test_networks_sort_by_address_not_by_text() -> None:
             datetime(2027, 6, 1, 12, 30, 5, tzinfo=timezone(timedelta(0), "GMT")),
             "2027-06-01T12:30:05Z",
         ),
-        (datetime(999, 6, 1, tzinfo=UTC), datetime(999, 6, 1).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        # RFC 3339 writes four digits of year; glibc's strftime("%Y") would write "999".
+        (datetime(999, 6, 1, tzinfo=UTC), "0999-06-01T00:00:00Z"),
+        (datetime(999, 6, 1, 2, tzinfo=timezone(timedelta(hours=2))), "0999-06-01T00:00:00Z"),
     ],
 )
 def test_instants_are_written_in_utc_to_the_second(value: datetime, text: str) -> None:

@@ -57,14 +57,34 @@ def test_types_are_strict() -> None:
     [
         ("valid_for", "90", "E601"),
         ("valid_for", "99999999y", "E601"),
+        ("valid_for", "10000y", "E601"),
+        ("valid_for", "9999999d", "E601"),
         ("valid_from", "yesterday", "E600"),
         ("valid_to", "9999-12-31T23:00:00-05:00", "E600"),
+        ("valid_from", "0999-01-01", "E600"),
+        ("valid_from", "1969-12-31T23:59:59Z", "E600"),
+        ("valid_to", "1970-01-01T00:30:00+01:00", "E600"),
+        ("valid_to", "0001-01-01T00:00:00+01:00", "E600"),
         ("allowed_ips", ["10.0.0.1/8"], "E501"),
         ("allowed_ips", ["example.com"], "E500"),
     ],
 )
 def test_formatted_values_fail_with_their_code(field: str, value: object, code: str) -> None:
     assert _error_types(KeySpec, {field: value}) == [code]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("valid_for", "100y"),
+        ("valid_for", "36500d"),
+        ("valid_from", "1970-01-01"),
+        ("valid_to", "9999-12-31T23:59:59Z"),
+        ("valid_to", "9999-12-31T23:59:59.999+00:00"),
+    ],
+)
+def test_values_at_the_edges_of_the_range_are_accepted(field: str, value: str) -> None:
+    assert getattr(KeySpec.model_validate({field: value}), field) is not None
 
 
 def test_only_written_fields_count_as_set() -> None:
