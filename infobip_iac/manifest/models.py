@@ -178,8 +178,10 @@ def _as_address(value: Any) -> str:
 
 
 def _as_infobip_key_id(value: Any) -> str:
+    # Infobip writes its ids in upper case and the planner matches them exactly: a hand-typed
+    # lower-case id is made the same id here, once, for every later comparison.
     if isinstance(value, str) and _INFOBIP_KEY_ID.match(value):
-        return value
+        return value.upper()
     raise fail(
         Code.BAD_IMPORT_ID,
         f"{value!r} is not an Infobip API key id",

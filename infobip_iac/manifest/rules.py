@@ -341,7 +341,7 @@ def check_blocks(files: list[ManifestFile]) -> list[Diagnostic]:
                 )
             for seen, value, end in (
                 (imported_to, block.to_address, "to"),
-                (imported_id, block.key_id.upper(), "id"),
+                (imported_id, block.key_id, "id"),
             ):
                 if value in seen:
                     report(

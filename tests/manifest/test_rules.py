@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from infobip_iac.domain.keys import LiveKey, Permission
+from infobip_iac.engine.plan import make_plan
+from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.manifest import load_configuration
+from infobip_iac.state.model import StateDocument
 from manifest.conftest import NOW, LoadText, WriteManifest, found
 
 
@@ -101,7 +105,7 @@ def test_moved_and_imports_may_name_keys_of_other_files(write_manifest: WriteMan
     (move,) = result.config.moved
     (block,) = result.config.imports
     assert (move.from_address, move.to_address) == ("api_keys.old", "api_keys.new")
-    assert block.key_id == "573711510e1c002e29679b12c7cb48ae"
+    assert block.key_id == "573711510E1C002E29679B12C7CB48AE"  # as Infobip writes it
     assert move.source is not None and move.source.file.endswith("b.yaml")
 
 
@@ -110,3 +114,47 @@ def test_a_move_onto_itself_is_refused(load_text: LoadText) -> None:
         "version: 1\napi_keys:\n  a: {}\nmoved: [{from: api_keys.a, to: api_keys.a}]\n"
     )
     assert {code for code, _, _ in found(result, "error")} == {"E307"}
+
+
+def test_an_import_id_in_lower_case_finds_the_live_key(load_text: LoadText) -> None:
+    result = load_text(
+        """
+        version: 1
+        api_keys:
+          legacy: {scopes: [sms:message:send], allowed_ips: [198.51.100.7]}
+        imports:
+          - {to: api_keys.legacy, id: 14e8cd464c26816d812d9fe8e9c4cf01}
+        """
+    )
+    assert result.config is not None
+    live = LiveKey(
+        id="14E8CD464C26816D812D9FE8E9C4CF01",
+        account_id="8F0792F86035A9F4290821F1EE6BC06A",
+        name="an older name",
+        scopes=frozenset({"sms:message:send"}),
+        permissions=frozenset({Permission.PUBLIC_API}),
+        allowed_ips=frozenset({"198.51.100.7/32"}),
+    )
+    plan = make_plan(
+        result.config,
+        StateDocument(),
+        {"_": AccountKeys(account="_", keys=[live], requests=1)},
+        now=NOW,
+    )
+    (change,) = plan.changes
+    assert change.address == "api_keys.legacy" and change.key_id == live.id
+
+
+def test_one_key_imported_in_two_spellings_is_imported_twice(load_text: LoadText) -> None:
+    result = load_text(
+        """
+        version: 1
+        api_keys:
+          a: {}
+          b: {}
+        imports:
+          - {to: api_keys.a, id: 14E8CD464C26816D812D9FE8E9C4CF01}
+          - {to: api_keys.b, id: 14e8cd464c26816d812d9fe8e9c4cf01}
+        """
+    )
+    assert found(result, "error") == {("E307", 7, 26)}
