@@ -16,6 +16,8 @@ from infobip_iac.cli.common import (
     open_service,
 )
 from infobip_iac.cli.planning import (
+    MANIFEST_SUFFIXES,
+    holds_a_saved_plan,
     load_configuration,
     plan_against_live,
     refresh_only_option,
@@ -42,12 +44,20 @@ from infobip_iac.state.store import StateStore
 
 __all__ = ["apply"]
 
-_MANIFEST_SUFFIXES = (".yaml", ".yml")
-
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
-    """One argument naming a file that is not a manifest: a saved plan."""
-    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix not in _MANIFEST_SUFFIXES
+    """Whether apply was given a saved plan: one file not named like a manifest, or any file
+    whose content is a saved plan. A saved plan among manifests is refused."""
+    plans = [path for path in paths if path.is_file() and holds_a_saved_plan(path)]
+    if plans and len(paths) > 1:
+        raise UsageError(
+            f"{plans[0]} is a saved plan, and a saved plan is applied alone: run "
+            f"`infobip-iac apply {plans[0]}`, or pass only manifest PATHs to plan and apply "
+            "them afresh"
+        )
+    if plans:
+        return True
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix not in MANIFEST_SUFFIXES
 
 
 class _Printer:

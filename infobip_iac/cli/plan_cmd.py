@@ -15,6 +15,7 @@ from infobip_iac.cli.common import (
     open_service,
 )
 from infobip_iac.cli.planning import (
+    MANIFEST_SUFFIXES,
     PlanFormat,
     load_configuration,
     plan_against_live,
@@ -36,11 +37,25 @@ __all__ = ["PLAN_LOCK_WAIT", "plan"]
 PLAN_LOCK_WAIT = 5.0
 
 
+def _not_named_like_a_manifest(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    if value is not None and value.suffix.lower() in MANIFEST_SUFFIXES:
+        raise click.BadParameter(
+            f"{value} is named like a manifest, so the next plan of its folder would read "
+            f"the saved plan as one. Give it another name, e.g. --out {value.with_suffix('.plan')}",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=_not_named_like_a_manifest,
     help="Save the plan to this file; `apply FILE` then makes exactly these changes.",
 )
 @plan_format_option

@@ -158,3 +158,30 @@ def test_a_tampered_plan_is_reported_before_missing_credentials(
     assert outcome.code == 1
     assert f"{planfile} is corrupt or was edited" in outcome.err
     assert "credentials" not in outcome.err
+
+
+@pytest.mark.parametrize("approve", [(), ("--auto-approve",)])
+def test_a_saved_plan_among_manifests_is_refused(ws: Workspace, approve: tuple[str, ...]) -> None:
+    planfile = ws.root / "saved.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    with ws.counting() as counts:
+        outcome = ws.run("apply", str(planfile), str(ws.manifests / "main.yaml"), *approve)
+    assert outcome.code == 1
+    assert f"{planfile} is a saved plan, and a saved plan is applied alone" in outcome.err
+    assert "E202" not in outcome.err
+    assert counts == {}
+
+
+def test_a_saved_plan_is_known_by_its_content_whatever_its_name(ws: Workspace) -> None:
+    planfile = ws.root / "saved.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    renamed = planfile.rename(ws.root / "saved.yml")
+    outcome = ws.run("apply", str(renamed))  # no prompt: a saved plan was reviewed
+    assert outcome.code == 0, outcome
+    assert sorted(ws.live()) == ["reports", "sender"]
+
+    renamed.write_text(renamed.read_text().replace("sender", "s3nder"))
+    outcome = ws.run("apply", str(renamed))
+    assert outcome.code == 1
+    assert f"{renamed} is corrupt or was edited" in outcome.err
+    assert "E20" not in outcome.err  # not read as a manifest

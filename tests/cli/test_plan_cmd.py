@@ -200,3 +200,12 @@ def test_an_invalid_manifest_leaves_no_emulator_data_behind(
     assert not (ws.root / EMULATOR_DATA).exists()
     # What stays is the lock's flock file, by design (see state/lock.py).
     assert sorted(p.name for p in (ws.root / ".infobip-iac").iterdir()) == ["state.json.flock"]
+
+
+@pytest.mark.parametrize("name", ["p.yml", "p.yaml", "P.YAML"])
+def test_a_plan_file_named_like_a_manifest_is_refused(ws: Workspace, name: str) -> None:
+    outcome = ws.plan("--out", str(ws.manifests / name))
+    assert outcome.code == 1
+    assert "Invalid value for '--out'" in outcome.err and "named like a manifest" in outcome.err
+    assert not (ws.manifests / name).exists()
+    assert outcome.out == ""
