@@ -46,7 +46,8 @@ def _require(addresses: Sequence[str], doc: StateDocument, store: StateStore) ->
 
 
 def _require_state_file(store: StateStore) -> None:
-    # Checked before locking, so that a mistyped --state does not leave a new folder behind.
+    # Checked before locking, so that a mistyped --state does not leave a new folder behind,
+    # and by the readers too: an empty listing would look like a state that manages nothing.
     if not store.exists():
         raise UsageError(
             f"there is no state file at {store.path}; pass --state with the right path"
@@ -62,7 +63,9 @@ def state() -> None:
 @common_options
 def list_(*, opts: GlobalOptions) -> int:
     """Print every address the state manages, one per line."""
-    doc = StateStore(opts.state).read()
+    store = StateStore(opts.state)
+    _require_state_file(store)
+    doc = store.read()
     for address in sorted(doc.resources):
         click.echo(address)
     return 0
@@ -114,6 +117,7 @@ def _secret_status(resource: ResourceState) -> str:
 def show(address: str, *, opts: GlobalOptions) -> int:
     """Show one managed key as the state records it (never its secret)."""
     store = StateStore(opts.state)
+    _require_state_file(store)
     doc = store.read()
     _require([address], doc, store)
     click.echo("\n".join(_describe(address, doc.resources[address])))

@@ -57,13 +57,26 @@ def test_list_prints_addresses_sorted_one_per_line(
     assert capsys.readouterr().out == "api_keys.billing\napi_keys.ci-sms\n"
 
 
-def test_list_without_a_state_file_prints_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("list",),
+        ("show", "api_keys.a"),
+        ("rm", "api_keys.a"),
+        ("mv", "api_keys.a", "api_keys.b"),
+    ],
+)
+def test_every_state_command_says_when_there_is_no_state_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
 ) -> None:
-    assert run("state", "list", "--state", str(tmp_path / "none.json")) == 0
+    missing = tmp_path / "nowhere" / "typo.json"
 
-    assert capsys.readouterr().out == ""
-    assert not (tmp_path / "none.json").exists()
+    assert run("state", *command, "--state", str(missing)) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"there is no state file at {missing}; pass --state with the right path" in captured.err
+    assert not missing.parent.exists()
 
 
 def test_show_prints_the_resource_and_its_secret_status(
@@ -165,17 +178,6 @@ def test_mv_to_something_that_is_not_an_address_is_refused(
     assert run("state", "mv", "api_keys.ci-sms", target, "--state", str(state_file)) == 1
 
     assert "is not a key address" in capsys.readouterr().err
-
-
-def test_rm_without_a_state_file_says_so_and_creates_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "nowhere" / "state.json"
-
-    assert run("state", "rm", "api_keys.a", "--state", str(missing)) == 1
-
-    assert "there is no state file" in capsys.readouterr().err
-    assert not missing.parent.exists()
 
 
 def test_rm_while_another_run_holds_the_lock_names_the_holder(
