@@ -419,6 +419,24 @@ def _position_of(text: str, index: int) -> Mark:
     return Mark(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
 
 
+# What libyaml says when it meets a tab where indentation belongs (other problems on such a
+# line, say an unclosed quote, may have nothing to do with the tab).
+_TAB_PROBLEM = re.compile(r"\btab\b|cannot start any token")
+# The line breaks of YAML 1.1, which libyaml counts its lines by.
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _indenting_tab(text: str, line: int) -> Mark | None:
+    """Where the first tab in the indentation of `line` (1-based) stands, if it has one."""
+    lines = _LINE_BREAK.split(text, maxsplit=line)
+    if line > len(lines):
+        return None
+    content = lines[line - 1]
+    indentation = content[: len(content) - len(content.lstrip(" \t"))]
+    column = indentation.find("\t")
+    return Mark(line, column + 1) if column >= 0 else None
+
+
 def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
@@ -431,6 +449,17 @@ def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
                 Code.YAML_SYNTAX,
                 "the file holds more than one YAML document",
                 "put one manifest in each file; remove the `---` separator",
+            )
+        tab = _indenting_tab(text, where.line) if _TAB_PROBLEM.search(problem) else None
+        if tab is not None:
+            # libyaml's words for this ("cannot start any token", "violates indentation")
+            # do not say that the tab is the trouble, which editors make hard to see.
+            return diagnostic(
+                file,
+                tab,
+                Code.YAML_SYNTAX,
+                "YAML syntax: this line is indented with a tab",
+                "YAML does not allow tabs for indentation; use spaces",
             )
         context = f" ({error.context})" if error.context else ""
         return diagnostic(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
+
 from infobip_iac.manifest.yamlload import (
     MAX_FILE_BYTES,
     Mark,
@@ -114,6 +116,32 @@ def test_syntax_errors_name_line_and_column() -> None:
     document, problems = parse_text("a: [1, 2\nb: 3\n", "m.yaml")
     assert document is None
     assert problems[0].code == "E104" and problems[0].line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("version: 1\n\tapi_keys: {}\n", 2, 1),
+        ("api_keys:\n  a:\n\t  b: 1\n", 3, 1),
+        ("a:\n  - x\n  \t- y\n", 3, 3),
+        ("a:\r\n  b: 1\r\n \tc: 2\r\n", 3, 2),
+    ],
+)
+def test_a_tab_in_the_indentation_is_named_with_its_place(
+    text: str, line: int, column: int
+) -> None:
+    document, problems = parse_text(text, "m.yaml")
+    assert document is None
+    assert [(p.code, p.line, p.column) for p in problems] == [("E104", line, column)]
+    assert problems[0].message == "YAML syntax: this line is indented with a tab"
+    assert problems[0].hint == "YAML does not allow tabs for indentation; use spaces"
+
+
+def test_a_tab_is_not_blamed_for_another_syntax_error_on_its_line() -> None:
+    # A tab may continue a quoted scalar; the trouble here is the missing closing quote.
+    _, problems = parse_text("a: 'x\n\ty", "m.yaml")
+    assert [p.code for p in problems] == ["E104"]
+    assert "tab" not in problems[0].message + problems[0].hint
 
 
 def test_control_characters_are_a_syntax_error() -> None:
