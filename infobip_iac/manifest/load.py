@@ -15,13 +15,13 @@ from infobip_iac.domain.keys import (
     SourceRef,
 )
 from infobip_iac.errors import ConfigurationError, Diagnostic
+from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.diagnostics import Location, sort_diagnostics
 from infobip_iac.manifest.lint import lint_key
 from infobip_iac.manifest.policy import check_policy
 from infobip_iac.manifest.resolve import build_drafts, gather_shared, grant_scopes
 from infobip_iac.manifest.rules import check_blocks, check_declarations, check_identity, check_key
 from infobip_iac.manifest.sources import ManifestFile, expand_paths, read_manifest
-from infobip_iac.manifest.yamlload import gc_paused
 from infobip_iac.scopes import load_catalog
 
 __all__ = ["LoadResult", "load_configuration", "load_or_raise"]

@@ -85,12 +85,6 @@ class Grant(NamedTuple):
         return f'"{self.scope}" (from {self.via})' if self.via else f'"{self.scope}"'
 
 
-@dataclass(frozen=True, slots=True)
-class _SharedBlock:
-    file: ManifestFile
-    location: Location
-
-
 @dataclass
 class Shared:
     """The configuration-wide blocks, taken from whichever file declared them."""

@@ -50,7 +50,6 @@ __all__ = [
     "MarkTable",
     "NodeMarks",
     "YamlDocument",
-    "gc_paused",
     "parse_file",
     "parse_text",
     "plain_scalar",

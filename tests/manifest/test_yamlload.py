@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.yamlload import (
     MAX_FILE_BYTES,
     Mark,
-    gc_paused,
     parse_file,
     parse_text,
 )
