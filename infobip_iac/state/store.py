@@ -72,8 +72,9 @@ def render_state(doc: StateDocument, *, where: str = "the state") -> bytes:
     return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _decode(data: bytes) -> StateDocument:
-    """Bytes -> document, raising _UnreadableError with a short reason; upgrades old versions."""
+def _decode(data: bytes, *, where: str) -> StateDocument:
+    """Bytes -> document, raising _UnreadableError with a short reason; upgrades old versions
+    (a version it cannot read, or a file of another tool, raise StateError about `where`)."""
     if not data.strip():
         raise _UnreadableError("the file is empty")
     try:
@@ -88,7 +89,7 @@ def _decode(data: bytes) -> StateDocument:
         raise _UnreadableError("the JSON is nested too deeply") from None
     if not isinstance(raw, dict):
         raise _UnreadableError("the JSON is not an object")
-    raw = upgrade_document(raw, where="the state file")
+    raw = upgrade_document(raw, where=where)
     try:
         return StateDocument.model_validate(raw)
     except ValidationError as error:
@@ -175,7 +176,7 @@ class StateStore:
 
     def _decode_or_explain(self, data: bytes) -> StateDocument:
         try:
-            return _decode(data)
+            return _decode(data, where=f"the state file {self.path}")
         except _UnreadableError as reason:
             raise StateError(self._unreadable_message(str(reason))) from None
 
@@ -184,7 +185,11 @@ class StateStore:
         message = f"the state file {self.path} is unreadable: {reason}."
         try:
             backup_data = self._read_bytes(self.backup_path)
-            backup_doc = _decode(backup_data) if backup_data is not None else None
+            backup_doc = (
+                _decode(backup_data, where=str(self.backup_path))
+                if backup_data is not None
+                else None
+            )
         except (StateError, _UnreadableError):
             backup_data, backup_doc = b"", None
         if backup_doc is not None:

@@ -23,11 +23,35 @@ Upgrade = Callable[[RawDocument], RawDocument]
 UPGRADES: dict[int, Upgrade] = {}
 
 
+def _not_ours(where: str, found: str) -> StateError:
+    return StateError(
+        f"{where} is not an infobip-iac state: {found}. Check that --state names "
+        "infobip-iac's state (by default .infobip-iac/state.json in the working folder)"
+    )
+
+
+def _ours_in_shape(raw: RawDocument) -> bool:
+    """Whether `raw` has the fields every infobip-iac state was written with (SPEC §5), so
+    that an unknown version in it can only come from another infobip-iac."""
+    return (
+        isinstance(raw.get("lineage"), str)
+        and isinstance(raw.get("serial"), int)
+        and isinstance(raw.get("resources"), dict)
+    )
+
+
 def document_version(raw: RawDocument, *, where: str) -> int:
     """The `version` of a decoded state document, checked to be a whole number."""
+    if "terraform_version" in raw:
+        raise _not_ours(where, f"Terraform {raw['terraform_version']} wrote it")
     version = raw.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise StateError(f'{where} has no valid "version" field (found {version!r})')
+        if not _ours_in_shape(raw):
+            raise _not_ours(where, f'it has no valid "version" field (found {version!r})')
+        raise StateError(
+            f'{where} has no valid "version" field (found {version!r}). Repair the field, or '
+            "restore the file from its backup"
+        )
     return version
 
 
@@ -38,9 +62,15 @@ def upgrade_document(
     target: int = STATE_VERSION,
     steps: Mapping[int, Upgrade] = UPGRADES,
 ) -> RawDocument:
-    """Bring `raw` up to version `target`, step by step; refuse a version from the future."""
+    """Bring `raw` up to version `target`, step by step; refuse a version from the future,
+    and a document that is not an infobip-iac state."""
     version = document_version(raw, where=where)
     if version > target:
+        if not _ours_in_shape(raw):
+            raise _not_ours(
+                where,
+                f"it has format version {version} but not the lineage, serial and resources of one",
+            )
         raise StateError(
             f"{where} has state format version {version}, but this infobip-iac reads "
             f"versions up to {target}: it was written by a newer infobip-iac. "

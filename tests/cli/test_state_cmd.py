@@ -230,3 +230,19 @@ def test_a_stale_lock_blocks_state_changes_until_broken(
     err = capsys.readouterr().err
     assert "stale" in err
     assert f"infobip-iac force-unlock {stale.id}" in err
+
+
+def test_a_terraform_state_is_named_and_not_blamed_on_infobip_iac(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terraform = tmp_path / "tf.json"
+    terraform.write_text(
+        '{"version": 4, "terraform_version": "1.5.0", "serial": 3, "lineage": "abc", '
+        '"outputs": {}, "resources": []}'
+    )
+
+    assert run("state", "list", "--state", str(terraform)) == 1
+
+    err = capsys.readouterr().err
+    assert f"the state file {terraform} is not an infobip-iac state: Terraform 1.5.0" in err
+    assert "newer" not in err and "Traceback" not in err

@@ -154,10 +154,37 @@ def test_corrupt_contents_become_a_state_error(
 
 def test_a_state_from_a_newer_infobip_iac_is_refused(store: StateStore) -> None:
     store.path.parent.mkdir(parents=True)
-    store.path.write_text(json.dumps({"version": STATE_VERSION + 1, "resources": {}}))
+    newer = {"version": STATE_VERSION + 1, "lineage": "b1", "serial": 7, "resources": {}}
+    store.path.write_text(json.dumps(newer))
 
-    with pytest.raises(StateError, match="written by a newer infobip-iac"):
+    with pytest.raises(StateError) as caught:
         store.read()
+
+    assert str(caught.value).startswith(f"the state file {store.path} has state format version")
+    assert "written by a newer infobip-iac" in str(caught.value)
+
+
+def test_a_terraform_state_is_named_and_not_blamed_on_infobip_iac(store: StateStore) -> None:
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text(
+        json.dumps(
+            {
+                "version": 4,
+                "terraform_version": "1.5.0",
+                "serial": 3,
+                "lineage": "abc",
+                "outputs": {},
+                "resources": [],
+            }
+        )
+    )
+
+    with pytest.raises(StateError) as caught:
+        store.read()
+
+    message = str(caught.value)
+    assert message.startswith(f"the state file {store.path} is not an infobip-iac state")
+    assert "Terraform 1.5.0" in message and "newer" not in message
 
 
 def test_a_huge_file_is_refused_without_reading_it_whole(

@@ -69,8 +69,41 @@ def test_a_missing_upgrade_step_is_a_state_error() -> None:
 
 
 def test_a_version_from_the_future_is_refused_clearly() -> None:
+    newer = {"version": 9, "lineage": "b1", "serial": 3, "resources": {}}
     with pytest.raises(StateError, match=r"version 9, but this infobip-iac reads versions up to 1"):
-        upgrade_document({"version": 9}, where="test", target=1)
+        upgrade_document(newer, where="test", target=1)
+
+
+TERRAFORM_STATE = {
+    "version": 4,
+    "terraform_version": "1.5.0",
+    "serial": 3,
+    "lineage": "abc",
+    "outputs": {},
+    "resources": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "found"),
+    [
+        (TERRAFORM_STATE, "Terraform 1.5.0 wrote it"),
+        ({**TERRAFORM_STATE, "version": 1}, "Terraform 1.5.0 wrote it"),
+        ({"version": 99, "name": "x"}, "it has format version 99 but not the lineage"),
+        ({"version": 99, "lineage": "a", "serial": 1, "resources": []}, "it has format version 99"),
+        ({"name": "x"}, 'it has no valid "version" field (found None)'),
+    ],
+)
+def test_a_document_of_another_tool_is_not_blamed_on_a_newer_infobip_iac(
+    document: dict[str, Any], found: str
+) -> None:
+    with pytest.raises(StateError) as caught:
+        upgrade_document(dict(document), where="the state file tf.json")
+
+    message = str(caught.value)
+    assert message.startswith(f"the state file tf.json is not an infobip-iac state: {found}")
+    assert "--state" in message
+    assert "newer" not in message
 
 
 @pytest.mark.parametrize("version", [None, "1", True, -1, 1.5])
