@@ -22,6 +22,8 @@ from infobip_iac.cli.planning import (
     plan_against_live,
     refresh_only_option,
     render_plan,
+    replace_option,
+    target_option,
 )
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import Plan
@@ -89,10 +91,8 @@ class _Printer:
 @click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
 @lock_timeout_option()
 @refresh_only_option
-@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Apply only this key.")
-@click.option(
-    "--replace", "replace", multiple=True, metavar="ADDR", help="Create a new key for this one."
-)
+@target_option
+@replace_option
 @allow_unknown_scopes_option
 @common_options
 def apply(

@@ -22,6 +22,8 @@ from infobip_iac.cli.planning import (
     plan_format_option,
     refresh_only_option,
     render_plan,
+    replace_option,
+    target_option,
 )
 from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.errors import InfobipIacError
@@ -61,10 +63,8 @@ def _not_named_like_a_manifest(
 @plan_format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @refresh_only_option
-@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Plan only this key.")
-@click.option(
-    "--replace", "replace", multiple=True, metavar="ADDR", help="Plan a new key for this one."
-)
+@target_option
+@replace_option
 @lock_timeout_option(default=PLAN_LOCK_WAIT)
 @allow_unknown_scopes_option
 @common_options

@@ -43,6 +43,8 @@ __all__ = [
     "plan_format_option",
     "refresh_only_option",
     "render_plan",
+    "replace_option",
+    "target_option",
 ]
 
 PlanFormat = Literal["text", "json", "markdown"]
@@ -57,6 +59,20 @@ plan_format_option = click.option(
 )
 refresh_only_option = click.option(
     "--refresh-only", is_flag=True, help="Only bring the state up to date with live."
+)
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Only this key (repeatable); the others are left as they are.",
+)
+replace_option = click.option(
+    "--replace",
+    "replace",
+    multiple=True,
+    metavar="ADDR",
+    help="Replace this key with a new one, revoking the old (repeatable).",
 )
 
 # The names a folder's manifests have (manifest/sources.py reads these from a folder).
