@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ from infobip_iac.cli.common import GlobalOptions, allow_unknown_scopes_option, c
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest import LoadResult, load_configuration
 
-__all__ = ["render_json", "render_text", "summary", "validate"]
+__all__ = ["render_text", "summary", "validate"]
 
 
 def _count(number: int, noun: str) -> str:
@@ -24,47 +25,28 @@ def _count(number: int, noun: str) -> str:
 
 
 def summary(result: LoadResult) -> str:
-    files = _count(len(result.files), "file")
     warnings = len(result.warnings)
     if result.config is None:
-        text = f"Invalid: {_count(len(result.errors), 'error')}"
-        if warnings:
-            text += f", {_count(warnings, 'warning')}"
-        return f"{text} in {files}."
-    text = f"Valid: {_count(len(result.config.keys), 'key')} in {files}"
+        # The files the errors are in, read or not: a file that fails to parse is one too.
+        files = _count(len({d.file for d in result.errors}), "file")
+        text = f"Invalid: {_count(len(result.errors), 'error')} in {files}"
+        return f"{text}, {_count(warnings, 'warning')}." if warnings else f"{text}."
+    text = f"Valid: {_count(len(result.config.keys), 'key')} in {_count(len(result.files), 'file')}"
     return f"{text}, {_count(warnings, 'warning')}." if warnings else f"{text}."
 
 
 def render_text(diagnostics: Sequence[Diagnostic], *, color: bool) -> str:
-    lines: list[str] = []
+    """Each diagnostic as `Diagnostic.render` writes it; in colour, its first line shows the
+    severity."""
+    shown: list[str] = []
     for found in diagnostics:
-        where = f"{found.file}:{found.line}:{found.column}" if found.line else found.file
-        label: str = found.severity
+        text = found.render()
         if color:
-            label = click.style(label, fg="red" if label == "error" else "yellow", bold=True)
-        lines.append(f"{where}: {label} {found.code}: {found.message}")
-        if found.hint:
-            lines.append(f"    hint: {found.hint}")
-    return "\n".join(lines)
-
-
-def render_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps(
-        [
-            {
-                "file": found.file,
-                "line": found.line,
-                "column": found.column,
-                "severity": found.severity,
-                "code": found.code,
-                "message": found.message,
-                "hint": found.hint,
-            }
-            for found in diagnostics
-        ],
-        indent=2,
-        ensure_ascii=False,
-    )
+            headline, newline, hint = text.partition("\n")
+            shade = "red" if found.severity == "error" else "yellow"
+            text = click.style(headline, fg=shade, bold=True) + newline + hint
+        shown.append(text)
+    return "\n".join(shown)
 
 
 @click.command("validate")
@@ -92,7 +74,11 @@ def validate(
     """
     result = load_configuration(list(paths), allow_unknown_scopes=allow_unknown_scopes)
     if output_format == "json":
-        click.echo(render_json(result.diagnostics))
+        click.echo(
+            json.dumps(
+                [asdict(found) for found in result.diagnostics], indent=2, ensure_ascii=False
+            )
+        )
         click.echo(summary(result), err=True)
     else:
         if result.diagnostics:

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 
 from infobip_iac.cli.main import main
@@ -111,5 +112,32 @@ def test_a_missing_path_is_an_error_not_a_crash(
 
 def test_colour_marks_the_severity() -> None:
     found = [Diagnostic(file="m.yaml", line=1, column=2, code="E400", message="m", hint="h")]
-    assert "\x1b[" in render_text(found, color=True)
+    coloured = render_text(found, color=True)
+    assert "\x1b[" in coloured and click.unstyle(coloured) == found[0].render()
     assert render_text(found, color=False) == "m.yaml:1:2: error E400: m\n    hint: h"
+
+
+def test_the_summary_counts_the_files_the_errors_are_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    unsupported = tmp_path / "a.yaml"
+    unsupported.write_text("version: 2\napi_keys:\n  a: {allowed_ips: [192.0.2.1]}\n")
+    typo = tmp_path / "b.yaml"
+    typo.write_text("version: 1\napi_keys:\n  b: {allowed_ips: [192.0.2.1], scopez: [x]}\n")
+    unparsable = tmp_path / "c.yaml"
+    unparsable.write_text("version: 1\napi_keys: [\n")
+
+    assert _run(capsys, str(unparsable))[1].splitlines()[-1] == "Invalid: 1 error in 1 file."
+    code, out, _ = _run(capsys, str(unsupported), str(typo))
+    assert code == 1
+    assert out.splitlines()[-1] == "Invalid: 2 errors in 2 files."
+
+
+def test_text_and_json_show_what_diagnostic_render_and_its_fields_hold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = CORPUS / "e400-unknown-scope.yaml"
+    _, out, _ = _run(capsys, str(path))
+    _, listed, _ = _run(capsys, "--format", "json", str(path))
+    found = [Diagnostic(**fields) for fields in json.loads(listed)]
+    assert out.splitlines()[:-1] == "\n".join(d.render() for d in found).splitlines()
