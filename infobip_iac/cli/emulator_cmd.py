@@ -63,14 +63,14 @@ def parse_user(text: str) -> EmulatorUser:
 )
 @click.option(
     "--write-limit",
-    type=int,
+    type=click.IntRange(min=0),
     default=40,
     show_default=True,
     help="API-key writes (create + update) per day; 0 = unlimited.",
 )
 @click.option(
     "--read-rate",
-    type=float,
+    type=click.FloatRange(min=0),
     default=10.0,
     show_default=True,
     help="API-key reads per second; 0 = unlimited.",
