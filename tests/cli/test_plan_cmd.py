@@ -12,7 +12,7 @@ import pytest
 from e2e.workspace import Workspace
 from rich.console import Console
 
-from infobip_iac.cli import plan_cmd
+from infobip_iac.cli import plan_cmd, planning
 from infobip_iac.cli.common import EMULATOR_DATA
 from infobip_iac.cli.planning import ReadReporter
 from infobip_iac.domain.keys import DesiredConfig
@@ -175,7 +175,7 @@ def test_live_reads_still_overlap_the_parsing_of_the_manifests(
 ) -> None:
     assert ws.apply().code == 0
     events: list[str] = []
-    real_ahead, real_load = plan_cmd.ReadAhead, plan_cmd.load_configuration
+    real_ahead, real_load = ReadAhead, planning.load_configuration
 
     def ahead(*args: Any, **kwargs: Any) -> ReadAhead:
         events.append("read ahead")
