@@ -18,16 +18,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_STATE",
+    "DEFAULT_TIMEOUT",
     "EMULATOR_DATA",
     "GlobalOptions",
     "allow_unknown_scopes_option",
     "common_options",
     "lock_timeout_option",
     "open_service",
+    "output_options",
+    "state_options",
 ]
 
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
 EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
+DEFAULT_TIMEOUT = 30.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +57,9 @@ def lock_timeout_option(default: float = 0.0) -> Callable[[F], F]:
 
 @dataclass(frozen=True)
 class GlobalOptions:
+    """The shared options of one command run. Those the command does not take hold their
+    defaults, and it does not read them."""
+
     state: Path
     emulator: bool
     color: bool
@@ -61,59 +68,78 @@ class GlobalOptions:
     timeout: float
 
 
-def common_options(func: F) -> F:
-    """Add --state, --emulator, --no-color, --log-level, --log-format and --timeout; the
-    command receives them as one `opts: GlobalOptions` keyword argument."""
+_STATE_OPTION = click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="State file.",
+)
+_EMULATOR_OPTION = click.option(
+    "--emulator",
+    is_flag=True,
+    help="Run against the embedded emulator (data in .infobip-iac/emulator.json).",
+)
+_OUTPUT_OPTIONS = (
+    click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set)."),
+    click.option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="warning",
+        show_default=True,
+    ),
+    click.option("--log-format", type=click.Choice(["console", "json"]), default="console"),
+)
+_TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds any one network call may take.",
+)
 
+
+def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
+    """A decorator adding the output options (--no-color, --log-level, --log-format), plus
+    --state when the command reads the state and --emulator and --timeout when it talks to
+    Infobip; the command receives them as one `opts: GlobalOptions` keyword argument."""
     options = [
-        click.option(
-            "--state",
-            "state_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=DEFAULT_STATE,
-            show_default=True,
-            help="State file.",
-        ),
-        click.option(
-            "--emulator",
-            is_flag=True,
-            help="Run against the embedded emulator (data in .infobip-iac/emulator.json).",
-        ),
-        click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set)."),
-        click.option(
-            "--log-level",
-            type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-            default="warning",
-            show_default=True,
-        ),
-        click.option("--log-format", type=click.Choice(["console", "json"]), default="console"),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds any one network call may take.",
-        ),
+        *([_STATE_OPTION] if state else []),
+        *([_EMULATOR_OPTION] if service else []),
+        *_OUTPUT_OPTIONS,
+        *([_TIMEOUT_OPTION] if service else []),
     ]
 
-    def wrapper(**kwargs: Any) -> Any:
-        opts = GlobalOptions(
-            state=kwargs.pop("state_path"),
-            emulator=kwargs.pop("emulator"),
-            color=not kwargs.pop("no_color") and "NO_COLOR" not in os.environ,
-            log_level=kwargs.pop("log_level"),
-            log_format=kwargs.pop("log_format"),
-            timeout=kwargs.pop("timeout"),
-        )
-        configure_logging(opts.log_level, "json" if opts.log_format == "json" else "console")
-        return func(opts=opts, **kwargs)
+    def decorate(func: F) -> F:
+        def wrapper(**kwargs: Any) -> Any:
+            opts = GlobalOptions(
+                state=kwargs.pop("state_path", DEFAULT_STATE),
+                emulator=kwargs.pop("emulator", False),
+                color=not kwargs.pop("no_color") and "NO_COLOR" not in os.environ,
+                log_level=kwargs.pop("log_level"),
+                log_format=kwargs.pop("log_format"),
+                timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT),
+            )
+            configure_logging(opts.log_level, "json" if opts.log_format == "json" else "console")
+            return func(opts=opts, **kwargs)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    decorated: Any = wrapper
-    for option in reversed(options):
-        decorated = option(decorated)
-    return decorated  # type: ignore[no-any-return]
+        wrapper.__name__ = func.__name__
+        wrapper.__doc__ = func.__doc__
+        decorated: Any = wrapper
+        for option in reversed(options):
+            decorated = option(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return decorate
+
+
+# Commands that read the state and talk to Infobip (plan, apply, import).
+common_options = _shared_options(state=True, service=True)
+# Commands that work on the state file alone (state ..., force-unlock).
+state_options = _shared_options(state=True, service=False)
+# Commands that touch neither (validate, show, scopes).
+output_options = _shared_options(state=False, service=False)
 
 
 def open_service(opts: GlobalOptions) -> AbstractContextManager[InfobipClient]:

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.cli.common import GlobalOptions, output_options
 from infobip_iac.scopes import load_catalog
 from infobip_iac.scopes.report import (
     role_document,
@@ -81,7 +81,7 @@ def scopes(ctx: click.Context) -> int:
 @click.option("--category", help="Only this category, e.g. Channels or Platform.")
 @click.option("--product", help='Only this product ("SMS", "Voice & WebRTC") or prefix ("sms").')
 @format_option
-@common_options
+@output_options
 def list_scopes(
     opts: GlobalOptions, category: str | None, product: str | None, output_format: str
 ) -> int:
@@ -98,7 +98,7 @@ def list_scopes(
 @scopes.command("search")
 @click.argument("text", nargs=-1, required=True)
 @format_option
-@common_options
+@output_options
 def search(opts: GlobalOptions, text: tuple[str, ...], output_format: str) -> int:
     """Find scopes whose name, description, category or product has every word of TEXT."""
     query = " ".join(text)
@@ -115,7 +115,7 @@ def search(opts: GlobalOptions, text: tuple[str, ...], output_format: str) -> in
 @scopes.command("show")
 @click.argument("scope")
 @format_option
-@common_options
+@output_options
 def show(opts: GlobalOptions, scope: str, output_format: str) -> int:
     """Describe SCOPE: what covers it, what it covers and which roles imply it."""
     catalog = load_catalog()
@@ -132,7 +132,7 @@ def show(opts: GlobalOptions, scope: str, output_format: str) -> int:
 @scopes.command("role")
 @click.argument("role", nargs=-1)
 @format_option
-@common_options
+@output_options
 def role(opts: GlobalOptions, role: tuple[str, ...], output_format: str) -> int:
     """List the scopes ROLE implies (any case; quotes optional); without ROLE, list roles."""
     catalog = load_catalog()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options
+from infobip_iac.cli.common import GlobalOptions, output_options
 from infobip_iac.cli.planning import PlanFormat, plan_format_option, render_plan
 from infobip_iac.render.json import read_plan_file
 
@@ -16,7 +16,7 @@ __all__ = ["show"]
 @click.command()
 @click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
 @plan_format_option
-@common_options
+@output_options
 def show(*, opts: GlobalOptions, planfile: Path, output_format: PlanFormat) -> int:
     """Print the plan saved by `plan --out PLANFILE`."""
     click.echo(render_plan(read_plan_file(planfile), output_format, color=opts.color), nl=False)

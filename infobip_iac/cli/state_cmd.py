@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options, lock_timeout_option
+from infobip_iac.cli.common import GlobalOptions, lock_timeout_option, state_options
 from infobip_iac.domain.keys import key_address
 from infobip_iac.errors import UsageError
 from infobip_iac.state.lock import StateLock, locked
@@ -60,7 +60,7 @@ def state() -> None:
 
 
 @state.command("list")
-@common_options
+@state_options
 def list_(*, opts: GlobalOptions) -> int:
     """Print every address the state manages, one per line."""
     store = StateStore(opts.state)
@@ -113,7 +113,7 @@ def _secret_status(resource: ResourceState) -> str:
 
 @state.command("show")
 @click.argument("address")
-@common_options
+@state_options
 def show(address: str, *, opts: GlobalOptions) -> int:
     """Show one managed key as the state records it (never its secret)."""
     store = StateStore(opts.state)
@@ -127,7 +127,7 @@ def show(address: str, *, opts: GlobalOptions) -> int:
 @state.command("rm")
 @click.argument("addresses", metavar="ADDR...", nargs=-1, required=True)
 @lock_timeout_option()
-@common_options
+@state_options
 def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Forget keys; Infobip is not touched.
 
@@ -150,7 +150,7 @@ def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) 
 @click.argument("source", metavar="FROM")
 @click.argument("destination", metavar="TO")
 @lock_timeout_option()
-@common_options
+@state_options
 def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
     """Give a managed key a new address.
 
@@ -179,7 +179,7 @@ def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOption
 
 @click.command("force-unlock")
 @click.argument("lock_id")
-@common_options
+@state_options
 def force_unlock(lock_id: str, *, opts: GlobalOptions) -> int:
     """Break a state lock left by a run that was killed or crashed.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, allow_unknown_scopes_option, common_options
+from infobip_iac.cli.common import GlobalOptions, allow_unknown_scopes_option, output_options
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest import LoadResult, load_configuration
 
@@ -60,7 +60,7 @@ def render_text(diagnostics: Sequence[Diagnostic], *, color: bool) -> str:
     help="Diagnostics as text lines, or as a JSON list (the summary then goes to stderr).",
 )
 @allow_unknown_scopes_option
-@common_options
+@output_options
 def validate(
     *,
     opts: GlobalOptions,

@@ -6,6 +6,7 @@ import click
 import pytest
 
 from infobip_iac.cli.apply_cmd import apply
+from infobip_iac.cli.main import cli, main
 from infobip_iac.cli.plan_cmd import plan
 
 
@@ -20,3 +21,50 @@ def test_plan_and_apply_shape_a_plan_with_the_same_options(name: str) -> None:
     assert planned.opts == applied.opts
     assert planned.help == applied.help
     assert planned.multiple == applied.multiple
+
+
+def _option_names(*path: str) -> set[str]:
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
+    return {opt for p in command.params if isinstance(p, click.Option) for opt in p.opts}
+
+
+OUTPUT = {"--no-color", "--log-level", "--log-format"}
+CONNECTION = {"--emulator", "--timeout"}
+
+
+@pytest.mark.parametrize(
+    ("path", "state", "connects"),
+    [
+        (("plan",), True, True),
+        (("apply",), True, True),
+        (("import",), True, True),
+        (("state", "list"), True, False),
+        (("state", "show"), True, False),
+        (("state", "rm"), True, False),
+        (("state", "mv"), True, False),
+        (("force-unlock",), True, False),
+        (("validate",), False, False),
+        (("show",), False, False),
+        (("scopes", "list"), False, False),
+        (("scopes", "search"), False, False),
+        (("scopes", "show"), False, False),
+        (("scopes", "role"), False, False),
+    ],
+)
+def test_each_command_takes_only_the_shared_options_it_uses(
+    path: tuple[str, ...], state: bool, connects: bool
+) -> None:
+    names = _option_names(*path)
+    assert names >= OUTPUT
+    assert ("--state" in names) is state
+    assert (names & CONNECTION == CONNECTION) is connects
+    assert (names & CONNECTION == set()) is not connects
+
+
+def test_an_option_a_command_does_not_take_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--emulator"]) == 1
+    assert "No such option '--emulator'" in capsys.readouterr().err
