@@ -132,6 +132,19 @@ class ResourceChange(_Frozen):
         adoption, forgetting a removed key)."""
         return bool(self.importing_id or self.previous_address or self.forget)
 
+    @property
+    def has_effect(self) -> bool:
+        """True when applying this change writes to Infobip or to the state."""
+        return self.action is not Action.NOOP or self.touches_state
+
+    @property
+    def revokes_key(self) -> bool:
+        """True when applying it revokes a live key: a revoke, or the second half of a
+        replace (which always has the old key's id)."""
+        return self.action is Action.REVOKE or (
+            self.action is Action.REPLACE and self.key_id is not None
+        )
+
 
 class DriftItem(_Frozen):
     """A managed key that changed on Infobip since the tool last wrote it."""
@@ -197,11 +210,14 @@ class Plan(_Frozen):
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
 
+    def revokes(self) -> tuple[ResourceChange, ...]:
+        """Every change that revokes a live key, replaces included: what the summary's
+        "to revoke", the markdown warning and policy.max_revokes all count."""
+        return tuple(change for change in self.changes if change.revokes_key)
+
     @property
     def has_changes(self) -> bool:
-        return any(
-            change.action is not Action.NOOP or change.touches_state for change in self.changes
-        )
+        return any(change.has_effect for change in self.changes)
 
     @property
     def applyable(self) -> bool:

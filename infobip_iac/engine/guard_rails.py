@@ -33,16 +33,22 @@ def check_guard_rails(
     if over:
         account, needed = max(over.items(), key=lambda item: item[1])
         where = f" in account {account}" if len(by_account) > 1 else ""
+        writes = "1 Infobip write" if needed == 1 else f"{needed} Infobip writes"
         raise ApplyRefusedError(
-            f"the plan needs {needed} Infobip writes{where}, more than --max-writes "
+            f"the plan needs {writes}{where}, more than --max-writes "
             f"{max_writes} (Infobip allows 40 creates and updates a day per "
-            "account); narrow it with --target, or raise --max-writes if the limit allows"
+            "account); apply it in parts with --target (a saved plan cannot be narrowed: "
+            "make a new one with `plan --target ADDR --out FILE`), or raise --max-writes "
+            "if the limit allows"
         )
-    revokes = [c for c in plan.changes if c.action is Action.REVOKE]
+    # A replace revokes its old key too: the policy counts what the plan summary counts.
+    revokes = plan.revokes()
     if max_revokes is not None and len(revokes) > max_revokes and not allow_revokes:
+        noun = "key" if len(revokes) == 1 else "keys"
         raise ApplyRefusedError(
-            f"the plan revokes {len(revokes)} keys, more than policy.max_revokes "
-            f"({max_revokes}); check the plan, then run again with --allow-revokes"
+            f"the plan revokes {len(revokes)} {noun} (replaced keys included), more than "
+            f"policy.max_revokes ({max_revokes}); check the plan, then run again with "
+            "--allow-revokes"
         )
     by_id = state.by_key_id()
     for change in revokes:
@@ -89,11 +95,7 @@ def check_plan_is_fresh(plan: Plan, state: StateDocument, service: KeyService) -
     one request per key.
     """
     if not _same_state(plan, state):
-        raise StalePlanError(
-            f"the saved plan was made against state serial {plan.state_serial}, but the "
-            f"state is now at serial {state.serial} (lineage {state.lineage}); "
-            "run plan again and apply the new plan"
-        )
+        raise StalePlanError(_stale_state_message(plan, state))
     touched: dict[str, dict[str, str]] = {}  # account -> key id -> fingerprint
     created: dict[str, set[str]] = {}  # account -> names about to be created
     for change in plan.changes:
@@ -139,3 +141,21 @@ def _same_state(plan: Plan, state: StateDocument) -> bool:
         # No state file then and none now: each read invents its own lineage.
         return True
     return plan.state_lineage == state.lineage and plan.state_serial == state.serial
+
+
+def _stale_state_message(plan: Plan, state: StateDocument) -> str:
+    rerun = "run plan again and apply the new plan"
+    # A state at serial 0 is no state file yet, whose lineage is made up at each read.
+    written = plan.state_serial not in (None, 0) and state.serial != 0
+    if written and plan.state_lineage != state.lineage:
+        # Serials count within one lineage: comparing them across two would say nothing.
+        return (
+            f"the saved plan was made against another state (lineage {plan.state_lineage}), "
+            f"not this one (lineage {state.lineage}); check --state names the state the "
+            f"plan was made with, or {rerun}"
+        )
+    then = "no state" if plan.state_serial is None else f"state serial {plan.state_serial}"
+    return (
+        f"the saved plan was made against {then}, but the state is now at serial "
+        f"{state.serial}; {rerun}"
+    )

@@ -119,7 +119,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "infobip_iac_version": plan.tool_version,
         "timestamp": format_instant(plan.created_at),
-        "applyable": plan.has_changes or bool(plan.refresh_only and plan.drift),
+        "applyable": plan.applyable,
         "complete": all(read.complete for read in plan.reads),
         "refresh_only": plan.refresh_only,
         "resource_changes": [_resource_change(change) for change in plan.changes],

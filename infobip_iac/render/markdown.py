@@ -26,20 +26,17 @@ def _code(text: str) -> str:
 
 def render_markdown(plan: Plan) -> str:
     lines = [f"**{summary_line(plan)}**", ""]
-    revoked = [c.address for c in plan.changes if c.action is Action.REVOKE]
-    replaced = [c.address for c in plan.changes if c.action is Action.REPLACE]
-    if revoked or replaced:
-        parts = []
-        if revoked:
-            noun = "key" if len(revoked) == 1 else "keys"
-            parts.append(f"revokes {len(revoked)} {noun} ({', '.join(map(_code, revoked))})")
-        if replaced:
-            noun = "key" if len(replaced) == 1 else "keys"
-            parts.append(f"replaces {len(replaced)} {noun} ({', '.join(map(_code, replaced))})")
+    revokes = plan.revokes()
+    if revokes:
+        noun = "key" if len(revokes) == 1 else "keys"
+        named = ", ".join(
+            _code(c.address) + (" (replaced by a new key)" if c.action is Action.REPLACE else "")
+            for c in revokes
+        )
         lines += [
             "> [!WARNING]",
-            f"> This plan {' and '.join(parts)}. Infobip keys cannot be deleted: a revoked "
-            "key is disabled, and whatever still uses it stops working.",
+            f"> This plan revokes {len(revokes)} {noun}: {named}. Infobip keys cannot be "
+            "deleted: a revoked key is disabled, and whatever still uses it stops working.",
             "",
         ]
     busiest = max(plan.writes_by_account().values(), default=0)

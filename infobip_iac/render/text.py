@@ -331,7 +331,7 @@ class _TextPlan:
         self.out.add()
 
     def actions(self) -> None:
-        shown = [c for c in self.plan.changes if c.action is not Action.NOOP or c.touches_state]
+        shown = [c for c in self.plan.changes if c.has_effect]
         if not shown:
             return
         self.out.add("infobip-iac will perform the following actions:")
@@ -428,11 +428,10 @@ def summary_line(plan: Plan) -> str:
         return f"Refresh-only plan: {recorded} {noun} to record in state; no key is written."
     if not plan.has_changes:
         return NO_CHANGES
-    replaced = plan.count(Action.REPLACE)
     imports = sum(1 for c in plan.changes if c.importing_id)
     counts = (
-        f"{plan.count(Action.CREATE) + replaced} to add, {plan.count(Action.UPDATE)} to "
-        f"change, {plan.count(Action.REVOKE) + replaced} to revoke."
+        f"{plan.count(Action.CREATE) + plan.count(Action.REPLACE)} to add, "
+        f"{plan.count(Action.UPDATE)} to change, {len(plan.revokes())} to revoke."
     )
     if imports:
         counts = f"{imports} to import, {counts}"

@@ -17,9 +17,10 @@ def test_summary_first_then_a_warning_then_the_plan(busy_plan: Plan) -> None:
         "Infobip writes: 9 of 40 allowed per day.**"
     )
     warning = lines.index("> [!WARNING]")
+    # The same 4 revokes as the summary: the replaced key's old key is revoked too.
     assert lines[warning + 1].startswith(
-        "> This plan revokes 3 keys (`api_keys.old-batch`, `api_keys.paused`, "
-        "`unmanaged._.U1`) and replaces 1 key (`api_keys.rotated`)."
+        "> This plan revokes 4 keys: `api_keys.old-batch`, `api_keys.paused`, "
+        "`api_keys.rotated` (replaced by a new key), `unmanaged._.U1`."
     )
     assert lines.index("<details><summary>Full plan</summary>") > warning
     assert lines[-1] == "</details>"
