@@ -193,6 +193,9 @@ class Plan(_Frozen):
     fingerprints: dict[str, str] = {}  # live key id -> LiveKey.fingerprint() at plan time
     # policy.max_revokes of the configuration, so a saved plan keeps that guard rail.
     max_revokes: int | None = None
+    # With `targets`: how many keys outside them a plan without --target would change, so
+    # that a targeted plan with nothing to do does not read as "everything matches".
+    changes_outside_targets: int = 0
 
     @property
     def writes(self) -> int:

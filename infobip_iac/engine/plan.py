@@ -7,7 +7,9 @@ the tests in tests/engine/test_plan.py walk through each of them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,7 @@ from infobip_iac.domain.keys import (
     Permission,
     PlatformLink,
     SecretSinkSpec,
+    key_address,
 )
 from infobip_iac.domain.normalize import format_duration, parse_instant
 from infobip_iac.domain.plan import (
@@ -53,19 +56,71 @@ from infobip_iac.engine.identity import (
     state_identities,
 )
 from infobip_iac.engine.live import LiveIndex
-from infobip_iac.errors import PlanError
+from infobip_iac.errors import PlanError, UsageError
 from infobip_iac.gc_pause import gc_paused
 from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.state.model import ResourceState, StateDocument
 
-__all__ = ["DEFAULT_WRITE_LIMIT", "make_plan", "unmanaged_address"]
+__all__ = ["DEFAULT_WRITE_LIMIT", "check_address_syntax", "make_plan", "unmanaged_address"]
 
 DEFAULT_WRITE_LIMIT = 40  # Infobip's creates and updates per account and day
+
+# The manifest's address rule (manifest.models.ADDRESS_PATTERN); the engine does not read
+# manifests, so it keeps its own copy of the one line.
+_KEY_ADDRESS = re.compile(r"api_keys\.[a-z0-9][a-z0-9_-]{0,62}")
+_UNMANAGED_ADDRESS = re.compile(r"unmanaged\.[^.\s]+\.[^.\s]+")
+_KEY_ADDRESS_HELP = (
+    "use api_keys.<id>, with the id of a key under api_keys: lowercase letters, digits, "
+    "_ and - (e.g. api_keys.ci-sms)"
+)
 
 
 def unmanaged_address(account: str, key_id: str) -> str:
     """The address a plan gives a live key nobody declared, so `--target` can name it."""
     return f"unmanaged.{account}.{key_id}"
+
+
+def check_address_syntax(
+    targets: Iterable[str] = (),
+    replace: Iterable[str] = (),
+    *,
+    known: Collection[str] | None = None,
+) -> None:
+    """Raise UsageError for a `--target` or `--replace` that is not an address at all.
+
+    `known` (declared and state addresses) narrows "did you mean" to addresses that exist.
+    make_plan checks this itself; the CLI may call it first, to refuse a typo before it
+    reads any live key."""
+    for address in replace:
+        if not _KEY_ADDRESS.fullmatch(address):
+            raise UsageError(
+                f'--replace "{address}" is not a key address; {_KEY_ADDRESS_HELP}'
+                f"{_suggestion(address, known)}"
+            )
+    for address in targets:
+        if not (_KEY_ADDRESS.fullmatch(address) or _UNMANAGED_ADDRESS.fullmatch(address)):
+            raise UsageError(
+                f'--target "{address}" is not a key address; {_KEY_ADDRESS_HELP}, or '
+                "unmanaged.<account>.<key id> for a live key nobody declared"
+                f"{_suggestion(address, known)}"
+            )
+
+
+def _suggestion(text: str, known: Collection[str] | None) -> str:
+    if known is not None:
+        return _did_you_mean(text, known)
+    # Without the addresses at hand, the likeliest slip is a key id without its prefix.
+    address = key_address(text)
+    return f"; did you mean {address}?" if _KEY_ADDRESS.fullmatch(address) else ""
+
+
+def _did_you_mean(address: str, known: Iterable[str]) -> str:
+    """`; did you mean api_keys.x?` for a likely typo of one of `known`, else nothing."""
+    pool = sorted(set(known))
+    if key_address(address) in pool:  # the id alone, without `api_keys.`
+        return f"; did you mean {key_address(address)}?"
+    close = difflib.get_close_matches(address, pool, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def make_plan(
@@ -84,7 +139,15 @@ def make_plan(
     `live` maps every account reference the configuration or the state names to its live
     keys. Raises PlanError when the plan cannot be made: an ambiguous adoption, a broken
     `moved` or `imports` block, or a revoke of a key under `lifecycle.prevent_revoke`.
+    Raises UsageError for a `targets` or `replace` entry that is not an address, and for a
+    `replace` this plan could not honour (so a rotation asked for is never skipped).
     """
+    check_address_syntax(targets, replace, known=set(config.keys) | set(state.resources))
+    if refresh_only and replace:
+        raise UsageError(
+            "--replace asks for new keys, and a refresh-only plan writes no key; "
+            "drop --refresh-only or --replace"
+        )
     with gc_paused():
         return _make_plan(
             config,
@@ -154,6 +217,7 @@ def _make_plan(
         state_serial=state.serial,
         fingerprints=dict(sorted(fingerprints.items())),
         max_revokes=config.policy.max_revokes,
+        changes_outside_targets=planner.outside_targets,
     )
 
 
@@ -242,6 +306,9 @@ class _Planner:
         self.problems: list[Problem] = []
         self.unmanaged: list[UnmanagedKey] = []
         self.warnings: list[str] = []
+        # Keys --target leaves out that a plan without it would change (planned, then
+        # dropped: only their count is kept, for the summary).
+        self.outside_targets = 0
         self._attributes: dict[str, Attributes] = {}
 
     # -- lookups -------------------------------------------------------------------------
@@ -271,15 +338,22 @@ class _Planner:
 
     def run(self) -> tuple[list[ResourceChange], tuple[DriftItem, ...]]:
         identities = resolve_identities(self.config, self.state, self.index)
+        self._check_replace(identities)
         if self.refresh_only:
             claimed = identities.claimed
             identities = state_identities(self.state, self.index)
             identities.claimed |= claimed
-            drafts: list[_Planned] = [
-                self._refresh(ident)
-                for address, ident in identities.removed.items()
-                if self.in_scope(address)
-            ]
+            drafts: list[_Planned] = []
+            left_out: list[_Planned] = []
+            for address, ident in identities.removed.items():
+                (drafts if self.in_scope(address) else left_out).append(self._refresh(ident))
+            if left_out:
+                # A full refresh-only plan would record these: the forgotten entries and
+                # the keys that drifted.
+                finished = [_finish(d, ()) for d in left_out]
+                recorded = {c.address for c in finished if c.has_effect}
+                recorded |= {item.address for item in self._drift(identities, finished)}
+                self.outside_targets += len(recorded)
         else:
             self.problems.extend(p for p in identities.problems if self.in_scope(*p.addresses))
             drafts = self._plan_identities(identities)
@@ -287,6 +361,13 @@ class _Planner:
             raise PlanError(_problem_text(self.problems))
         drafts.extend(self._plan_unmanaged(identities.claimed))
         self._warn_unknown_targets(identities, drafts)
+        if self.outside_targets:
+            noun = "change" if self.outside_targets == 1 else "changes"
+            self.warnings.append(
+                f"resource targeting is in effect: {self.outside_targets} {noun} to keys "
+                "outside --target left out of this plan, so applying it does not bring "
+                "every key in line with the configuration"
+            )
         drafts.sort(key=lambda draft: draft.address)
 
         diffs = attribute_changes(
@@ -296,9 +377,7 @@ class _Planner:
                 if isinstance(d, _Draft) and (d.old or d.new)
             }
         )
-        changes = [
-            d.finish(diffs.get(d.address, ())) if isinstance(d, _Draft) else d for d in drafts
-        ]
+        changes = [_finish(d, diffs.get(d.address, ())) for d in drafts]
         return changes, self._drift(identities, changes)
 
     def _plan_identities(self, identities: Identities) -> list[_Planned]:
@@ -308,14 +387,65 @@ class _Planner:
         for address, ident in identities.declared.items():
             if everything or self.in_scope(address, ident.previous_address):
                 drafts.append(self._plan_declared(keys[address], ident))
+            else:
+                self._count_left_out(self._plan_declared, keys[address], ident)
         for address, ident in identities.removed.items():
             if everything or self.in_scope(address, ident.previous_address):
                 drafts.append(self._plan_removed(ident))
+            else:
+                self._count_left_out(self._plan_removed, ident)
         return drafts
+
+    def _count_left_out(self, plan_one: Callable[..., _Planned], *args: Any) -> None:
+        """Plan a key --target leaves out only to count it when it would change. What
+        stops its plan (a prevent_revoke, a broken state entry) is for a plan that
+        includes it to report, so here it only counts as a change."""
+        problems = len(self.problems)
+        try:
+            draft = plan_one(*args)
+        except PlanError:
+            self.outside_targets += 1
+            return
+        if len(self.problems) > problems:
+            del self.problems[problems:]
+            self.outside_targets += 1
+        elif _finish(draft, ()).has_effect:
+            self.outside_targets += 1
+
+    def _check_replace(self, identities: Identities) -> None:
+        """Refuse a `--replace` this plan would not carry out: a typo, a key no longer
+        declared, a disabled key, or one --target leaves out."""
+        declared = self.config.keys
+        for address in sorted(self.replace):
+            desired = declared.get(address)
+            if desired is None:
+                if address in self.state.resources:
+                    raise UsageError(
+                        f"--replace {address}: the key is no longer declared, so this plan "
+                        "revokes it rather than replacing it; declare it again to replace it"
+                    )
+                raise UsageError(
+                    f"--replace {address}: no key is declared at this address"
+                    f"{_did_you_mean(address, declared)}"
+                )
+            if not desired.enabled:
+                where = f" at {desired.source}" if desired.source else ""
+                raise UsageError(
+                    f"--replace {address}: the key is declared with enabled: false{where}, "
+                    "and a disabled key is not replaced; enable it, or drop --replace"
+                )
+            ident = identities.declared.get(address)
+            previous = ident.previous_address if ident is not None else None
+            if not self.in_scope(address, previous):
+                raise UsageError(
+                    f"--replace {address}: --target leaves this key out of the plan; "
+                    f"add --target {address}"
+                )
 
     def _warn_unknown_targets(self, identities: Identities, drafts: list[_Planned]) -> None:
         known = (
-            set(identities.declared)
+            set(self.config.keys)
+            | set(identities.declared)
             | set(identities.removed)
             | set(self.state.resources)
             | {d.address for d in drafts}
@@ -324,6 +454,7 @@ class _Planner:
         for target in sorted(self.targets - known):
             self.warnings.append(
                 f"--target {target} matches no declared key, state entry or unmanaged key"
+                f"{_did_you_mean(target, known)}"
             )
 
     # -- declared keys ---------------------------------------------------------------------
@@ -530,6 +661,8 @@ class _Planner:
                 continue
             address = unmanaged_address(account, key.id)
             revoking = policy == "revoke" and not self.refresh_only and self.in_scope(address)
+            if policy == "revoke" and not self.refresh_only and not revoking:
+                self.outside_targets += 1
             self.unmanaged.append(
                 UnmanagedKey(
                     account=account,
@@ -592,6 +725,12 @@ class _Planner:
 
 # A change still to be diffed, or one that is finished already (no attribute changes).
 _Planned = _Draft | ResourceChange
+
+
+def _finish(planned: _Planned, changes: tuple[AttributeChange, ...]) -> ResourceChange:
+    return planned.finish(changes) if isinstance(planned, _Draft) else planned
+
+
 # Every optional field of a ResourceChange at its default, in declaration order.
 _UNCHANGED = {
     name: info.default

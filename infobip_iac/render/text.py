@@ -423,11 +423,11 @@ def summary_line(plan: Plan) -> str:
     if plan.refresh_only:
         recorded = len(plan.drift) + sum(1 for c in plan.changes if c.forget)
         if not recorded:
-            return NO_CHANGES
+            return _no_changes(plan)
         noun = "key" if recorded == 1 else "keys"
         return f"Refresh-only plan: {recorded} {noun} to record in state; no key is written."
     if not plan.has_changes:
-        return NO_CHANGES
+        return _no_changes(plan)
     imports = sum(1 for c in plan.changes if c.importing_id)
     counts = (
         f"{plan.count(Action.CREATE) + plan.count(Action.REPLACE)} to add, "
@@ -442,6 +442,22 @@ def summary_line(plan: Plan) -> str:
             f"at most {max(by_account.values())} of {plan.write_limit} allowed per day in one."
         )
     return f"Plan: {counts} Infobip writes: {plan.writes} of {plan.write_limit} allowed per day."
+
+
+def _no_changes(plan: Plan) -> str:
+    """NO_CHANGES, unless --target kept the rest of the configuration out of the plan:
+    then only the targeted keys are known to match."""
+    if not plan.targets:
+        return NO_CHANGES
+    left_out = plan.changes_outside_targets
+    if not left_out:
+        return "No changes. The targeted keys match the configuration."
+    noun = "change" if left_out == 1 else "changes"
+    return (
+        f"No changes to the targeted keys. {left_out} {noun} outside the targets "
+        f"{'was' if left_out == 1 else 'were'} left out; plan without --target to see "
+        f"{'it' if left_out == 1 else 'them'}."
+    )
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:

@@ -34,7 +34,7 @@ from infobip_iac.domain.keys import (
     SourceRef,
 )
 from infobip_iac.domain.plan import Action, Reason
-from infobip_iac.errors import PlanError
+from infobip_iac.errors import PlanError, UsageError
 from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.state.model import SecretRecord, StateDocument
 
@@ -778,6 +778,150 @@ def test_targets_skip_problems_elsewhere() -> None:
     made = plan(config(BASE, other), state(), reads, targets=["api_keys.ci"])
 
     assert [c.address for c in made.changes] == ["api_keys.ci"]
+
+
+def test_a_targeted_plan_counts_the_changes_it_leaves_out() -> None:
+    untouched = desired("untouched")
+    quiet_key = matching(untouched, "K2")
+    declared = config(
+        BASE.model_copy(update={"name": "renamed"}),
+        untouched,
+        desired("fresh"),
+        unmanaged_keys="revoke",
+    )
+    current = state(
+        {
+            "api_keys.ci": record(matching(BASE, "K1")),
+            "api_keys.untouched": record(quiet_key),
+        }
+    )
+    reads = live_map(matching(BASE, "K1"), quiet_key, live("U1", "stranger"))
+
+    made = plan(declared, current, reads, targets=["api_keys.untouched"])
+
+    # Declared and unchanged: a no-op, as in Terraform. Left out: the update of ci, the
+    # create of fresh and the revoke of the unmanaged key.
+    assert [(c.address, c.action) for c in made.changes] == [("api_keys.untouched", Action.NOOP)]
+    assert not made.has_changes
+    assert made.changes_outside_targets == 3
+    assert any("3 changes to keys outside --target left out" in w for w in made.warnings)
+
+
+def test_a_targeted_plan_leaves_out_nothing_when_the_rest_is_in_sync() -> None:
+    other = desired("other")
+    _, current, reads = managed()
+    current.resources["api_keys.other"] = record(matching(other, "K2"))
+    reads = live_map(*reads["_"].keys, matching(other, "K2"))
+
+    made = plan(config(BASE, other), current, reads, targets=["api_keys.ci"])
+
+    assert made.changes_outside_targets == 0 and made.warnings == ()
+
+
+def test_a_left_out_key_that_could_not_be_planned_still_counts() -> None:
+    guarded = desired("guarded", enabled=False, lifecycle=Lifecycle(prevent_revoke=True))
+    guarded_key = matching(guarded.model_copy(update={"enabled": True}), "G1")
+    _, current, reads = managed()
+    current.resources["api_keys.guarded"] = record(guarded_key)
+    reads = live_map(*reads["_"].keys, guarded_key)
+
+    made = plan(config(BASE, guarded), current, reads, targets=["api_keys.ci"])
+
+    assert made.changes_outside_targets == 1
+
+
+def test_a_targeted_refresh_only_plan_counts_drift_outside_the_targets() -> None:
+    other = desired("other")
+    other_key = matching(other, "K2")
+    _, current, reads = managed()
+    current.resources["api_keys.other"] = record(other_key)
+    reads = live_map(*reads["_"].keys, other_key.model_copy(update={"name": "renamed by hand"}))
+
+    made = plan(config(BASE, other), current, reads, targets=["api_keys.ci"], refresh_only=True)
+
+    assert made.drift == () and made.changes_outside_targets == 1
+
+
+def test_an_unknown_target_suggests_the_address_meant() -> None:
+    made = plan(config(BASE), targets=["api_keys.cj"])
+
+    assert any("did you mean api_keys.ci?" in w for w in made.warnings)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"targets": ["nope"]}, '--target "nope" is not a key address'),
+        ({"targets": ["API_KEYS.CI"]}, '--target "API_KEYS.CI" is not a key address'),
+        ({"replace": ["ci"]}, r'--replace "ci" is not a key address.*did you mean api_keys\.ci\?'),
+        ({"replace": ["unmanaged._.U1"]}, '--replace "unmanaged._.U1" is not a key address'),
+    ],
+)
+def test_target_and_replace_must_be_addresses(options: dict[str, Any], expected: str) -> None:
+    with pytest.raises(UsageError, match=expected):
+        plan(config(BASE), **options)
+
+
+def test_a_bad_address_is_offered_only_an_address_that_exists() -> None:
+    with pytest.raises(UsageError) as refused:
+        plan(config(BASE), targets=["nope"])
+    assert "did you mean" not in str(refused.value)
+
+    with pytest.raises(UsageError, match=r"did you mean api_keys\.ci\?$"):
+        plan(config(BASE), targets=["ci"])
+
+
+def test_an_unmanaged_key_address_is_a_valid_target() -> None:
+    made = plan(
+        config(unmanaged_keys="revoke"),
+        state(),
+        live_map(live("U1", "stranger")),
+        targets=["unmanaged._.U1"],
+    )
+
+    assert [c.address for c in made.changes] == ["unmanaged._.U1"]
+
+
+def test_replace_of_an_undeclared_address_is_an_error_with_a_suggestion() -> None:
+    declared, current, reads = managed()
+
+    with pytest.raises(UsageError) as refused:
+        plan(declared, current, reads, replace=["api_keys.cj"])
+
+    assert str(refused.value) == (
+        "--replace api_keys.cj: no key is declared at this address; did you mean api_keys.ci?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "options", "expected"),
+    [
+        ("removed", {}, "no longer declared"),
+        ("disabled", {}, "declared with enabled: false"),
+        ("managed", {"targets": ["api_keys.other"]}, "add --target api_keys.ci"),
+        ("managed", {"refresh_only": True}, "refresh-only plan writes no key"),
+    ],
+)
+def test_a_replace_the_plan_would_skip_is_an_error(
+    setup: str, options: dict[str, Any], expected: str
+) -> None:
+    declared, current, reads = managed()
+    if setup == "removed":
+        declared = config()
+    elif setup == "disabled":
+        declared = config(BASE.model_copy(update={"enabled": False}))
+    declared = config(*declared.keys.values(), desired("other"))
+
+    with pytest.raises(UsageError, match=expected):
+        plan(declared, current, reads, replace=["api_keys.ci"], **options)
+
+
+def test_replace_within_the_targets_is_planned() -> None:
+    declared, current, reads = managed()
+
+    made = plan(declared, current, reads, targets=["api_keys.ci"], replace=["api_keys.ci"])
+
+    assert change(made, "api_keys.ci").action is Action.REPLACE
 
 
 def test_writes_are_counted_against_the_limit() -> None:

@@ -148,6 +148,7 @@ def scenarios(draw: Any) -> dict[str, Any]:
                 key_id=draw(st.sampled_from(every_key))[1].id,
             )
         )
+    replaceable = [key.address for key in declared if key.enabled]
     return {
         "config": DesiredConfig(
             keys={key.address: key for key in declared},
@@ -157,7 +158,8 @@ def scenarios(draw: Any) -> dict[str, Any]:
         ),
         "state": StateDocument(resources=records),
         "live": reads,
-        "replace": draw(st.lists(st.sampled_from([key_address(i) for i in IDENTS]), max_size=1)),
+        # Only what --replace accepts: a declared, enabled key (anything else is refused).
+        "replace": draw(st.lists(st.sampled_from(replaceable), max_size=1)) if replaceable else [],
     }
 
 

@@ -7,14 +7,20 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from engine.builders import config, desired, plan
+from engine.builders import config, desired, live_map, matching, plan, record, state
 from pydantic import BaseModel
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import UsageError
-from infobip_iac.render.json import plan_document, read_plan_file, render_json, write_plan_file
+from infobip_iac.render.json import (
+    _digest,
+    plan_document,
+    read_plan_file,
+    render_json,
+    write_plan_file,
+)
 
 
 def by_address(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -87,6 +93,37 @@ def test_saved_plan_round_trips(busy_plan: Plan, tmp_path: Path) -> None:
     shown = {k: v for k, v in saved.items() if k != "infobip_iac"}
     assert shown == json.loads(render_json(busy_plan))
     assert list(tmp_path.iterdir()) == [target]  # no temp file left behind
+
+
+def _targeted_plan() -> Plan:
+    """`--target api_keys.steady` (in sync) leaving out the create of api_keys.fresh."""
+    key = desired("steady")
+    steady = matching(key, "S1")
+    return plan(
+        config(key, desired("fresh")),
+        state({key.address: record(steady)}),
+        live_map(steady),
+        targets=["api_keys.steady"],
+    )
+
+
+def test_a_targeted_plan_says_in_its_warnings_what_it_left_out() -> None:
+    document = json.loads(render_json(_targeted_plan()))
+
+    assert document["applyable"] is False
+    assert any("1 change to keys outside --target left out" in w for w in document["warnings"])
+
+
+def test_a_plan_saved_before_the_left_out_count_still_reads(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    write_plan_file(_targeted_plan(), target)
+    saved = json.loads(target.read_text())
+    embedded = saved["infobip_iac"]
+    del embedded["plan"]["changes_outside_targets"]
+    embedded["digest"] = _digest(embedded["plan"])
+    target.write_text(json.dumps(saved))
+
+    assert read_plan_file(target).changes_outside_targets == 0
 
 
 def _models_reachable_from(model: type[BaseModel]) -> set[type[BaseModel]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.builders import config, live, live_map, plan, state
+from engine.builders import config, desired, live, live_map, matching, plan, record, state
 
 from infobip_iac.domain.plan import Plan
 from infobip_iac.render.markdown import render_markdown
@@ -59,3 +59,19 @@ def test_over_the_write_limit_is_a_caution(update_plan: Plan) -> None:
     markdown = render_markdown(update_plan.model_copy(update={"write_limit": 0}))
 
     assert "> [!CAUTION]" in markdown
+
+
+def test_a_targeted_plan_says_what_it_left_out() -> None:
+    key = desired("steady")
+    steady = matching(key, "S1")
+    made = plan(
+        config(key, desired("fresh")),
+        state({key.address: record(steady)}),
+        live_map(steady),
+        targets=["api_keys.steady"],
+    )
+
+    assert render_markdown(made).startswith(
+        "**No changes to the targeted keys. 1 change outside the targets was left out; "
+        "plan without --target to see it.**"
+    )

@@ -125,6 +125,36 @@ def test_no_changes(quiet_plan: Plan) -> None:
     assert '  - U9 "someone\'s key" in account _: reported' in text.splitlines()
 
 
+def _targeted(*others: str) -> Plan:
+    """`--target api_keys.steady` (in sync) in a configuration that also declares `others`,
+    none of them created yet."""
+    key = desired("steady")
+    steady = matching(key, "S1")
+    return plan(
+        config(key, *(desired(other) for other in others)),
+        state({key.address: record(steady)}),
+        live_map(steady),
+        targets=["api_keys.steady"],
+    )
+
+
+def test_a_targeted_plan_does_not_claim_everything_matches() -> None:
+    text = render_text(_targeted("fresh", "newer"))
+
+    assert NO_CHANGES not in text
+    assert text.splitlines()[-1] == (
+        "No changes to the targeted keys. 2 changes outside the targets were left out; "
+        "plan without --target to see them."
+    )
+    assert "Warning: resource targeting is in effect: 2 changes" in text
+
+
+def test_a_targeted_plan_with_nothing_left_out() -> None:
+    text = render_text(_targeted())
+
+    assert text.splitlines()[-1] == "No changes. The targeted keys match the configuration."
+
+
 def test_colour_only_when_asked(busy_plan: Plan) -> None:
     plain = render_text(busy_plan)
     coloured = render_text(busy_plan, color=True)
