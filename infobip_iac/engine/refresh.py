@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 
-from infobip_iac.domain.keys import DesiredConfig
+from infobip_iac.domain.keys import CALLER_ACCOUNT, DesiredConfig
+from infobip_iac.errors import PermissionDeniedError
 from infobip_iac.infobip.api import (
     MAX_READERS,
     AccountKeys,
+    KeyLister,
     KeyService,
     ProgressCallback,
     list_accounts_concurrently,
@@ -37,6 +40,41 @@ class _ReadCancelledError(Exception):
     """Raised into an abandoned read-ahead from its progress callback, to end it."""
 
 
+@dataclass(eq=False)
+class _AccountRefusedError(PermissionDeniedError):
+    """A refused read with the account it was for, so that the plan, which knows the
+    configuration, can say where that account is named (reads run in other threads, and
+    those of the read-ahead before the configuration is loaded)."""
+
+    account: str = ""
+
+
+class _Reader:
+    """`service`'s listings, with a refusal marked with its account."""
+
+    def __init__(self, service: KeyLister) -> None:
+        self._service = service
+
+    def list_keys(
+        self,
+        account: str,
+        *,
+        names: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+    ) -> AccountKeys:
+        try:
+            return self._service.list_keys(account, names=names, progress=progress)
+        except PermissionDeniedError as error:
+            raise _AccountRefusedError(
+                error.message,
+                status=error.status,
+                error_code=error.error_code,
+                operation=error.operation,
+                violations=error.violations,
+                account=account,
+            ) from None
+
+
 class ReadAhead:
     """Live reads of the accounts `state` names, running in the background from creation.
 
@@ -46,7 +84,7 @@ class ReadAhead:
 
     def __init__(self, service: KeyService, state: StateDocument) -> None:
         self._requests = accounts_to_read(None, state)
-        self._service = service
+        self._reader = _Reader(service)
         self._cancelled = threading.Event()
         self._listener: ProgressCallback | None = None
         self._results: dict[str, AccountKeys] = {}
@@ -67,7 +105,7 @@ class ReadAhead:
     def _read(self) -> None:
         try:
             self._results = list_accounts_concurrently(
-                self._service,
+                self._reader,
                 {account: sorted(names) for account, names in self._requests.items()},
                 progress=self._progress,
             )
@@ -135,18 +173,66 @@ def read_live_keys(
     (in account order) when all are read, `progress` of each page as it arrives. Reads
     `ahead` made are taken as they are; only the other accounts are read here."""
     requests = accounts_to_read(config, state)
-    taken = ahead.take(requests, progress=progress) if ahead is not None else {}
-    rest = list_accounts_concurrently(
-        service,
-        {account: sorted(names) for account, names in requests.items() if account not in taken},
-        max_workers=max_workers,
-        progress=progress,
-    )
+    try:
+        taken = ahead.take(requests, progress=progress) if ahead is not None else {}
+        rest = list_accounts_concurrently(
+            _Reader(service),
+            {account: sorted(names) for account, names in requests.items() if account not in taken},
+            max_workers=max_workers,
+            progress=progress,
+        )
+    except _AccountRefusedError as refused:
+        raise _located(refused, config, state) from None
     live = {account: taken[account] if account in taken else rest[account] for account in requests}
     if on_account is not None:
         for account in requests:
             on_account(live[account])
     return live
+
+
+def _located(
+    refused: _AccountRefusedError, config: DesiredConfig, state: StateDocument
+) -> PermissionDeniedError:
+    """The refusal of an account id, with where that id is written and how to mend it.
+    The caller's own account (`_`) is named by no one line, and refused for the
+    credentials alone: its message already says what to do."""
+    account = refused.account
+    message = refused.message
+    if account != CALLER_ACCOUNT:
+        declared = sorted(
+            (key for key in config.keys.values() if key.account == account),
+            key=lambda key: key.address,
+        )
+        recorded = sorted(
+            address for address, record in state.resources.items() if record.account == account
+        )
+        if declared:
+            first = declared[0]
+            at = f" at {first.source}" if first.source is not None else ""
+            others = _more(len(declared) - 1, "key")
+            where = f" in {first.source.file}" if first.source is not None else ""
+            message += (
+                f"; it is the account of {first.address}{at}{others}: correct the account id"
+                f"{where}, or use the credentials of a user who may manage that account"
+            )
+        elif recorded:
+            message += (
+                f"; only the state names this account, for {recorded[0]}"
+                f"{_more(len(recorded) - 1, 'key')}: use the credentials of a user who may "
+                "manage it, or, if the account is gone, forget its keys with "
+                "`infobip-iac state rm`"
+            )
+    return PermissionDeniedError(
+        message,
+        status=refused.status,
+        error_code=refused.error_code,
+        operation=refused.operation,
+        violations=refused.violations,
+    )
+
+
+def _more(count: int, noun: str) -> str:
+    return f" (and {count} more {noun}{'' if count == 1 else 's'})" if count else ""
 
 
 def describe_read(read: AccountKeys) -> str:

@@ -24,7 +24,7 @@ from infobip_iac.errors import (
     Violation,
 )
 
-__all__ = ["api_error", "decode_json", "parse_http_date", "parse_retry_after"]
+__all__ = ["api_error", "decode_json", "parse_http_date", "parse_retry_after", "without_hint"]
 
 # Infobip's descriptions are a sentence or two; anything longer is not a message for users.
 _MAX_TEXT = 300
@@ -36,6 +36,8 @@ _HINTS = {
     403: "the user needs the account-management:manage scope (e.g. the Account Manager or "
     "Integrations Manager role) and access to the account",
 }
+# A description that names this already gives the hint's advice in Infobip's own words.
+_HINT_TOPICS = {403: "account-management:manage"}
 
 
 def decode_json(body: bytes, *, operation: str) -> Any:
@@ -87,6 +89,13 @@ def _api_error_fields(payload: object) -> tuple[str, str, list[Violation]]:
     return "", _text(payload.get("error")), []
 
 
+def without_hint(error: InfobipApiError) -> str:
+    """The error's message as Infobip gave it, without the general advice `api_error`
+    adds, for a caller that knows better what the status means in its context."""
+    hint = _HINTS.get(error.status)
+    return error.message.removesuffix(f" ({hint})") if hint else error.message
+
+
 def parse_http_date(value: str | None) -> datetime | None:
     """An HTTP date (`Date`, `Retry-After`) as aware UTC, None when absent or unreadable."""
     if not value:
@@ -132,7 +141,8 @@ def api_error(
     code, description, violations = _api_error_fields(payload)
     summary = f"HTTP {status}" + (f" {code}" if code else "")
     message = f"{summary}: {description}" if description else summary
-    if status in _HINTS:
+    topic = _HINT_TOPICS.get(status)
+    if status in _HINTS and not (topic and topic in description):
         message = f"{message} ({_HINTS[status]})"
     fields: dict[str, Any] = {
         "message": message,

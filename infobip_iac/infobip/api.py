@@ -19,6 +19,7 @@ __all__ = [
     "MAX_READERS",
     "AccountKeys",
     "CreatedKey",
+    "KeyLister",
     "KeyService",
     "ProgressCallback",
     "list_accounts_concurrently",
@@ -51,7 +52,9 @@ class CreatedKey:
     secret: Secret
 
 
-class KeyService(Protocol):
+class KeyLister(Protocol):
+    """The one operation reading accounts needs, so a reader can be wrapped alone."""
+
     def list_keys(
         self,
         account: str,
@@ -61,9 +64,12 @@ class KeyService(Protocol):
     ) -> AccountKeys:
         """Every key of `account`; `names` are the declared names, used to narrow the
         filter when an account holds more keys than one filter can page through.
-        `progress` is called after each page read."""
+        `progress` is called after each page read. An account the credentials cannot
+        reach (unknown, or not theirs) raises PermissionDeniedError."""
         ...
 
+
+class KeyService(KeyLister, Protocol):
     def get_key(self, key_id: str, *, account: str) -> LiveKey | None:
         """One key by id, None when Infobip answers 404."""
         ...
@@ -86,14 +92,14 @@ class KeyService(Protocol):
 
 
 def list_accounts_concurrently(
-    service: KeyService,
+    service: KeyLister,
     requests: Mapping[str, Collection[str]],
     *,
     max_workers: int = MAX_READERS,
     progress: ProgressCallback | None = None,
 ) -> dict[str, AccountKeys]:
     """Read every account of `requests` (account reference -> declared names) in parallel
-    threads through any KeyService, one thread per account up to `max_workers`; the first
+    threads through any KeyLister, one thread per account up to `max_workers`; the first
     error (in the order of `requests`) is raised after the other reads have stopped."""
     accounts = list(requests)
     if len(accounts) <= 1 or max_workers <= 1:

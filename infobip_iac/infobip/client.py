@@ -27,6 +27,7 @@ from infobip_iac.errors import (
     AmbiguousWriteError,
     InfobipApiError,
     NotFoundError,
+    PermissionDeniedError,
     TransportError,
 )
 from infobip_iac.infobip.answers import (
@@ -34,6 +35,7 @@ from infobip_iac.infobip.answers import (
     decode_json,
     parse_http_date,
     parse_retry_after,
+    without_hint,
 )
 from infobip_iac.infobip.api import (
     MAX_READERS,
@@ -228,9 +230,23 @@ class InfobipClient:
         progress: ProgressCallback | None = None,
     ) -> AccountKeys:
         started = self._clock()
-        result = read_account(
-            account, fetch=self._page_fetcher(account), names=names, progress=progress
-        )
+        try:
+            result = read_account(
+                account, fetch=self._page_fetcher(account), names=names, progress=progress
+            )
+        except PermissionDeniedError as error:
+            if account == CALLER_ACCOUNT:
+                raise
+            # Infobip answers 403, not 404, for an account id the caller cannot reach, be it
+            # unknown or someone else's: the general advice about the scope would mislead.
+            raise PermissionDeniedError(
+                f"account {account} does not exist, or these credentials cannot manage it "
+                f"(Infobip answered {without_hint(error)})",
+                status=error.status,
+                error_code=error.error_code,
+                operation=error.operation,
+                violations=error.violations,
+            ) from None
         _log.debug(
             "infobip keys listed",
             account=account,

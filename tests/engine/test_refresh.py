@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.builders import config, desired, live, record, state
-from infobip_iac.domain.keys import KeyWrite, LiveKey
+from infobip_iac.domain.keys import KeyWrite, LiveKey, SourceRef
 from infobip_iac.engine.refresh import ReadAhead, accounts_to_read, read_live_keys
-from infobip_iac.errors import AuthenticationError
+from infobip_iac.errors import AuthenticationError, PermissionDeniedError
 from infobip_iac.infobip.api import AccountKeys, CreatedKey, ProgressCallback
 from infobip_iac.state.model import StateDocument
 
@@ -35,6 +35,7 @@ class _Reads:
         self.release = threading.Event()
         self.release.set()
         self.failure: Exception | None = None
+        self.refused: set[str] = set()  # accounts answered 403, as Infobip does unknown ones
         self._lock = threading.Lock()
 
     def list_keys(
@@ -42,6 +43,12 @@ class _Reads:
     ) -> AccountKeys:
         with self._lock:
             self.calls.append((account, frozenset(names)))
+        if account in self.refused:
+            raise PermissionDeniedError(
+                "HTTP 403 E403: Insufficient permissions to access the requested resource.",
+                status=403,
+                operation="list API keys",
+            )
         for page in range(1, self.pages + 1):
             assert self.release.wait(timeout=10)
             if self.failure is not None:
@@ -181,3 +188,42 @@ def test_the_engine_does_not_load_the_http_client(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_refused_account_is_named_with_the_manifest_line_that_declares_it() -> None:
+    service = _Reads()
+    service.refused = {SUB}
+    declared = config(
+        desired("a"),
+        desired("b", account=SUB, source=SourceRef(file="teams/m.yaml", line=9, column=3)),
+        desired("c", account=SUB, source=SourceRef(file="teams/m.yaml", line=14, column=3)),
+    )
+    with pytest.raises(PermissionDeniedError) as caught:
+        read_live_keys(service, declared, state())
+    message = str(caught.value)
+    assert message.startswith("list API keys: HTTP 403 E403: Insufficient permissions")
+    assert "api_keys.b at teams/m.yaml:9:3 (and 1 more key)" in message
+    assert "correct the account id in teams/m.yaml" in message
+    assert type(caught.value) is PermissionDeniedError
+    assert caught.value.status == 403
+
+
+def test_a_refused_account_only_the_state_names_points_to_state_rm() -> None:
+    service = _Reads()
+    service.refused = {SUB}
+    current = _state_of("_", SUB)
+    with ReadAhead(service, current) as ahead, pytest.raises(PermissionDeniedError) as caught:
+        read_live_keys(service, config(desired("k-0")), current, ahead=ahead)
+    message = str(caught.value)
+    assert "only the state names this account, for api_keys.k-1" in message
+    assert "infobip-iac state rm" in message
+
+
+def test_a_refused_caller_account_keeps_its_message() -> None:
+    service = _Reads()
+    service.refused = {"_"}
+    with pytest.raises(PermissionDeniedError) as caught:
+        read_live_keys(service, config(desired("a")), state())
+    assert str(caught.value) == (
+        "list API keys: HTTP 403 E403: Insufficient permissions to access the requested resource."
+    )

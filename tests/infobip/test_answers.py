@@ -18,7 +18,13 @@ from infobip_iac.errors import (
     TransportError,
     Violation,
 )
-from infobip_iac.infobip.answers import api_error, decode_json, parse_http_date, parse_retry_after
+from infobip_iac.infobip.answers import (
+    api_error,
+    decode_json,
+    parse_http_date,
+    parse_retry_after,
+    without_hint,
+)
 
 
 def _api_error_body(code: str, description: str, violations: list[dict[str, str]]) -> bytes:
@@ -88,6 +94,25 @@ def test_auth_errors_say_how_to_fix() -> None:
     forbidden = api_error(status=403, body=b"", operation="list API keys")
     assert "INFOBIP_USERNAME" in str(unauthorized)
     assert "account-management:manage" in str(forbidden)
+
+
+def test_a_description_that_gives_the_advice_is_not_followed_by_it_again() -> None:
+    body = json.dumps(
+        {
+            "errorCode": "E403",
+            "description": "The caller lacks the account-management:manage scope.",
+        }
+    ).encode()
+    forbidden = api_error(status=403, body=body, operation="list API keys")
+    assert str(forbidden).count("account-management:manage") == 1
+    assert without_hint(forbidden) == forbidden.message
+
+
+def test_without_hint_gives_infobips_own_words() -> None:
+    body = json.dumps({"errorCode": "E403", "description": "Insufficient permissions."}).encode()
+    forbidden = api_error(status=403, body=body, operation="list API keys")
+    assert "account-management:manage" in forbidden.message
+    assert without_hint(forbidden) == "HTTP 403 E403: Insufficient permissions."
 
 
 def test_older_exception_shape_of_auth_endpoints() -> None:

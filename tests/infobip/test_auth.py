@@ -56,6 +56,29 @@ def test_user_without_manage_scope_is_forbidden(emulator: EmulatorServer, connec
     assert "account-management:manage" in str(caught.value)
 
 
+def test_an_unknown_account_is_refused_without_advice_about_the_scope(
+    emulator: EmulatorServer, connect: Connect
+) -> None:
+    client = connect(emulator, UserCredentials("admin", Secret("admin")))
+    with pytest.raises(PermissionDeniedError) as caught:
+        client.list_keys("NOSUCHACCOUNT")
+    message = str(caught.value)
+    assert message.startswith(
+        "list API keys: account NOSUCHACCOUNT does not exist, or these credentials cannot "
+        "manage it (Infobip answered HTTP 403"
+    )
+    assert "account-management:manage" not in message
+    assert caught.value.status == 403
+
+
+def test_the_scope_advice_is_given_once(emulator: EmulatorServer, connect: Connect) -> None:
+    emulator.control.add_user("designer", "pw-designer", roles=["Answers Designer"])
+    client = connect(emulator, UserCredentials("designer", Secret("pw-designer")))
+    with pytest.raises(PermissionDeniedError) as caught:
+        client.list_keys("_")
+    assert str(caught.value).count("account-management:manage") == 1
+
+
 def test_oauth_token_is_fetched_once_and_reused(
     emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf
 ) -> None:
