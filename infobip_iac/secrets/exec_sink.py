@@ -27,7 +27,12 @@ from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["WITHHELD_VARIABLES", "command_environment", "run_secret_command"]
+__all__ = [
+    "WITHHELD_VARIABLES",
+    "command_environment",
+    "command_environment_without_credentials",
+    "run_secret_command",
+]
 
 # The tool's connection secrets (SPEC §3): a sink command has no business with them.
 WITHHELD_VARIABLES = frozenset(
@@ -37,10 +42,15 @@ _STDERR_KEPT_BYTES = 64 * 1024
 _READER_GRACE_SECONDS = 2.0
 
 
+def command_environment_without_credentials() -> dict[str, str]:
+    """This process's environment without its Infobip credentials."""
+    return {name: value for name, value in os.environ.items() if name not in WITHHELD_VARIABLES}
+
+
 def command_environment(meta: KeyMeta) -> dict[str, str]:
     """This process's environment without its Infobip credentials, plus the key's address,
     id, name and account."""
-    env = {name: value for name, value in os.environ.items() if name not in WITHHELD_VARIABLES}
+    env = command_environment_without_credentials()
     env.update(
         INFOBIP_KEY_ADDRESS=meta.address,
         INFOBIP_KEY_ID=meta.key_id,
@@ -51,27 +61,43 @@ def command_environment(meta: KeyMeta) -> dict[str, str]:
 
 
 class _StderrHead:
-    """Drains a pipe on a thread, keeping only its first bytes."""
+    """Drains a pipe on a thread, keeping only its first `keep` bytes."""
 
-    def __init__(self, pipe: IO[bytes]) -> None:
+    def __init__(self, pipe: IO[bytes], keep: int) -> None:
         self._pipe = pipe
+        self._keep = keep
         self._kept = bytearray()
-        self._dropped = 0
+        self.dropped = 0
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             while chunk := os.read(self._pipe.fileno(), 65536):
-                room = _STDERR_KEPT_BYTES - len(self._kept)
+                room = self._keep - len(self._kept)
                 self._kept += chunk[:room]
-                self._dropped += max(0, len(chunk) - room)
+                self.dropped += max(0, len(chunk) - room)
 
     def text(self) -> str:
+        """What was kept, decoded; nothing is stripped or cut here, so that redaction sees
+        the text as the command wrote it."""
         # A grandchild that keeps stderr open must not hold us: give up after a grace period.
         self._thread.join(_READER_GRACE_SECONDS)
-        text = bytes(self._kept).decode("utf-8", errors="replace").strip()
-        return text + (f"… ({self._dropped} more bytes)" if self._dropped else "")
+        return bytes(self._kept).decode("utf-8", errors="replace")
+
+
+def _stderr_detail(stderr: _StderrHead, secret: Secret) -> str:
+    """The command's stderr as an error may quote it: redacted first, then cut."""
+    text = stderr.text()
+    if stderr.dropped:
+        # The head was cut where the bytes ran out, maybe inside a secret whose beginning
+        # alone is too short to be recognised as a fragment; the head holds a secret's
+        # length beyond _STDERR_KEPT_BYTES, so dropping that much loses nothing we show.
+        text = text[: max(0, len(text) - len(secret.reveal()))]
+    parts = [redact(text.strip(), secret)]
+    if stderr.dropped:
+        parts.append(f"({stderr.dropped} more bytes not kept)")
+    return " ".join(part for part in parts if part)
 
 
 def _stop_session(process: subprocess.Popen[bytes]) -> None:
@@ -94,7 +120,7 @@ def _start(spec: SecretSinkSpec, meta: KeyMeta, program: str) -> subprocess.Pope
     except FileNotFoundError:
         raise SecretSinkError(
             f'the secret command "{program}" was not found. The command runs without a shell: '
-            "give the program (on PATH or as a path) and its arguments as a list."
+            "give the program (on PATH or as a path) and its arguments as a list"
         ) from None
     except PermissionError:
         raise SecretSinkError(f'the secret command "{program}" is not executable') from None
@@ -112,7 +138,7 @@ def run_secret_command(
     program = spec.command[0]
     process = _start(spec, meta, program)
     assert process.stdin is not None and process.stderr is not None
-    stderr = _StderrHead(process.stderr)
+    stderr = _StderrHead(process.stderr, _STDERR_KEPT_BYTES + len(secret.reveal().encode()))
     try:
         # A secret is far smaller than a pipe's buffer, so this write cannot block.
         with contextlib.suppress(BrokenPipeError):
@@ -131,7 +157,7 @@ def run_secret_command(
             _stop_session(process)
         raise
     finally:
-        output = stderr.text()
+        detail = _stderr_detail(stderr, secret)
         process.stderr.close()
     if returncode != 0:
         status = (
@@ -139,7 +165,6 @@ def run_secret_command(
             if returncode < 0
             else f"exited with status {returncode}"
         )
-        detail = redact(output, secret)
         raise SecretSinkError(
             f'the secret command "{program}" {status}'
             + (f": {detail}" if detail else " (no output on stderr)")

@@ -11,8 +11,9 @@ import pytest
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.exec_sink import _STDERR_KEPT_BYTES
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.secrets.redact import MAX_DETAIL_CHARS
+from infobip_iac.secrets.redact import MAX_DETAIL_CHARS, MIN_FRAGMENT_CHARS, REDACTED
 from infobip_iac.secrets.sinks import deliver
 
 
@@ -162,3 +163,58 @@ def test_a_timeout_also_stops_what_the_command_started(
     while not _gone(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(grandchild)
+
+
+def _pieces(value: str) -> list[str]:
+    """Every run of the secret long enough to be hidden."""
+    width = MIN_FRAGMENT_CHARS
+    return [value[i : i + width] for i in range(len(value) - width + 1)]
+
+
+def test_stderr_cut_inside_the_secret_leaves_no_piece_of_it(
+    python_command: tuple[str, ...], secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    """The audit's first command: blank lines push the secret across the 64 KiB kept of
+    stderr; cut first and stripped, all but its last character used to come out."""
+    pad_then_echo = (
+        "import sys; s = sys.stdin.read(); "
+        "sys.stderr.write(chr(10) * (65536 - len(s) + 1) + s); sys.exit(1)"
+    )
+
+    message = run(exec_spec(*python_command, pad_then_echo), secret, meta)
+
+    assert "exited with status 1" in message
+    assert not any(piece in message for piece in _pieces(secret_value)), message
+
+
+def test_stderr_quoting_most_of_the_secret_leaves_no_piece_of_it(
+    python_command: tuple[str, ...], secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    """The audit's second command: the secret echoed without its last character."""
+    echo_most = (
+        "import sys; s = sys.stdin.read(); "
+        "sys.stderr.write('bad token ' + s[:-1] + ' end'); sys.exit(1)"
+    )
+
+    message = run(exec_spec(*python_command, echo_most), secret, meta)
+
+    assert f"bad token {REDACTED} end" in message
+    assert not any(piece in message for piece in _pieces(secret_value)), message
+
+
+def test_a_secret_begun_just_before_the_end_of_what_is_kept_is_not_shown(
+    python_command: tuple[str, ...], secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    """Stderr beyond what is kept is dropped; a secret it cuts leaves a beginning too short
+    to be recognised as a piece of it, which must not be shown either."""
+    beginning = 5
+    keep = _STDERR_KEPT_BYTES + len(secret_value)
+    cut_inside = (
+        "import sys; s = sys.stdin.read(); "
+        f"sys.stderr.write(chr(10) * ({keep} - {beginning}) + s); sys.exit(1)"
+    )
+
+    message = run(exec_spec(*python_command, cut_inside), secret, meta)
+
+    assert secret_value[:beginning] not in message
+    assert "more bytes not kept" in message
