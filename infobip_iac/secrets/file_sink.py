@@ -12,6 +12,7 @@ folder) could otherwise aim the secret somewhere it does not belong:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -24,14 +25,29 @@ from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.domain.sinkpath import PLACEHOLDERS, fill_sink_path
 from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.gitcheck import warn_if_git_would_commit
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.state.files import ensure_private_dir, fsync_dir
+from infobip_iac.state.files import ensure_private_dir, fsync_dir, remove_abandoned
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["PLACEHOLDERS", "file_contents", "resolve_target", "write_secret_file"]
+__all__ = [
+    "PLACEHOLDERS",
+    "check_folder",
+    "check_folders_below_base",
+    "check_target",
+    "file_contents",
+    "owned_name",
+    "resolve_target",
+    "write_secret_file",
+]
 
 # Values safe to leave unquoted in a .env file read by shells, docker and dotenv libraries.
 _DOTENV_BARE = re.compile(r"[A-Za-z0-9_./+=:@-]*")
+_TEMP_TOKEN_BYTES = 8
+# `.<target name>.<16 hex digits>.tmp`, as _temp_name makes them, and nothing else.
+_TEMP_FILE = re.compile(rf"\..+\.[0-9a-f]{{{2 * _TEMP_TOKEN_BYTES}}}\.tmp")
+# The longest file name Linux and macOS file systems take, in bytes.
+_NAME_MAX = 255
 
 
 def resolve_target(spec: SecretSinkSpec, meta: KeyMeta) -> Path:
@@ -85,33 +101,80 @@ def file_contents(spec: SecretSinkSpec, secret: Secret, meta: KeyMeta) -> bytes:
     return text.encode()
 
 
+def owned_name(path: Path | str) -> str:
+    """How state records a file a sink wrote: its real absolute path, so that the claim
+    does not depend on the folder apply runs from. A relative entry from an older state
+    resolves against the working folder, as it was written."""
+    return os.path.realpath(path)
+
+
 def _same_file_name(path: Path, owned_files: Collection[str]) -> bool:
     # Both sides resolved the same way, so `./secrets/x.env` and an absolute spelling match;
     # the final component is never a link here (checked before), so resolving cannot be fooled.
-    target = path.resolve()
-    return any(Path(owned).resolve() == target for owned in owned_files)
+    # realpath, unlike Path.resolve, does not raise on a link loop in an old entry.
+    target = owned_name(path)
+    return any(owned_name(owned) == target for owned in owned_files)
+
+
+def _unusable(path: Path, error: OSError) -> SecretSinkError:
+    reason = error.strerror or type(error).__name__
+    if error.errno == errno.ENOTDIR:
+        reason += " (a part of the path is a file, not a folder)"
+    return SecretSinkError(f"cannot use {path} as a secret file: {reason}; choose another path")
+
+
+def _temp_name(target: Path) -> str:
+    return f".{target.name}.{secrets.token_hex(_TEMP_TOKEN_BYTES)}.tmp"
+
+
+def _check_name_length(target: Path) -> None:
+    # The temp file's name is longer than the target's: a name that only just fits would
+    # pass every check before the create and then fail to be written after it.
+    allowed = _NAME_MAX - (len(_temp_name(Path("x"))) - 1)
+    length = len(os.fsencode(target.name))
+    if length > allowed:
+        raise SecretSinkError(
+            f"cannot use {target} as a secret file: its name is {length} bytes long, more "
+            f"than the {allowed} a secret file's name may have; choose a shorter path"
+        )
 
 
 def _check_existing(target: Path, owned_files: Collection[str]) -> None:
+    _check_name_length(target)
     try:
         found = os.lstat(target)
     except FileNotFoundError:
         return
+    except OSError as error:
+        raise _unusable(target, error) from None
     if stat.S_ISLNK(found.st_mode):
         raise SecretSinkError(
             f"{target} is a symbolic link; a secret is never written through a link. "
-            "Remove the link or choose another path."
+            "Remove the link or choose another path"
         )
     if not stat.S_ISREG(found.st_mode):
         raise SecretSinkError(f"{target} exists and is not a regular file; choose another path")
     if not _same_file_name(target, owned_files):
         raise SecretSinkError(
             f"{target} already exists and was not written by this key's secret sink; "
-            "it is left untouched. Move it away or choose another path."
+            "it is left untouched. Move it away or choose another path"
         )
 
 
-def _check_folders_below_base(spec: SecretSinkSpec, target: Path) -> None:
+def check_folder(folder: Path) -> None:
+    """Refuse a folder that exists as something else or cannot be looked at; a missing
+    one is fine (the sink creates it)."""
+    try:
+        found = folder.stat()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise _unusable(folder, error) from None
+    if not stat.S_ISDIR(found.st_mode):
+        raise SecretSinkError(f"{folder} is not a folder; choose another path for secret files")
+
+
+def check_folders_below_base(spec: SecretSinkSpec, target: Path) -> None:
     """Refuse a folder link between the manifest's folder and the file: whoever can write
     into `secrets/` could otherwise swap it for a link and have the secret written
     elsewhere. Folders above the manifest's folder, and the prefix of a path the user wrote
@@ -125,8 +188,24 @@ def _check_folders_below_base(spec: SecretSinkSpec, target: Path) -> None:
         if current.is_symlink():
             raise SecretSinkError(
                 f"{current} is a symbolic link; a secret is never written through a link. "
-                "Replace it with a real folder or choose another path."
+                "Replace it with a real folder or choose another path"
             )
+
+
+def check_target(spec: SecretSinkSpec, target: Path, owned_files: Collection[str]) -> None:
+    """Every check the sink makes before it writes `target`, none of which writes."""
+    check_folders_below_base(spec, target)
+    _check_existing(target, owned_files)
+
+
+def _sweep_abandoned_temp_files(folder: Path) -> None:
+    """Remove temp files of this sink that a run killed between write and rename left in
+    `folder`: each holds a secret. Only names of the sink's own pattern are touched."""
+    try:
+        names = [entry.name for entry in os.scandir(folder)]
+    except OSError:
+        return
+    remove_abandoned(folder / name for name in names if _TEMP_FILE.fullmatch(name))
 
 
 def write_secret_file(
@@ -138,9 +217,8 @@ def write_secret_file(
         ensure_private_dir(folder)
     except OSError as error:
         raise SecretSinkError(f"cannot create the folder {folder}: {error.strerror}") from None
-    _check_folders_below_base(spec, target)
-    _check_existing(target, owned_files)
-    temp = folder / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    check_target(spec, target, owned_files)
+    temp = folder / _temp_name(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(temp, flags, 0o600)
@@ -161,6 +239,8 @@ def write_secret_file(
         with contextlib.suppress(OSError):
             temp.unlink()
         raise SecretSinkError(f"cannot write {target}: {error.strerror}") from None
+    _sweep_abandoned_temp_files(folder)
+    warn_if_git_would_commit(target)
     return SecretRecord(
-        sink="file", status="delivered", location=str(target), files_written=[str(target)]
+        sink="file", status="delivered", location=str(target), files_written=[owned_name(target)]
     )

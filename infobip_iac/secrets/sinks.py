@@ -11,13 +11,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Collection
+from pathlib import Path
 from typing import TextIO
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.exec_sink import run_secret_command
-from infobip_iac.secrets.file_sink import _check_existing, resolve_target, write_secret_file
+from infobip_iac.secrets.file_sink import (
+    check_folder,
+    check_folders_below_base,
+    check_target,
+    owned_name,
+    resolve_target,
+    write_secret_file,
+)
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
@@ -44,7 +52,9 @@ def deliver(
 ) -> SecretRecord:
     """Hand `secret` to the sink `spec` names. Returns a record with status `delivered`
     (or `not-requested` for `none`); raises SecretSinkError, free of the secret, when the
-    secret could not be delivered, which the caller records with `lost_record`.
+    secret could not be delivered, which the caller records with `lost_record`. Its
+    message is why, as a clause without a final full stop, for the caller to place after
+    the key's address.
 
     `owned_files` are the files this key's sink wrote before (from state): only those may
     be replaced. `show_secrets` is the `--show-secrets` flag the `stdout` sink requires.
@@ -60,12 +70,14 @@ def deliver(
             return _print_secret(secret, meta, show_secrets=show_secrets, stream=stdout)
         return SecretRecord(sink="none", status="not-requested")
     except SecretSinkError as error:
-        reason = redact(str(error), secret)
+        reason = str(error)
     except OSError as error:
-        reason = redact(error.strerror or type(error).__name__, secret)
-    raise SecretSinkError(
-        f"the secret of {meta.address} ({meta.key_id}) was not delivered: {reason}"
-    )
+        reason = error.strerror or type(error).__name__
+        if error.filename is not None:
+            reason = f"{os.fsdecode(error.filename)}: {reason}"
+    # The reason alone: whoever reports it already names the key and says the secret was
+    # not delivered (apply's SECRET NOT DELIVERED line, `state show` under the key).
+    raise SecretSinkError(redact(reason, secret))
 
 
 def _print_secret(
@@ -99,17 +111,37 @@ def sink_location(spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
 def refusal_before_create(
     spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
 ) -> str | None:
-    """Why the sink will refuse the secret of a key not created yet, or None: a `file`
-    sink whose file exists and is not this key's (or is a link). Apply asks before its
-    first write, rather than create a key whose secret cannot be delivered. A path naming
-    the key's `{id}` is not known before the create, and is not checked."""
-    if spec.sink != "file" or not spec.path or "{id}" in spec.path:
+    """Why the sink will refuse the secret of a key not created yet, or None; a sentence
+    naming the path and the manifest field, ending with a full stop. Apply asks before its
+    first write, rather than create a key whose secret cannot be delivered.
+
+    Only a `file` sink is checked, with every check it makes before writing: a link among
+    the folders below the manifest's, a file in the way that is not this key's (or is a
+    link), a path that cannot be looked at. A path naming the key's `{id}` is checked up
+    to the first component holding it, since the rest is not known before the create."""
+    if spec.sink != "file" or not spec.path:
         return None
     try:
-        _check_existing(resolve_target(spec, meta), owned_files)
+        target = resolve_target(spec, meta)
+        if "{id}" in spec.path:
+            known = _folder_before_id(spec, target)
+            check_folders_below_base(spec, known / "_")
+            check_folder(known)
+        else:
+            check_target(spec, target, owned_files)
     except SecretSinkError as refusal:
-        return str(refusal)
+        return f'{refusal} (secret.path "{spec.path}").'
     return None
+
+
+def _folder_before_id(spec: SecretSinkSpec, target: Path) -> Path:
+    """The folders of `target` before the first component of `spec.path` naming `{id}`.
+
+    Placeholders fill in one sanitized component each, so the path as written and the
+    filled-in target have the same components, in the same places from the end."""
+    written = Path(spec.path or "").parts
+    first = next(index for index, part in enumerate(written) if "{id}" in part)
+    return Path(*target.parts[: len(target.parts) - len(written) + first])
 
 
 def files_to_claim(spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]) -> list[str]:
@@ -124,11 +156,12 @@ def files_to_claim(spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[
     if spec.sink != "file":
         return files
     try:
-        target = str(resolve_target(spec, meta))
+        target = resolve_target(spec, meta)
     except SecretSinkError:
         return files
-    if target not in files and not os.path.lexists(target):
-        files.append(target)
+    claimed = owned_name(target)
+    if claimed not in {owned_name(owned) for owned in files} and not os.path.lexists(target):
+        files.append(claimed)
     return files
 
 

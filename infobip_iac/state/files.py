@@ -5,11 +5,19 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ensure_private_dir", "fsync_dir", "sweep_temp_files", "write_atomically"]
+__all__ = [
+    "ensure_private_dir",
+    "fsync_dir",
+    "remove_abandoned",
+    "sweep_temp_files",
+    "write_atomically",
+]
 
 # A temp file this old was left by a writer that was killed; a live writer finishes in
 # well under a second, so this margin never touches one in progress.
@@ -67,10 +75,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     fsync_dir(folder)
 
 
+def remove_abandoned(temp_files: Iterable[Path]) -> None:
+    """Remove those of `temp_files` that are regular files old enough to have been left
+    by a killed writer; anything younger may belong to a writer still at work."""
+    cutoff = time.time() - _ABANDONED_AFTER_SECONDS
+    for leftover in temp_files:
+        with contextlib.suppress(OSError):
+            found = leftover.lstat()
+            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
+                leftover.unlink()
+
+
 def sweep_temp_files(path: Path) -> None:
     """Remove temp files of `path` that a killed writer left behind."""
-    cutoff = time.time() - _ABANDONED_AFTER_SECONDS
-    for leftover in path.parent.glob(glob.escape(_temp_prefix(path)) + "*.tmp"):
-        with contextlib.suppress(OSError):
-            if leftover.lstat().st_mtime < cutoff:
-                leftover.unlink()
+    remove_abandoned(path.parent.glob(glob.escape(_temp_prefix(path)) + "*.tmp"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,6 +17,8 @@ import pytest
 from e2e.workspace import Workspace, writes
 from leakguard import LeakWatch
 
+from infobip_iac.secrets import gitcheck
+from infobip_iac.secrets.redact import MIN_FRAGMENT_CHARS
 from reliability.campaign import read_emulator
 
 
@@ -172,3 +176,133 @@ def test_a_sink_file_in_the_way_stops_apply_before_it_creates_a_key_it_cannot_de
     assert delivered.code == 0, delivered
     (key,) = [k for k in read_emulator(ws.emulator).values() if k.enabled]
     assert key.secret in (ws.manifests / "secrets" / "api_keys.payments.env").read_text()
+
+
+def _pieces(secret: str, width: int = MIN_FRAGMENT_CHARS) -> list[str]:
+    return [secret[i : i + width] for i in range(len(secret) - width + 1)]
+
+
+# The audit's two commands: blank lines that push the secret across the 64 KiB of stderr
+# kept, and an echo of the secret without its last character.
+PAD_THEN_ECHO = (
+    "import sys; s=sys.stdin.read(); sys.stderr.write(chr(10)*(65536-len(s)+1)+s); sys.exit(1)"
+)
+ECHO_MOST = (
+    "import sys; s=sys.stdin.read(); sys.stderr.write('bad token ' + s[:-1] + ' end'); sys.exit(1)"
+)
+
+
+@pytest.mark.parametrize("script", [PAD_THEN_ECHO, ECHO_MOST], ids=["pad-fail", "split-fail"])
+def test_no_piece_of_the_secret_reaches_stderr_state_or_state_show(
+    workspace: Workspace, script: str
+) -> None:
+    """Protection: a failing exec sink's stderr is quoted only after every run of the
+    secret long enough to identify it is hidden, before any cut. Found by the audit: 68 of
+    69 characters reached stderr, `secret.detail` in the state, its backup and `state show`."""
+    ws = workspace
+    command = json.dumps([sys.executable, "-c", script])
+    ws.write(_manifest("{sink: exec, command: " + command + "}"))
+
+    applied = ws.apply()
+    shown = ws.run("state", "show", "api_keys.payments")
+
+    assert applied.code == 1 and "SECRET NOT DELIVERED" in applied.err, applied
+    assert shown.code == 0 and "LOST" in shown.out, shown
+    secret = _only_secret(ws)
+    stored = [ws.state_path.read_text()]
+    backup = ws.state_path.with_name(ws.state_path.name + ".backup")
+    if backup.exists():
+        stored.append(backup.read_text())
+    for text in (applied.out, applied.err, shown.out, shown.err, *stored):
+        assert not any(piece in text for piece in _pieces(secret))
+
+
+@pytest.mark.parametrize(
+    "path", ["afile/{address}.env", "loop/{address}.env", "secrets/" + "n" * 300 + ".env"]
+)
+def test_a_sink_path_that_cannot_be_checked_is_refused_before_any_write(
+    workspace: Workspace, path: str
+) -> None:
+    """Protection: a path through a regular file, a link loop or a name too long is an
+    error naming the key, the field and the path, before the key is created. Found by the
+    audit: apply crashed (exit 70, a traceback file)."""
+    ws = workspace
+    (ws.manifests / "afile").write_text("not a folder\n")
+    (ws.manifests / "loop").symlink_to("loop")
+    ws.write(_manifest("{sink: file, path: " + json.dumps(path) + "}"))
+
+    with ws.counting() as requests:
+        outcome = ws.apply()
+
+    assert outcome.code == 1, outcome
+    assert "api_keys.payments" in outcome.err and f'secret.path "{path}"' in outcome.err
+    assert str(Path(ws.manifests.name) / path.partition("/")[0]) in outcome.err
+    assert "Nothing was written" in outcome.err and ".." not in outcome.err
+    assert "crashed" not in outcome.err
+    assert writes(requests) == 0
+
+
+def test_a_symlinked_folder_in_the_sink_path_is_refused_before_any_write(
+    workspace: Workspace,
+) -> None:
+    """Protection: a link among the folders below the manifest's is refused before the key
+    is created, as a link at the file itself is. Found by the audit: the key was created
+    first, then its secret was lost, and the next plan replaced it."""
+    ws = workspace
+    (ws.root / "real").mkdir()
+    (ws.manifests / "linkdir").symlink_to(ws.root / "real")
+    ws.write(_manifest('{sink: file, path: "linkdir/{address}.env"}'))
+
+    with ws.counting() as requests:
+        outcome = ws.apply()
+
+    assert outcome.code == 1, outcome
+    assert "linkdir is a symbolic link" in outcome.err and "Nothing was written" in outcome.err
+    assert writes(requests) == 0
+    assert list((ws.root / "real").iterdir()) == []
+
+
+def test_a_key_can_be_rotated_from_another_working_folder(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Protection: the files a key's sink owns are recorded so that the claim holds from
+    any working folder. Found by the audit: run from inside the manifests' folder, a
+    rotation was refused as if the key's own file were someone else's."""
+    ws = workspace
+    ws.write(_manifest('{sink: file, path: "secrets/{address}.env"}'))
+    state = str(ws.state_path)
+    assert ws.run("apply", "keys", "--auto-approve", "--state", state).code == 0
+    monkeypatch.chdir(ws.manifests)
+
+    rotated = ws.run(
+        "apply", ".", "--auto-approve", "--state", state, "--replace", "api_keys.payments"
+    )
+
+    assert rotated.code == 0, rotated
+    (key,) = [k for k in read_emulator(ws.emulator).values() if k.enabled]
+    assert key.secret in (ws.manifests / "secrets" / "api_keys.payments.env").read_text()
+
+
+def test_secret_files_git_would_commit_are_warned_about(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Protection: the usual layout puts `secrets/` beside manifests kept in git, where one
+    `git add -A` commits every secret; apply says so, once, with the line that prevents it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    ws = workspace
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(ws.root / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setattr(gitcheck, "_checked", set())
+    subprocess.run(["git", "init", "-q", str(ws.root)], check=True)
+    ws.write(_manifest('{sink: file, path: "secrets/{address}.env"}'))
+
+    warned = ws.apply()
+    (ws.root / ".gitignore").write_text("/keys/secrets/\n")
+    monkeypatch.setattr(gitcheck, "_checked", set())
+    quiet = ws.apply("--replace", "api_keys.payments")
+
+    assert warned.code == 0, warned
+    assert warned.err.count("git does not ignore them") == 1
+    assert '"/keys/secrets/"' in warned.err
+    assert quiet.code == 0 and "git does not ignore" not in quiet.err, quiet

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets import file_sink
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.secrets.sinks import deliver
+from infobip_iac.secrets.sinks import deliver, files_to_claim, refusal_before_create
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def mode_of(path: Path) -> int:
 def send(spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, owned: tuple[str, ...] = ()) -> str:
     record = deliver(spec, secret, meta, show_secrets=False, owned_files=owned)
     assert record.status == "delivered"
-    assert record.files_written == [record.location]
     assert record.location is not None
+    # Ownership is recorded as the file's real path, whatever folder apply runs from.
+    assert record.files_written == [os.path.realpath(record.location)]
     return record.location
 
 
@@ -249,3 +251,118 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temp_file(
 
     assert list((tmp_path / "secrets").iterdir()) == []
     assert secret_value not in str(caught.value)
+
+
+def _unusable_paths(tmp_path: Path) -> dict[str, str]:
+    """Sink paths that cannot be looked at: through a regular file, through a link that
+    points at itself, and a file name longer than any file system takes."""
+    (tmp_path / "afile").write_text("not a folder\n")
+    (tmp_path / "loop").symlink_to("loop")
+    return {
+        "through-a-file": "afile/{address}.env",
+        "link-loop": "loop/{address}.env",
+        "name-too-long": "secrets/" + "n" * 300 + ".env",
+    }
+
+
+@pytest.mark.parametrize("case", ["through-a-file", "link-loop", "name-too-long"])
+def test_a_path_that_cannot_be_checked_is_refused_before_the_create(
+    tmp_path: Path, meta: KeyMeta, case: str
+) -> None:
+    """It used to raise OSError out of the guard rail: apply crashed with exit 70."""
+    path = _unusable_paths(tmp_path)[case]
+    before = sorted(tmp_path.iterdir())
+
+    refusal = refusal_before_create(spec_for(tmp_path, path), meta, [])
+
+    assert refusal is not None
+    assert f'(secret.path "{path}").' in refusal
+    assert str(tmp_path / path.partition("/")[0]) in refusal
+    assert not refusal.endswith("..")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_path_with_the_id_is_checked_up_to_the_id(tmp_path: Path, meta: KeyMeta) -> None:
+    """The file's name waits for the key's id, but the folders before it are known."""
+    (tmp_path / "afile").write_text("not a folder\n")
+
+    refusal = refusal_before_create(spec_for(tmp_path, "afile/{id}.env"), meta, [])
+    fine = refusal_before_create(spec_for(tmp_path, "keys/{id}/secret.env"), meta, [])
+
+    assert refusal is not None and str(tmp_path / "afile") in refusal
+    assert fine is None
+
+
+def test_a_delivery_that_fails_on_the_path_names_the_path(
+    tmp_path: Path, secret: Secret, secret_value: str, meta: KeyMeta
+) -> None:
+    (tmp_path / "afile").write_text("not a folder\n")
+
+    with pytest.raises(SecretSinkError) as caught:
+        deliver(spec_for(tmp_path, "afile/{id}.env"), secret, meta, show_secrets=False)
+
+    message = str(caught.value)
+    assert str(tmp_path / "afile") in message and "Not a directory" in message
+    assert secret_value not in message
+
+
+def test_a_symlinked_folder_is_refused_before_the_create(tmp_path: Path, meta: KeyMeta) -> None:
+    """As a link at the file itself already was: otherwise the key is created, its secret
+    cannot be delivered, and the next plan replaces it, and the one after."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linkdir").symlink_to(tmp_path / "real")
+
+    refusal = refusal_before_create(spec_for(tmp_path, "linkdir/{address}.env"), meta, [])
+    by_id = refusal_before_create(spec_for(tmp_path, "linkdir/{id}.env"), meta, [])
+
+    assert refusal is not None and "linkdir is a symbolic link" in refusal
+    assert refusal.endswith('or choose another path (secret.path "linkdir/{address}.env").')
+    assert by_id is not None and "symbolic link" in by_id
+
+
+def test_ownership_does_not_depend_on_the_working_folder(
+    tmp_path: Path, secret: Secret, meta: KeyMeta, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest's folder spelled from two working folders, as `apply proj` from above
+    and `apply .` from inside spell it: the file written from one is this key's from the
+    other."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    monkeypatch.chdir(tmp_path)
+    first = deliver(spec_for(Path("proj")), Secret("old-secret"), meta, show_secrets=False)
+    monkeypatch.chdir(project)
+    spec = spec_for(Path("."))
+
+    assert refusal_before_create(spec, meta, first.files_written) is None
+    send(spec, secret, meta, owned=tuple(first.files_written))
+
+
+def test_a_claim_recorded_before_delivery_does_not_depend_on_the_working_folder(
+    tmp_path: Path, meta: KeyMeta, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    (claimed,) = files_to_claim(spec_for(Path(".")), meta, [])
+
+    assert claimed == os.path.realpath(tmp_path / "secrets" / "api_keys.ci-sms.env")
+
+
+def test_abandoned_temp_files_of_the_sink_are_swept_when_it_next_writes(
+    tmp_path: Path, secret: Secret, meta: KeyMeta
+) -> None:
+    """A run killed between writing the temp file and renaming it leaves a secret behind."""
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    old = time.time() - 24 * 3600
+    abandoned = folder / ".api_keys.other.env.0123456789abcdef.tmp"
+    fresh = folder / ".api_keys.busy.env.fedcba9876543210.tmp"  # a writer still at work
+    not_ours = [folder / ".notes.tmp", folder / "data.0123456789abcdef.tmp"]
+    for path in (abandoned, fresh, *not_ours):
+        path.write_text("x")
+    for path in (abandoned, *not_ours):
+        os.utime(path, (old, old))
+
+    send(spec_for(tmp_path), secret, meta)
+
+    assert not abandoned.exists()
+    assert fresh.exists() and all(path.exists() for path in not_ours)
