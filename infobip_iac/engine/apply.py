@@ -9,8 +9,13 @@ The rules this module keeps (SPEC §2, §4, §5):
 - One write per changed key, and the state is saved after each, so an interruption never
   loses what was done. A create is never sent twice blindly: after an ambiguous answer the
   key is looked up by name first.
+- A create sent again after no answer may still land later (Infobip has no idempotency
+  key): its journal entry stays, the apply looks for it by name once more before it ends
+  and revokes the second key it finds; when none has shown up yet, the apply ends with
+  exit 1 saying so, and the next apply looks again (`engine.recovery`).
 - A create's secret reaches its sink before the next write. A sink that fails is reported,
-  recorded as `lost`, and the apply goes on; it then ends with exit 1.
+  recorded as `lost`, and the apply goes on; it then ends with exit 1. A second stop signal
+  that cuts a delivery short is reported the same way on the way out.
 - A 429 on a write ends the apply cleanly (exit 3): the state holds what was done and the
   next apply plans only what is left.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NoReturn, TextIO, TypeVar
@@ -106,6 +111,9 @@ class ApplyResult:
     state_changes: int = 0
     writes: int = 0
     secrets_lost: list[str] = field(default_factory=list)
+    # Addresses whose create got no answer, was sent again, and may still make a second
+    # key: the journal keeps them for the next apply to look for.
+    unsettled_creates: list[str] = field(default_factory=list)
     stopped_by_limit: bool = False
     retry_after: float | None = None
     resume_after: datetime | None = None
@@ -120,7 +128,7 @@ class ApplyResult:
         """0 done; 3 stopped by the daily write limit (resumable); 1 anything else."""
         if self.stopped_by_limit:
             return 3
-        if self.error or self.secrets_lost:
+        if self.error or self.secrets_lost or self.unsettled_creates:
             return 1
         return 0
 
@@ -204,6 +212,10 @@ class _Run:
         self.result = ApplyResult()
         # Creates sent but not yet in state: what a run after a crash looks for.
         self.journal = CreateJournal(store.path)
+        # This run's creates that got no answer and were sent again (see _settle_unanswered).
+        self.unanswered: list[PendingCreate] = []
+        # Set while a new key's secret exists only in this process (see _create).
+        self.awaiting_delivery = False
 
     # -- the order of work ---------------------------------------------------------------
 
@@ -213,6 +225,10 @@ class _Run:
             self._forget_without_write()
             return
         self._record_state_only_effects()
+        self._write_steps()
+        self._settle_unanswered()
+
+    def _write_steps(self) -> None:
         steps = self._steps()
         # Infobip counts writes per account: the daily limit reached in one account stops
         # that account's writes only, and the others carry on.
@@ -233,6 +249,93 @@ class _Run:
                 self.result.remaining.append(step.describe())
         if not limited:
             self._forget_without_write()
+
+    def _settle_unanswered(self) -> None:
+        """Look once more by name for this run's creates that got no answer and were sent
+        again. One that has landed by now made a second key, which nobody holds the secret
+        of: it is recorded at a deposed address (so a stop from here on leaves it for the
+        next plan to revoke), its journal entry settled, and then revoked. One that has not
+        shown up stays in the journal, and the apply does not end as a success."""
+        stopped = self.result.error is not None
+        for entry in self.unanswered:
+            if self.result.error is not None:
+                # Infobip is failing this run; the next apply's recovery looks instead.
+                self._unsettled(entry)
+                continue
+            try:
+                with critical():
+                    self._settle(entry)
+            except _StopApplyError:
+                continue
+        unsettled = self.result.unsettled_creates
+        if unsettled and not stopped and self.result.error is None:
+            self.result.error = (
+                f"the outcome of the first create of {', '.join(unsettled)} is still unknown "
+                "(see above); run apply again in a few minutes: it looks for a second key "
+                "that create may yet make, and revokes it"
+            )
+            self.result.remaining += [f"look for the unanswered create of {a}" for a in unsettled]
+
+    def _settle(self, entry: PendingCreate) -> None:
+        known = set(self.state.by_key_id()) | set(self.plan.fingerprints)
+        try:
+            late = [
+                key
+                for key in self.service.find_by_name(entry.account, entry.name)
+                if key.id not in known and key.enabled and entry.may_have_made(key.valid_from)
+            ]
+        except InfobipApiError:
+            self._unsettled(entry)
+            return
+        if not late:
+            self._unsettled(entry)
+            return
+        revokes = []
+        for key in late:
+            address = deposed_address(entry.address, key.id)
+            self.state.resources[address] = ResourceState.of_live_key(
+                key,
+                account=entry.account,
+                secret=entry.lost_secret(),
+            )
+            revokes.append(
+                ResourceChange(
+                    address=address,
+                    account=entry.account,
+                    name=key.name,
+                    action=Action.REVOKE,
+                    reason=Reason.REMOVED_FROM_CONFIG,
+                    key_id=key.id,
+                    forget=True,
+                )
+            )
+        self._save()
+        self.journal.settle(entry)
+        for change in revokes:
+            self.emit(
+                ApplyEvent(
+                    EventKind.WARNING,
+                    entry.address,
+                    f"the first create of {entry.address}, whose answer was lost, landed "
+                    f"after it was sent again: key {change.key_id} is a second key named "
+                    f"{change.name!r} that nobody holds the secret of; revoking it.",
+                )
+            )
+            self._revoke(change)
+
+    def _unsettled(self, entry: PendingCreate) -> None:
+        """Say that a create may still land as a second key (its journal entry stays)."""
+        self.result.unsettled_creates.append(entry.address)
+        self.emit(
+            ApplyEvent(
+                EventKind.WARNING,
+                entry.address,
+                f"the first create of {entry.address} got no answer, and no key named "
+                f"{entry.name!r} has come of it since it was sent again; should it still "
+                "land, it is a second key that nobody holds the secret of. The next apply "
+                "looks for it and revokes it.",
+            )
+        )
 
     def _steps(self) -> list[_Step]:
         creates = [_Step("create", c) for c in _creates(self.plan)]
@@ -316,17 +419,28 @@ class _Run:
             raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
         write = change.write.with_valid_to_resolved(self.service.server_time)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
-        self.journal.begin(
-            PendingCreate(
-                address=change.address,
-                account=change.account,
-                name=write.name or change.name,
-                sink=(change.secret_sink or SecretSinkSpec()).sink,
-                sent_at=self.service.server_time(),
-                valid_from_given=write.valid_from is not None,
-            )
+        pending = PendingCreate(
+            address=change.address,
+            account=change.account,
+            name=write.name or change.name,
+            sink=(change.secret_sink or SecretSinkSpec()).sink,
+            sent_at=self.service.server_time(),
+            valid_from_given=write.valid_from is not None,
+            lineage=self.state.lineage,
         )
-        key, secret = self._send_create(change, write)
+        self.journal.begin(pending)
+        key, secret = self._send_create(change, write, pending)
+        self.awaiting_delivery = (change.secret_sink or SecretSinkSpec()).sink != "none"
+        try:
+            self._record_create(change, key, secret)
+        except KeyboardInterrupt:
+            # A second stop signal does not wait for the delivery: the secret leaves with
+            # this process, and that must be as loud as a sink that failed.
+            if self.awaiting_delivery:
+                self._lost_on_stop(change, key)
+            raise
+
+    def _record_create(self, change: ResourceChange, key: LiveKey, secret: Secret | None) -> None:
         self.result.created += 1
         old = self.state.resources.get(change.address)
         # A key created again at the same address may overwrite the files its sink wrote.
@@ -344,10 +458,12 @@ class _Run:
         self._deliver(change, key, secret, owned_files)
 
     def _send_create(
-        self, change: ResourceChange, write: KeyWrite
+        self, change: ResourceChange, write: KeyWrite, pending: PendingCreate
     ) -> tuple[LiveKey, Secret | None]:
         """POST the key; after an ambiguous answer, look it up by name before anything
-        else, so a key is never created twice. A found key comes without its secret."""
+        else, so a key is never created twice blindly. A found key comes without its
+        secret. A create sent again keeps the journal entry of the first one: that one may
+        still land (see _settle_unanswered)."""
         known = set(self.state.by_key_id()) | set(self.plan.fingerprints)
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
             try:
@@ -362,7 +478,7 @@ class _Run:
                             EventKind.WARNING,
                             change.address,
                             f"the create's answer was lost ({unknown.message}); the key "
-                            f"was found by name and adopted [id={found.id}]",
+                            f"was found by name and adopted [id={found.id}].",
                         )
                     )
                     return found, None
@@ -376,9 +492,13 @@ class _Run:
                     ApplyEvent(
                         EventKind.WARNING,
                         change.address,
-                        "the create's answer was lost and no such key exists; sending it once more",
+                        "the create's answer was lost and no such key exists yet; sending it "
+                        "once more (the first may still land: it is looked for again).",
                     )
                 )
+                self.unanswered.append(self.journal.mark_unanswered(pending))
+                pending = replace(pending, sent_at=self.service.server_time())
+                self.journal.begin(pending)
                 continue
             return created.key, created.secret
         raise AssertionError("unreachable: the last attempt returns or fails")
@@ -560,10 +680,7 @@ class _Run:
             return
         try:
             if secret is None:
-                raise SecretSinkError(
-                    f"the secret of {change.address} ({key.id}) was never seen: the create's "
-                    "answer was lost"
-                )
+                raise SecretSinkError("the create's answer was lost, so its secret was never seen")
             record = deliver(
                 spec,
                 secret,
@@ -574,22 +691,33 @@ class _Run:
                 timeout=self.options.sink_timeout,
             )
         except SecretSinkError as failure:
+            self.awaiting_delivery = False
             entry.secret = lost_record(spec, meta, failure, owned_files=owned_files)
             self._save()
-            self.result.secrets_lost.append(change.address)
-            self.emit(
-                ApplyEvent(
-                    EventKind.WARNING,
-                    change.address,
-                    f"SECRET NOT DELIVERED: {failure}. The key exists but nobody holds its "
-                    "secret; the next plan offers to replace it",
-                )
-            )
+            self._report_lost(change, key, str(failure))
             return
+        self.awaiting_delivery = False
         entry.secret = record
         self._save()
         where = f" to {record.location}" if record.location else ""
         self.emit(ApplyEvent(EventKind.SECRET, change.address, f"Secret delivered{where}"))
+
+    def _lost_on_stop(self, change: ResourceChange, key: LiveKey) -> None:
+        """The apply is stopping before the secret reached its sink. The state already says
+        so (the provisional record); the output must too."""
+        self.awaiting_delivery = False
+        self._report_lost(change, key, "the apply was stopped before the secret reached its sink")
+
+    def _report_lost(self, change: ResourceChange, key: LiveKey, reason: str) -> None:
+        self.result.secrets_lost.append(change.address)
+        self.emit(
+            ApplyEvent(
+                EventKind.WARNING,
+                change.address,
+                f"SECRET NOT DELIVERED [id={key.id}]: {_clause(reason)}. The key exists but "
+                "nobody holds its secret; the next plan offers to replace it.",
+            )
+        )
 
     @staticmethod
     def _meta(change: ResourceChange, key: LiveKey) -> KeyMeta:
@@ -656,6 +784,11 @@ class _Run:
         self.result.error = message
         self.emit(ApplyEvent(EventKind.STOPPED, change.address, message))
         raise _StopApplyError
+
+
+def _clause(text: str) -> str:
+    """`text` ready to be followed by a full stop: messages from elsewhere may end in one."""
+    return text.rstrip().rstrip(".")
 
 
 def _write_landed(write: KeyWrite, live: LiveKey) -> bool:

@@ -1,28 +1,29 @@
-"""After an interrupted apply: find the keys its creates made but never recorded.
+"""After an interrupted or unanswered create: find the keys it made that no state records.
 
 An entry left in the create journal (`state.journal`) names a create that may have landed
-while the apply died before writing the state. Every enabled key of that name that no
-state entry manages, made no earlier than the create was sent, is such a key: nobody holds
-its secret, so it is put in state at a deposed address of its own, which no manifest
-declares, and the plan that follows revokes it. Run under the state lock, before planning.
+while no state recorded it: the apply died before writing the state, or the create got no
+answer and was sent once more (then the state holds the later attempt's key). Every enabled
+key of that name that no state entry manages, made no earlier than the create was sent, is
+such a key: nobody holds its secret, so it is put in state at a deposed address of its own,
+which no manifest declares, and the plan that follows revokes it.
+
+`recover_interrupted_creates` does that for apply, under the state lock, before planning.
+`preview_interrupted_creates` gives plan the same state without saving anything, so that
+the plan a reviewer reads (and saves) is the plan apply carries out after its recovery.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Literal, cast
+from dataclasses import dataclass
 
 from infobip_iac.engine.apply import ApplyEvent, EventKind, deposed_address
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.state.journal import CreateJournal, PendingCreate
-from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
+from infobip_iac.state.model import ResourceState, StateDocument
 from infobip_iac.state.store import StateStore
 
-__all__ = ["recover_interrupted_creates"]
-
-# Infobip's clock as the client knows it has one-second resolution (the Date header).
-_CLOCK_SLACK = timedelta(seconds=2)
+__all__ = ["preview_interrupted_creates", "recover_interrupted_creates"]
 
 
 def recover_interrupted_creates(
@@ -32,54 +33,103 @@ def recover_interrupted_creates(
     *,
     events: Callable[[ApplyEvent], None],
 ) -> StateDocument:
-    """The state with every key an interrupted create left behind recorded for revocation
-    (and saved); `state` itself when the journal is empty."""
+    """The state with every key a journaled create left behind recorded for revocation
+    (and saved); `state` itself when nothing was found. The journal is emptied: this read
+    settles every entry."""
     journal = CreateJournal(store.path)
     pending = journal.pending()
     if not pending:
         return state
+    found = _recovered(service, store, state, pending)
+    for note in found.notes:
+        events(ApplyEvent(EventKind.WARNING, note.address, note.message(preview=False)))
+    updated = store.write(found.state) if found.notes else state
+    journal.clear()
+    return updated
+
+
+def preview_interrupted_creates(
+    service: KeyService,
+    store: StateStore,
+    state: StateDocument,
+    *,
+    events: Callable[[ApplyEvent], None],
+) -> StateDocument:
+    """The state `recover_interrupted_creates` would leave, saved nowhere: plan passes it
+    to the planner so that its plan shows the revokes and creates apply will make.
+
+    Read-only: only live keys are read; neither Infobip, the state nor the journal change.
+    The document carries the serial (and, when no state file exists yet, the lineage) that
+    recovery's write will give it, so a plan saved from it is not stale to that apply."""
+    pending = CreateJournal(store.path).pending()
+    if not pending:
+        return state
+    found = _recovered(service, store, state, pending)
+    for note in found.notes:
+        events(ApplyEvent(EventKind.WARNING, note.address, note.message(preview=True)))
+    if not found.notes:
+        return state
+    return found.state.model_copy(update={"serial": found.state.serial + 1})
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A key a journaled create made that no state recorded, and where it now waits."""
+
+    entry: PendingCreate
+    key_id: str
+    name: str
+    deposed_at: str
+
+    @property
+    def address(self) -> str:
+        return self.entry.address
+
+    def message(self, *, preview: bool) -> str:
+        how = (
+            "whose answer was lost, and which was sent again"
+            if self.entry.unanswered
+            else "of an apply that was interrupted before recording it"
+        )
+        then = (
+            f"apply will record it as {self.deposed_at} and revoke it"
+            if preview
+            else f"it is kept as {self.deposed_at} to be revoked"
+        )
+        return (
+            f"key {self.key_id} named {self.name!r} was made by a create {how}; nobody holds "
+            f"its secret, so {then}."
+        )
+
+
+@dataclass(frozen=True)
+class _Recovery:
+    state: StateDocument
+    notes: list[_Found]
+
+
+def _recovered(
+    service: KeyService, store: StateStore, state: StateDocument, pending: list[PendingCreate]
+) -> _Recovery:
     updated = state.model_copy(deep=True)
     known = set(updated.by_key_id())
+    notes: list[_Found] = []
     for entry in pending:
         for key in service.find_by_name(entry.account, entry.name):
-            if key.id in known or not key.enabled or not _made_after(key.valid_from, entry):
+            if key.id in known or not key.enabled or not entry.may_have_made(key.valid_from):
                 continue
             address = deposed_address(entry.address, key.id)
             updated.resources[address] = ResourceState.of_live_key(
                 key,
                 account=entry.account,
-                secret=SecretRecord(
-                    sink=_sink(entry.sink),
-                    status="lost",
-                    detail="created by an apply that was interrupted before it recorded the key",
-                ),
+                secret=entry.lost_secret(),
             )
             known.add(key.id)
-            events(
-                ApplyEvent(
-                    EventKind.WARNING,
-                    entry.address,
-                    f"key {key.id} named {key.name!r} was created by an apply that was "
-                    "interrupted before recording it; nobody holds its secret, so it is "
-                    f"kept as {address} to be revoked",
-                )
-            )
-    if updated.resources != state.resources:
-        updated = store.write(updated)
-    journal.clear()
-    return updated
-
-
-def _made_after(valid_from: datetime | None, entry: PendingCreate) -> bool:
-    """Whether a key of the name can be the create's: one valid from before the create was
-    sent existed already (someone else's key, or an older one of ours)."""
-    if entry.valid_from_given or valid_from is None:
-        return True
-    return valid_from >= entry.sent_at - _CLOCK_SLACK
-
-
-SinkKind = Literal["file", "exec", "stdout", "none"]
-
-
-def _sink(kind: str) -> SinkKind:
-    return cast(SinkKind, kind) if kind in ("file", "exec", "stdout", "none") else "none"
+            notes.append(_Found(entry, key.id, key.name, address))
+    if notes and not store.exists():
+        # No state was ever written: the first one takes the lineage of the apply that
+        # journaled the create, which a preview can know as well as recovery does.
+        lineage = next((e.lineage for e in pending if e.lineage is not None), None)
+        if lineage is not None:
+            updated.lineage = lineage
+    return _Recovery(updated, notes)

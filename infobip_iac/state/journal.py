@@ -10,23 +10,34 @@ once the state records the new key. An entry found by a later run marks a create
 have landed unrecorded (see `engine.recovery`). The journal lives beside the state rather
 than in it so that the state's format stays as it is; the order of the writes (entry, then
 create, then state, then removal) keeps the two consistent whenever the process stops.
+
+A create that got no answer, was not found by name, and was therefore sent again, keeps its
+own entry (`unanswered`) after the second one lands: the server may still commit it, and
+only a later read settles whether it made a second key.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal, cast
 
 from infobip_iac.errors import StateError
 from infobip_iac.state.files import ensure_private_dir, write_atomically
+from infobip_iac.state.model import SecretRecord
 
 __all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
 
 _FORMAT_VERSION = 1
 _MAX_BYTES = 4 * 1024 * 1024
+
+_SinkKind = Literal["file", "exec", "stdout", "none"]
+
+# Infobip's clock as the client knows it has one-second resolution (the Date header).
+_CLOCK_SLACK = timedelta(seconds=2)
 
 
 def journal_path_for(state_path: Path) -> Path:
@@ -37,7 +48,12 @@ def journal_path_for(state_path: Path) -> Path:
 class PendingCreate:
     """One create about to be sent. `sent_at` is Infobip's clock just before it; a key the
     create made has a `validFrom` no earlier, unless the create set `validFrom` itself
-    (`valid_from_given`)."""
+    (`valid_from_given`).
+
+    `unanswered`: the create got no answer and was sent once more; the state holds the key
+    of the later attempt, not of this one. `lineage`: the state the create was made for,
+    so that a state first written by recovery (when the apply died before writing any)
+    gets the lineage a plan previewing that recovery shows."""
 
     address: str
     account: str
@@ -45,6 +61,27 @@ class PendingCreate:
     sink: str
     sent_at: datetime
     valid_from_given: bool
+    unanswered: bool = False
+    lineage: str | None = None
+
+    def may_have_made(self, valid_from: datetime | None) -> bool:
+        """Whether a key of the name, valid from `valid_from`, can be this create's: one
+        valid from before the create was sent existed already (someone else's key, or an
+        older one of ours)."""
+        if self.valid_from_given or valid_from is None:
+            return True
+        return valid_from >= self.sent_at - _CLOCK_SLACK
+
+    def lost_secret(self) -> SecretRecord:
+        """The record of the secret of a key this create made that no state recorded."""
+        known = ("file", "exec", "stdout", "none")
+        sink = cast(_SinkKind, self.sink) if self.sink in known else "none"
+        cause = (
+            "created by a create whose answer was lost, and which was sent again"
+            if self.unanswered
+            else "created by an apply that was interrupted before it recorded the key"
+        )
+        return SecretRecord(sink=sink, status="lost", detail=cause)
 
     def to_json(self) -> dict[str, object]:
         body = asdict(self)
@@ -63,6 +100,9 @@ class PendingCreate:
                 sink=str(body["sink"]),
                 sent_at=datetime.fromisoformat(str(body["sent_at"])),
                 valid_from_given=bool(body["valid_from_given"]),
+                # Absent from journals written before these fields existed.
+                unanswered=bool(body.get("unanswered", False)),
+                lineage=None if body.get("lineage") is None else str(body["lineage"]),
             )
         except KeyError as missing:
             raise ValueError(f"an entry has no {missing}") from None
@@ -102,13 +142,29 @@ class CreateJournal:
 
     def begin(self, entry: PendingCreate) -> None:
         """Record a create about to be sent (durably, before it is sent)."""
-        entries = [e for e in self.pending() if e.address != entry.address]
+        entries = [e for e in self.pending() if not _current(e, entry.address)]
         self._store([*entries, entry])
 
+    def mark_unanswered(self, entry: PendingCreate) -> PendingCreate:
+        """`entry` got no answer and is about to be sent again: keep it, marked, beside the
+        entry of the next attempt. Returns the entry as now stored."""
+        marked = replace(entry, unanswered=True)
+        entries = [e for e in self.pending() if e != entry]
+        self._store([*entries, marked])
+        return marked
+
     def end(self, address: str) -> None:
-        """The state now holds the outcome of the create of `address`."""
+        """The state now holds the outcome of the create of `address`. Earlier attempts
+        that went unanswered stay until a read settles them (`settle`)."""
         entries = self.pending()
-        kept = [e for e in entries if e.address != address]
+        kept = [e for e in entries if not _current(e, address)]
+        if len(kept) != len(entries):
+            self._store(kept)
+
+    def settle(self, entry: PendingCreate) -> None:
+        """A read showed what became of `entry` (and the state records it, if anything)."""
+        entries = self.pending()
+        kept = [e for e in entries if e != entry]
         if len(kept) != len(entries):
             self._store(kept)
 
@@ -125,3 +181,8 @@ class CreateJournal:
             write_atomically(self.path, (json.dumps(body, indent=2) + "\n").encode())
         except OSError as error:
             raise StateError(f"cannot write {self.path}: {error.strerror}") from None
+
+
+def _current(entry: PendingCreate, address: str) -> bool:
+    """The entry of the create of `address` now under way (not an earlier unanswered one)."""
+    return entry.address == address and not entry.unanswered

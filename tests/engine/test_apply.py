@@ -4,6 +4,7 @@ after every write, no blind create retry, the 429 stop, guard rails and lost sec
 from __future__ import annotations
 
 import itertools
+import signal
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from infobip_iac.domain.keys import (
 )
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.domain.secret import Secret
+from infobip_iac.engine import apply as apply_module
 from infobip_iac.engine.apply import (
     ApplyEvent,
     ApplyOptions,
@@ -41,9 +43,12 @@ from infobip_iac.errors import (
     ApplyRefusedError,
     BadRequestError,
     RateLimitedError,
+    SecretSinkError,
     StalePlanError,
 )
 from infobip_iac.infobip.api import AccountKeys, CreatedKey, ProgressCallback
+from infobip_iac.interrupts import Stopped
+from infobip_iac.state.journal import CreateJournal
 from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore
 
@@ -56,12 +61,16 @@ ACCOUNT_ID = "8F0792F86035A9F4290821F1EE6BC06A"
 @dataclass
 class FakeInfobip:
     """A KeyService over a dict. `faults[op]` is a queue of what the next calls of `op`
-    ("create" or "update") do instead of succeeding: an exception to raise, or "lost" for a
-    write that commits but whose answer never arrives."""
+    ("create" or "update") do instead of succeeding: an exception to raise, "lost" for a
+    write that commits but whose answer never arrives, or "late" for a create that gets no
+    answer and commits only when the next create arrives (a server slower than the client
+    waits), or only when the test moves it from `landing` itself (`hold_late`)."""
 
     keys: dict[str, LiveKey] = field(default_factory=dict)
     faults: dict[str, list[Exception | str]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    landing: dict[str, LiveKey] = field(default_factory=dict)
+    hold_late: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def list_keys(
@@ -84,6 +93,9 @@ class FakeInfobip:
 
     def create_key(self, account: str, write: KeyWrite) -> CreatedKey:
         self.calls.append(f"create {write.name}")
+        if not self.hold_late:
+            self.keys.update(self.landing)
+            self.landing.clear()
         fault = self._fault("create")
         if isinstance(fault, Exception):
             raise fault
@@ -100,6 +112,9 @@ class FakeInfobip:
             valid_to=write.valid_to or NOW + timedelta(days=365),
             enabled=True if write.enabled is None else write.enabled,
         )
+        if fault == "late":
+            self.landing[key_id] = key
+            raise AmbiguousWriteError("timed out", operation="create API key")
         self.keys[key_id] = key
         if fault == "lost":
             raise AmbiguousWriteError("the connection dropped", operation="create API key")
@@ -346,15 +361,61 @@ def test_a_lost_create_of_a_key_without_a_sink_is_adopted_without_complaint(
     assert record is not None and record.status == "not-requested"
 
 
-def test_a_create_that_never_arrived_is_sent_once_more(harness: Harness) -> None:
+def test_a_create_that_never_arrived_is_sent_once_more_and_not_forgotten(
+    harness: Harness,
+) -> None:
+    """The first create may still land after the second: apply looks once more before it
+    ends, keeps the journal entry of the first, and does not claim a clean success."""
     infobip = harness.infobip
     infobip.faults["create"] = [AmbiguousWriteError("timed out", operation="create API key")]
 
     result = harness.apply(config(desired("a")))
 
-    assert infobip.calls == ["create a", "find a", "create a"]
+    assert infobip.calls == ["create a", "find a", "create a", "find a"]
     assert [key.name for key in infobip.keys.values()] == ["a"]
-    assert result.exit_code == 0 and result.created == 1
+    assert result.created == 1 and result.exit_code == 1
+    assert result.unsettled_creates == ["api_keys.a"]
+    assert result.remaining == ["look for the unanswered create of api_keys.a"]
+    assert "run apply again" in (result.error or "")
+    (kept,) = CreateJournal(harness.store.path).pending()
+    assert kept.address == "api_keys.a" and kept.unanswered
+    assert any("nobody holds the secret" in w for w in harness.messages(EventKind.WARNING))
+
+
+def test_a_first_create_that_lands_before_the_apply_ends_is_revoked(harness: Harness) -> None:
+    infobip = harness.infobip
+    infobip.faults["create"] = ["late"]
+
+    result = harness.apply(config(desired("a")))
+
+    assert infobip.calls[:4] == ["create a", "find a", "create a", "find a"]
+    enabled = [key for key in infobip.keys.values() if key.enabled]
+    assert [key.id for key in enabled] == [harness.state().resources["api_keys.a"].id]
+    (late,) = [key for key in infobip.keys.values() if not key.enabled]
+    assert infobip.writes()[-1] == f"update {late.id}"
+    assert (result.created, result.revoked, result.exit_code) == (1, 1, 0)
+    assert set(harness.state().resources) == {"api_keys.a"}
+    assert CreateJournal(harness.store.path).pending() == []
+    warnings = " ".join(harness.messages(EventKind.WARNING))
+    assert f"key {late.id} is a second key" in warnings and "revoking it" in warnings
+
+
+def test_a_late_first_create_whose_revoke_fails_is_left_in_state_to_revoke(
+    harness: Harness,
+) -> None:
+    infobip = harness.infobip
+    infobip.faults["create"] = ["late"]
+    infobip.faults["update"] = [BadRequestError("refused", status=400)]
+
+    result = harness.apply(config(desired("a")))
+
+    kept = harness.state().resources["api_keys.a"].id
+    (late,) = [key for key in infobip.keys.values() if key.id != kept]
+    assert result.exit_code == 1 and late.enabled
+    assert deposed_address("api_keys.a", late.id) in harness.state().resources
+    again = plan_for(infobip, config(desired("a")), harness.state())
+    revoked = [c.key_id for c in again.changes if c.action is Action.REVOKE]
+    assert revoked == [late.id]
 
 
 def test_two_unanswered_creates_stop_the_apply_without_a_third(harness: Harness) -> None:
@@ -568,6 +629,49 @@ def test_a_failing_sink_is_reported_recorded_and_the_rest_still_applied(
     for key in harness.infobip.keys.values():
         text = harness.store.path.read_text() + " ".join(harness.messages(EventKind.WARNING))
         assert f"secret-of-{key.id}" not in text
+
+
+def test_a_lost_secret_is_reported_in_one_sentence_without_repeating_itself(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sink's reason that ends in a full stop of its own gets no second one."""
+
+    def refuse(spec: SecretSinkSpec, secret: Secret, meta: Any, **_: Any) -> Any:
+        raise SecretSinkError("give the program and its arguments as a list.")
+
+    monkeypatch.setattr(apply_module, "deliver", refuse)
+
+    harness.apply(config(desired("a", secret=sink_to(tmp_path))))
+
+    key_id = harness.state().resources["api_keys.a"].id
+    (warning,) = harness.messages(EventKind.WARNING)
+    assert warning == (
+        f"api_keys.a: SECRET NOT DELIVERED [id={key_id}]: give the program and its "
+        "arguments as a list. The key exists but nobody holds its secret; the next plan "
+        "offers to replace it."
+    )
+
+
+def test_a_second_stop_signal_during_delivery_reports_the_lost_secret(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second Ctrl-C does not wait for the sink: the secret goes with the process, and
+    the output says so before the stop is raised on."""
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise Stopped(signal.SIGINT)
+
+    monkeypatch.setattr(apply_module, "deliver", interrupted)
+
+    with pytest.raises(Stopped):
+        harness.apply(config(desired("a", secret=sink_to(tmp_path)), desired("b")))
+
+    assert harness.infobip.writes() == ["create a"]
+    key_id = harness.state().resources["api_keys.a"].id
+    (warning,) = harness.messages(EventKind.WARNING)
+    assert warning.startswith(f"api_keys.a: SECRET NOT DELIVERED [id={key_id}]: the apply was")
+    record = harness.state().resources["api_keys.a"].secret
+    assert record is not None and record.status == "lost"
 
 
 # --- guard rails ----------------------------------------------------------------------------

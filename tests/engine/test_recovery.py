@@ -1,0 +1,162 @@
+"""Recovery of keys that journaled creates made but no state recorded, and its read-only
+preview for plan: the same state, the same plan, nothing changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.test_apply import Harness, config, desired, harness, plan_for
+from infobip_iac.domain.plan import Action
+from infobip_iac.engine.apply import ApplyEvent, deposed_address
+from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
+from infobip_iac.state.journal import CreateJournal, PendingCreate, journal_path_for
+from infobip_iac.state.model import StateDocument
+
+__all__ = ["harness"]  # the fixture, shared with test_apply
+
+SENT_AT = "2026-11-25T11:59:58+00:00"
+
+
+def _journal(path: Path, **fields: object) -> None:
+    entry = {
+        "address": "api_keys.a",
+        "account": "_",
+        "name": "a",
+        "sink": "file",
+        "sent_at": SENT_AT,
+        "valid_from_given": False,
+        **fields,
+    }
+    body = {"version": 1, "creates": [entry]}
+    journal_path_for(path).write_text(json.dumps(body), encoding="utf-8")
+
+
+def _files(harness: Harness) -> dict[str, bytes]:
+    folder = harness.store.path.parent
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_the_preview_is_the_state_recovery_writes_and_changes_nothing(harness: Harness) -> None:
+    """An apply died after its create landed and before it wrote any state: plan must see
+    the key apply will depose and revoke, with the serial and lineage recovery will write,
+    so that a plan saved from it is not stale to that apply."""
+    infobip = harness.infobip
+    orphan = infobip.seed("a", valid_from=None)
+    _journal(harness.store.path, lineage="3d1c4a55-2b8e-4f0e-9a53-5d8f1f4a6c01")
+    before = _files(harness)
+    notes: list[ApplyEvent] = []
+
+    previewed = preview_interrupted_creates(
+        infobip, harness.store, harness.state(), events=notes.append
+    )
+
+    assert _files(harness) == before and infobip.writes() == []
+    assert not harness.store.exists()
+    deposed = deposed_address("api_keys.a", orphan.id)
+    assert set(previewed.resources) == {deposed}
+    (note,) = notes
+    assert "nobody holds its secret" in note.message and "apply will record it" in note.message
+
+    recovered = recover_interrupted_creates(infobip, harness.store, harness.state(), events=_drop)
+
+    assert recovered == previewed == harness.state()
+    assert (recovered.lineage, recovered.serial) == ("3d1c4a55-2b8e-4f0e-9a53-5d8f1f4a6c01", 1)
+    assert CreateJournal(harness.store.path).pending() == []
+    plan = plan_for(infobip, config(desired("a")), previewed)
+    actions = {change.address: change.action for change in plan.changes}
+    assert actions == {"api_keys.a": Action.CREATE, deposed: Action.REVOKE}
+
+
+def test_a_preview_of_an_existing_state_carries_the_next_serial(harness: Harness) -> None:
+    infobip = harness.infobip
+    harness.apply(config(desired("b")))
+    state = harness.state()
+    orphan = infobip.seed("a", valid_from=None)
+    _journal(harness.store.path)
+
+    previewed = preview_interrupted_creates(infobip, harness.store, state, events=_drop)
+
+    assert (previewed.lineage, previewed.serial) == (state.lineage, state.serial + 1)
+    assert harness.state() == state
+    recovered = recover_interrupted_creates(infobip, harness.store, state, events=_drop)
+    assert recovered == previewed
+    assert deposed_address("api_keys.a", orphan.id) in recovered.resources
+
+
+def test_a_journal_whose_create_never_landed_previews_the_state_as_it_is(
+    harness: Harness,
+) -> None:
+    _journal(harness.store.path)
+    state = StateDocument()
+
+    previewed = preview_interrupted_creates(harness.infobip, harness.store, state, events=_drop)
+
+    assert previewed is state
+    assert len(CreateJournal(harness.store.path).pending()) == 1
+
+
+def test_the_next_apply_revokes_the_key_of_a_create_that_landed_after_the_apply(
+    harness: Harness,
+) -> None:
+    """The first create got no answer, was sent again, and landed only after the apply
+    ended (which said so and exited 1): the journal kept it, so the next apply's recovery
+    finds the second key and its plan revokes it."""
+    infobip = harness.infobip
+    infobip.faults["create"] = ["late"]
+    infobip.hold_late = True
+    cfg = config(desired("a"))
+    first = harness.apply(cfg)
+    assert first.exit_code == 1 and first.unsettled_creates == ["api_keys.a"]
+    infobip.keys.update(infobip.landing)  # the first create commits, late
+    (late_id,) = infobip.landing
+    notes: list[ApplyEvent] = []
+
+    state = recover_interrupted_creates(
+        infobip, harness.store, harness.state(), events=notes.append
+    )
+
+    deposed = deposed_address("api_keys.a", late_id)
+    assert deposed in state.resources
+    record = state.resources[deposed].secret
+    assert record is not None and record.status == "lost"
+    assert "answer was lost" in notes[0].message
+    plan = plan_for(infobip, cfg, state)
+    assert [(c.address, c.action) for c in plan.changes if c.action is not Action.NOOP] == [
+        (deposed, Action.REVOKE)
+    ]
+
+
+def test_a_journal_written_before_unanswered_entries_existed_is_read(tmp_path: Path) -> None:
+    state_path = tmp_path / "state.json"
+    _journal(state_path)
+
+    (entry,) = CreateJournal(state_path).pending()
+
+    assert entry == PendingCreate(
+        address="api_keys.a",
+        account="_",
+        name="a",
+        sink="file",
+        sent_at=entry.sent_at,
+        valid_from_given=False,
+    )
+    assert not entry.unanswered and entry.lineage is None
+
+
+def test_ending_a_create_keeps_the_unanswered_attempt_before_it(tmp_path: Path) -> None:
+    journal = CreateJournal(tmp_path / "state.json")
+    _journal(tmp_path / "state.json")
+    (first,) = journal.pending()
+    marked = journal.mark_unanswered(first)
+    journal.begin(PendingCreate(**{**marked.__dict__, "unanswered": False}))
+
+    journal.end("api_keys.a")
+
+    assert journal.pending() == [marked]
+    journal.settle(marked)
+    assert journal.pending() == [] and not journal.path.exists()
+
+
+def _drop(event: ApplyEvent) -> None:
+    """Events these tests do not look at."""
