@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from infobip_iac.cli.common import GlobalOptions, lock_timeout_option, state_options
-from infobip_iac.domain.keys import key_address
+from infobip_iac.domain.keys import is_key_address, key_address
 from infobip_iac.errors import UsageError
 from infobip_iac.state.lock import StateLock, locked
 from infobip_iac.state.model import ResourceState, StateDocument
 from infobip_iac.state.store import StateStore
 
 __all__ = ["force_unlock", "state"]
-
-_ADDRESS = re.compile(r"api_keys\.[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def _unknown_address(address: str, doc: StateDocument, store: StateStore) -> UsageError:
@@ -156,7 +153,7 @@ def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOption
 
     Use it after renaming the key's id in the manifest (or declare a `moved` block).
     """
-    if not _ADDRESS.fullmatch(destination):
+    if not is_key_address(destination):
         raise UsageError(
             f'"{destination}" is not a key address; use api_keys.<id> with an id of lowercase '
             f"letters, digits, _ and - (e.g. {key_address('ci-sms')})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,6 +24,7 @@ from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_
 
 __all__ = [
     "CALLER_ACCOUNT",
+    "KEY_ADDRESS_PATTERN",
     "MANAGED_ATTRIBUTES",
     "DesiredConfig",
     "DesiredKey",
@@ -36,6 +38,7 @@ __all__ = [
     "Policy",
     "SecretSinkSpec",
     "SourceRef",
+    "is_key_address",
     "key_address",
 ]
 
@@ -55,9 +58,20 @@ MANAGED_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
+# A key's address: `api_keys.<id>`, the id in lower case as manifests write it. The one
+# rule for the manifest's schema, `state mv` and the planner's --target/--replace checks.
+KEY_ADDRESS_PATTERN = r"^api_keys\.[a-z0-9][a-z0-9_-]{0,62}$"
+_KEY_ADDRESS = re.compile(KEY_ADDRESS_PATTERN)
+
+
 def key_address(ident: str) -> str:
     """`ci-sms` -> `api_keys.ci-sms`."""
     return f"api_keys.{ident}"
+
+
+def is_key_address(text: str) -> bool:
+    """Whether `text` is a key address (`api_keys.<id>`)."""
+    return _KEY_ADDRESS.fullmatch(text) is not None
 
 
 class _Frozen(BaseModel):

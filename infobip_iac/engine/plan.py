@@ -24,6 +24,7 @@ from infobip_iac.domain.keys import (
     Permission,
     PlatformLink,
     SecretSinkSpec,
+    is_key_address,
     key_address,
 )
 from infobip_iac.domain.normalize import format_duration, parse_instant
@@ -65,9 +66,6 @@ __all__ = ["DEFAULT_WRITE_LIMIT", "check_address_syntax", "make_plan", "unmanage
 
 DEFAULT_WRITE_LIMIT = 40  # Infobip's creates and updates per account and day
 
-# The manifest's address rule (manifest.models.ADDRESS_PATTERN); the engine does not read
-# manifests, so it keeps its own copy of the one line.
-_KEY_ADDRESS = re.compile(r"api_keys\.[a-z0-9][a-z0-9_-]{0,62}")
 _UNMANAGED_ADDRESS = re.compile(r"unmanaged\.[^.\s]+\.[^.\s]+")
 _KEY_ADDRESS_HELP = (
     "use api_keys.<id>, with the id of a key under api_keys: lowercase letters, digits, "
@@ -92,13 +90,13 @@ def check_address_syntax(
     make_plan checks this itself; the CLI may call it first, to refuse a typo before it
     reads any live key."""
     for address in replace:
-        if not _KEY_ADDRESS.fullmatch(address):
+        if not is_key_address(address):
             raise UsageError(
                 f'--replace "{address}" is not a key address; {_KEY_ADDRESS_HELP}'
                 f"{_suggestion(address, known)}"
             )
     for address in targets:
-        if not (_KEY_ADDRESS.fullmatch(address) or _UNMANAGED_ADDRESS.fullmatch(address)):
+        if not (is_key_address(address) or _UNMANAGED_ADDRESS.fullmatch(address)):
             raise UsageError(
                 f'--target "{address}" is not a key address; {_KEY_ADDRESS_HELP}, or '
                 "unmanaged.<account>.<key id> for a live key nobody declared"
@@ -111,7 +109,7 @@ def _suggestion(text: str, known: Collection[str] | None) -> str:
         return _did_you_mean(text, known)
     # Without the addresses at hand, the likeliest slip is a key id without its prefix.
     address = key_address(text)
-    return f"; did you mean {address}?" if _KEY_ADDRESS.fullmatch(address) else ""
+    return f"; did you mean {address}?" if is_key_address(address) else ""
 
 
 def _did_you_mean(address: str, known: Iterable[str]) -> str:

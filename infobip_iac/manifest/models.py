@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from infobip_iac.domain.keys import KEY_ADDRESS_PATTERN, is_key_address
 from infobip_iac.domain.normalize import (
     EARLIEST_INSTANT,
     LATEST_INSTANT,
@@ -35,7 +36,6 @@ from infobip_iac.manifest.diagnostics import Code
 
 __all__ = [
     "ACCOUNT_PATTERN",
-    "ADDRESS_PATTERN",
     "CATALOG_MARKER",
     "DURATION_PATTERN",
     "INFOBIP_KEY_ID_PATTERN",
@@ -58,7 +58,6 @@ __all__ = [
 ]
 
 KEY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-ADDRESS_PATTERN = r"^api_keys\.[a-z0-9][a-z0-9_-]{0,62}$"
 INFOBIP_KEY_ID_PATTERN = r"^[0-9A-Fa-f]{32}$"
 ACCOUNT_PATTERN = r"^(?:_|[A-Za-z0-9][A-Za-z0-9_-]{0,63})$"
 DURATION_PATTERN = r"^\s*[0-9]{1,7}\s*[mhdwy]\s*$"
@@ -75,7 +74,6 @@ SCOPE_REF = "#/$defs/ScopeName"
 ROLE_REF = "#/$defs/RoleName"
 
 _KEY_ID = re.compile(KEY_ID_PATTERN)
-_ADDRESS = re.compile(ADDRESS_PATTERN)
 _INFOBIP_KEY_ID = re.compile(INFOBIP_KEY_ID_PATTERN)
 _ACCOUNT = re.compile(ACCOUNT_PATTERN)
 _SECRET_FIELDS = frozenset({"address", "id", "name", "account"})
@@ -168,7 +166,7 @@ def _host_bits_set(text: str) -> bool:
 
 
 def _as_address(value: Any) -> str:
-    if isinstance(value, str) and _ADDRESS.match(value):
+    if isinstance(value, str) and is_key_address(value):
         return value
     raise fail(
         Code.BAD_ADDRESS,
@@ -239,7 +237,7 @@ Network = Annotated[
 Address = Annotated[
     str,
     BeforeValidator(_as_address),
-    WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN}),
+    WithJsonSchema({"type": "string", "pattern": KEY_ADDRESS_PATTERN}),
 ]
 InfobipKeyId = Annotated[
     str,

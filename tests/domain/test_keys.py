@@ -1,10 +1,13 @@
-"""KeyWrite: a relative validity becomes an instant when the key is written."""
+"""KeyWrite: a relative validity becomes an instant when the key is written; and the one
+rule for what a key address is."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from infobip_iac.domain.keys import KeyWrite
+import pytest
+
+from infobip_iac.domain.keys import KeyWrite, is_key_address
 from infobip_iac.domain.normalize import LATEST_INSTANT
 
 SERVER_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -60,3 +63,19 @@ def test_a_clock_near_the_year_9999_ends_the_validity_at_the_last_rfc3339_instan
         assert write.with_valid_to_resolved(far_clock).valid_to == LATEST_INSTANT
     exact = KeyWrite(valid_from=LATEST_INSTANT - timedelta(days=1), valid_for=timedelta(days=1))
     assert exact.with_valid_to_resolved(far_clock).valid_to == LATEST_INSTANT
+
+
+@pytest.mark.parametrize(
+    ("text", "is_address"),
+    [
+        ("api_keys.ci-sms", True),
+        ("api_keys.a_1", True),
+        ("ci-sms", False),
+        ("api_keys.CI-SMS", False),
+        ("api_keys.ci-sms\n", False),  # `$` alone would let a trailing newline through
+        ("api_keys.", False),
+        ("unmanaged._.ABC", False),
+    ],
+)
+def test_one_rule_says_what_a_key_address_is(text: str, is_address: bool) -> None:
+    assert is_key_address(text) is is_address
