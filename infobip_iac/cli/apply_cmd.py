@@ -36,6 +36,7 @@ from infobip_iac.engine.apply import (
     apply_plan,
 )
 from infobip_iac.engine.guard_rails import check_guard_rails
+from infobip_iac.engine.plan import check_address_syntax
 from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
@@ -117,6 +118,8 @@ def apply(
             "--refresh-only, --target and --replace shape a new plan; a saved plan is "
             "applied as it is. Pass them to `plan --out` instead"
         )
+    # A typo in an address is refused before anything is read, let alone written.
+    check_address_syntax(targets, replace)
     if not saved and not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for `yes` before changing anything, but there is no terminal to "

@@ -25,6 +25,9 @@ from infobip_iac.cli.planning import (
     replace_option,
     target_option,
 )
+from infobip_iac.engine.apply import ApplyEvent
+from infobip_iac.engine.plan import check_address_syntax
+from infobip_iac.engine.recovery import preview_interrupted_creates
 from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.errors import InfobipIacError
 from infobip_iac.infobip.api import KeyService
@@ -50,6 +53,11 @@ def _not_named_like_a_manifest(
             param=param,
         )
     return value
+
+
+def _warn(event: ApplyEvent) -> None:
+    # stdout carries the plan itself (JSON for tools): what recovery will do goes to stderr.
+    click.echo(f"{event.address}: {event.message}", err=True)
 
 
 @click.command()
@@ -83,8 +91,11 @@ def plan(
 ) -> int:
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
+    # A typo in an address is refused before the state is locked or anything is read.
+    check_address_syntax(targets, replace)
     with locked(opts.state, "plan", timeout=lock_timeout), ExitStack() as stack:
-        state = StateStore(opts.state).read()
+        store = StateStore(opts.state)
+        state = store.read()
         service: KeyService | None = None
         ahead: ReadAhead | None = None
         held_back: InfobipIacError | None = None
@@ -105,6 +116,10 @@ def plan(
             # Nothing to read ahead, so nothing is opened (with --emulator: no data file
             # created) until the manifests are known to be valid.
             service = stack.enter_context(open_service(opts))
+        # An apply stopped in the middle of a create left its journal behind: plan from the
+        # state its recovery will leave, so that this plan shows (and a saved plan holds)
+        # what the next apply does. Nothing is written here.
+        state = preview_interrupted_creates(service, store, state, events=_warn)
         made = plan_against_live(
             config,
             state,

@@ -170,6 +170,20 @@ def test_a_manifest_error_comes_first_while_the_state_is_being_read_ahead(
     assert outcome.code == 1 and "no Infobip credentials" in outcome.err
 
 
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"]])
+def test_an_address_typo_is_refused_before_anything_is_opened_or_read(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    ws.write(TWO_KEYS)
+    _no_credentials(monkeypatch)
+    with ws.counting() as requests:
+        outcome = ws.run(*command, str(ws.manifests), "--replace", "ci-sms")
+    assert outcome.code == 1, outcome
+    assert '--replace "ci-sms" is not a key address' in outcome.err, outcome
+    assert "credentials" not in outcome.err and not requests
+    assert not ws.state_path.exists()
+
+
 def test_live_reads_still_overlap_the_parsing_of_the_manifests(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

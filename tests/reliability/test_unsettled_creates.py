@@ -127,6 +127,42 @@ def test_a_plan_after_an_interrupted_apply_is_the_plan_apply_carries_out(
     ws.assert_converged()
 
 
+def test_the_plan_command_shows_what_recovery_will_do_and_its_saved_plan_applies(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Protection: `infobip-iac plan` itself (not only the engine) previews recovery. After
+    an apply died between Infobip's create and the first state write, `plan --out` says on
+    stderr that the orphan will be revoked, its plan holds that revoke and a new create,
+    nothing is written, and `apply PLANFILE` takes the plan as it is."""
+    ws = workspace
+    ws.write(SLOW)
+    create = InfobipClient.create_key
+
+    def create_then_die(self: InfobipClient, *args: object, **kwargs: object) -> object:
+        create(self, *args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(InfobipClient, "create_key", create)
+        raise _Killed
+
+    monkeypatch.setattr(InfobipClient, "create_key", create_then_die)
+    with pytest.raises(_Killed):
+        ws.apply()
+    (orphan,) = _named(ws, "slow")
+    plan_file = tmp_path / "k.plan"
+
+    with ws.counting() as requests:
+        planned = ws.plan("--out", str(plan_file))
+
+    assert planned.code == 0, planned
+    assert orphan.id in planned.err and "revoke" in planned.err, planned
+    assert f"api_keys.slow#deposed-{orphan.id}" in planned.out, planned
+    assert all(operation.startswith("GET ") for operation in requests), requests
+    assert not ws.state_path.exists() and len(CreateJournal(ws.state_path).pending()) == 1
+    applied = ws.run("apply", str(plan_file))
+    assert applied.code == 0, applied
+    assert [key.id for key in _named(ws, "slow") if key.enabled] != [orphan.id]
+    ws.assert_converged()
+
+
 def test_a_second_ctrl_c_during_a_slow_exec_sink_reports_the_lost_secret(
     workspace: Workspace,
 ) -> None:
