@@ -699,7 +699,9 @@ class _Run:
         self.awaiting_delivery = False
         entry.secret = record
         self._save()
-        where = f" to {record.location}" if record.location else ""
+        # A command is named as one: "delivered to sh" reads like a place.
+        kind = "command " if record.sink == "exec" else ""
+        where = f" to {kind}{record.location}" if record.location else ""
         self.emit(ApplyEvent(EventKind.SECRET, change.address, f"Secret delivered{where}"))
 
     def _lost_on_stop(self, change: ResourceChange, key: LiveKey) -> None:

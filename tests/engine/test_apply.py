@@ -612,6 +612,22 @@ def test_each_secret_reaches_its_sink_before_the_next_write(
     assert record is not None and record.status == "delivered"
 
 
+def test_a_delivery_names_a_file_as_a_place_and_a_command_as_a_command(
+    harness: Harness, tmp_path: Path
+) -> None:
+    command = SecretSinkSpec(sink="exec", command=("true",), base_dir=str(tmp_path))
+
+    result = harness.apply(
+        config(desired("a", secret=sink_to(tmp_path)), desired("b", secret=command))
+    )
+
+    assert result.exit_code == 0
+    delivered = dict(line.split(": ", 1) for line in harness.messages(EventKind.SECRET))
+    assert delivered["api_keys.b"] == "Secret delivered to command true"
+    assert delivered["api_keys.a"].startswith("Secret delivered to ")
+    assert "command" not in delivered["api_keys.a"]
+
+
 def test_a_failing_sink_is_reported_recorded_and_the_rest_still_applied(
     harness: Harness, tmp_path: Path
 ) -> None:
