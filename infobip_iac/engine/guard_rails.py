@@ -83,7 +83,7 @@ def _check_sink_files(plan: Plan, state: StateDocument) -> None:
         if refusal is not None:
             raise ApplyRefusedError(
                 f"{change.address}: its secret could not be delivered: {refusal} "
-                "Nothing was written to Infobip"
+                "Nothing was written to Infobip."
             )
 
 

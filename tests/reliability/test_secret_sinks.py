@@ -237,7 +237,7 @@ def test_a_sink_path_that_cannot_be_checked_is_refused_before_any_write(
     assert outcome.code == 1, outcome
     assert "api_keys.payments" in outcome.err and f'secret.path "{path}"' in outcome.err
     assert str(Path(ws.manifests.name) / path.partition("/")[0]) in outcome.err
-    assert "Nothing was written" in outcome.err and ".." not in outcome.err
+    assert "Nothing was written to Infobip.\n" in outcome.err and ".." not in outcome.err
     assert "crashed" not in outcome.err
     assert writes(requests) == 0
 
