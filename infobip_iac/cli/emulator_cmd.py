@@ -3,6 +3,7 @@ interrupted."""
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import threading
@@ -37,6 +38,15 @@ def parse_user(text: str) -> EmulatorUser:
             f"unknown role {role!r}; known roles: {known}", param_hint="--user"
         )
     return EmulatorUser(username, rest, (DEFAULT_ROLE,))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may well resolve beyond this machine
 
 
 @click.command("emulator")
@@ -117,6 +127,13 @@ def emulator(
         click.echo(f"listening on {server.base_url}")
         sys.stdout.flush()
         names = ", ".join(f"{u.username} ({', '.join(u.roles)})" for u in parsed or [])
+        if not _is_loopback(host):
+            click.echo(
+                f"warning: listening on {host}, beyond this machine: the control API under "
+                "/_emulator/ (which shows every secret the emulator issued) asks for no "
+                "credentials. Use it only on a network you trust.",
+                err=True,
+            )
         click.echo(
             f"main account {server.main_account_id}"
             + (f"; users: {names}" if names else "; user admin (Account Manager)")
