@@ -80,13 +80,9 @@ class _Killed(BaseException):
     """The process dies here (not an Exception: nothing in the tool may catch it)."""
 
 
-def test_a_plan_after_an_interrupted_apply_is_the_plan_apply_carries_out(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Protection: plan previews recovery. After an apply died between Infobip's create and
-    the first state write, a plan made from the preview shows the orphan's revoke and a new
-    create, changes nothing, and `apply PLANFILE` takes it as it is (not stale)."""
-    ws = workspace
+def _apply_killed_after_the_create(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> LiveRecord:
+    """Apply SLOW and die right after Infobip made the key, before any state write; the
+    key it left behind."""
     ws.write(SLOW)
     create = InfobipClient.create_key
 
@@ -99,6 +95,17 @@ def test_a_plan_after_an_interrupted_apply_is_the_plan_apply_carries_out(
     with pytest.raises(_Killed):
         ws.apply()
     (orphan,) = _named(ws, "slow")
+    return orphan
+
+
+def test_a_plan_after_an_interrupted_apply_is_the_plan_apply_carries_out(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Protection: plan previews recovery. After an apply died between Infobip's create and
+    the first state write, a plan made from the preview shows the orphan's revoke and a new
+    create, changes nothing, and `apply PLANFILE` takes it as it is (not stale)."""
+    ws = workspace
+    orphan = _apply_killed_after_the_create(ws, monkeypatch)
     assert not ws.state_path.exists()
     notes: list[ApplyEvent] = []
     store = StateStore(ws.state_path)
@@ -135,18 +142,7 @@ def test_the_plan_command_shows_what_recovery_will_do_and_its_saved_plan_applies
     stderr that the orphan will be revoked, its plan holds that revoke and a new create,
     nothing is written, and `apply PLANFILE` takes the plan as it is."""
     ws = workspace
-    ws.write(SLOW)
-    create = InfobipClient.create_key
-
-    def create_then_die(self: InfobipClient, *args: object, **kwargs: object) -> object:
-        create(self, *args, **kwargs)  # type: ignore[arg-type]
-        monkeypatch.setattr(InfobipClient, "create_key", create)
-        raise _Killed
-
-    monkeypatch.setattr(InfobipClient, "create_key", create_then_die)
-    with pytest.raises(_Killed):
-        ws.apply()
-    (orphan,) = _named(ws, "slow")
+    orphan = _apply_killed_after_the_create(ws, monkeypatch)
     plan_file = tmp_path / "k.plan"
 
     with ws.counting() as requests:
