@@ -340,11 +340,9 @@ class _Run:
     def _steps(self) -> list[_Step]:
         creates = [_Step("create", c) for c in _creates(self.plan)]
         updates = [_Step("update", c) for c in self.plan.changes if c.action is Action.UPDATE]
-        revokes = [
-            _Step("revoke", c)
-            for c in self.plan.changes
-            if c.action in (Action.REVOKE, Action.REPLACE) and c.key_id is not None
-        ]
+        # The plan's own count of revokes (what the guard rails checked), less any revoke
+        # of a key that has no id to send.
+        revokes = [_Step("revoke", c) for c in self.plan.revokes() if c.key_id is not None]
         return creates + updates + revokes
 
     def _perform(self, step: _Step) -> None:
