@@ -217,6 +217,17 @@ def _approved() -> bool:
     return bool(answer.strip() == "yes")
 
 
+# How engine/apply.py lists an unanswered create in `remaining` once every step has run.
+_LOOK_FOR = "look for the unanswered create of "
+
+
+def _only_unsettled_creates_left(result: ApplyResult) -> bool:
+    """Whether every step ran and all that is left is to learn what became of creates that
+    got no answer: the apply did not stop, although it cannot yet call itself complete."""
+    expected = [_LOOK_FOR + address for address in result.unsettled_creates]
+    return bool(expected) and not result.stopped_by_limit and result.remaining == expected
+
+
 def _summarize(result: ApplyResult) -> None:
     counts = (
         f"{result.created} created, {result.updated} updated, {result.revoked} revoked; "
@@ -232,6 +243,17 @@ def _summarize(result: ApplyResult) -> None:
             f"\nApply stopped by Infobip's daily write limit. Done so far (saved in state): "
             f"{counts}.\nLeft to do: {', '.join(result.remaining) or 'nothing'}.\n"
             f"Run apply again {when}; it carries on from the saved state.",
+            err=True,
+        )
+    elif _only_unsettled_creates_left(result):
+        many = len(result.unsettled_creates) > 1
+        click.echo(
+            f"\nEvery change was made (saved in state): {counts}.\n"
+            f"The outcome of the unanswered create{'s' if many else ''} of "
+            f"{', '.join(result.unsettled_creates)} {'are' if many else 'is'} still unknown: "
+            f"{'each' if many else 'it'} may yet make a second key, which nobody holds the "
+            f"secret of.\nLeft to do: {', '.join(result.remaining)}. Run apply again in a few "
+            "minutes to settle it; it revokes such a key.",
             err=True,
         )
     elif result.error is not None:

@@ -7,9 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
-from e2e.workspace import Workspace, writes
+from e2e.workspace import CREATE, Workspace, writes
 
+from infobip_iac.cli.apply_cmd import _summarize
 from infobip_iac.emulator import EmulatorServer
+from infobip_iac.engine.apply import ApplyResult
 from infobip_iac.state.lock import locked
 
 TWO_KEYS = """
@@ -185,3 +187,44 @@ def test_a_saved_plan_is_known_by_its_content_whatever_its_name(ws: Workspace) -
     assert outcome.code == 1
     assert f"{renamed} is corrupt or was edited" in outcome.err
     assert "E20" not in outcome.err  # not read as a manifest
+
+
+def test_an_apply_left_only_with_an_unanswered_create_says_every_change_was_made(
+    ws: Workspace,
+) -> None:
+    """Every step ran; the one thing left is a create whose first sending got no answer:
+    the summary says so instead of calling the apply stopped, and exit stays 1."""
+    ws.emulator.control.set_faults([{"operation": CREATE, "kind": "drop", "times": 1}])
+
+    outcome = ws.apply()
+
+    assert outcome.code == 1, outcome
+    assert sorted(ws.live()) == ["reports", "sender"]
+    assert "Apply stopped" not in outcome.err and "Apply complete" not in outcome.out
+    assert "\nEvery change was made (saved in state): 2 created, 0 updated, 0 revoked" in (
+        outcome.err
+    )
+    assert (
+        "The outcome of the unanswered create of api_keys.reports is still unknown" in outcome.err
+    )
+    assert "Run apply again in a few minutes to settle it" in outcome.err
+
+
+def test_an_apply_stopped_with_steps_left_is_still_called_stopped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The wording above is only for an apply whose steps all ran: one an error ended early
+    says it stopped, even when a create of it is also unsettled."""
+    result = ApplyResult(
+        created=1,
+        writes=2,
+        unsettled_creates=["api_keys.a"],
+        remaining=["create api_keys.b"],
+        error="Infobip answered 500",
+    )
+
+    _summarize(result)
+
+    err = capsys.readouterr().err
+    assert "Apply stopped: Infobip answered 500" in err and "Every change was made" not in err
+    assert "Left to do: create api_keys.b." in err
