@@ -223,3 +223,41 @@ def test_a_plan_file_named_like_a_manifest_is_refused(ws: Workspace, name: str) 
     assert "Invalid value for '--out'" in outcome.err and "named like a manifest" in outcome.err
     assert not (ws.manifests / name).exists()
     assert outcome.out == ""
+
+
+SINK_TO_FILE = """
+    version: 1
+    api_keys:
+      reports:
+        scopes: [sms:logs:read]
+        allowed_ips: [203.0.113.0/24]
+        secret: {sink: file, path: "secrets/{address}.env"}
+"""
+
+
+def test_a_new_key_whose_sink_apply_would_refuse_is_a_warning_of_the_plan(ws: Workspace) -> None:
+    ws.write(SINK_TO_FILE)
+    in_the_way = ws.manifests / "secrets" / "api_keys.reports.env"
+    in_the_way.parent.mkdir()
+    in_the_way.write_text("not written by infobip-iac\n", encoding="utf-8")
+
+    outcome = ws.plan("--detailed-exitcode")
+    assert outcome.code == 2, outcome
+    (warning,) = ws.plan_json()["warnings"]
+    assert warning.startswith(
+        "api_keys.reports: apply on this machine would refuse to create this key, since its "
+        "secret could not be delivered: "
+    )
+    assert str(in_the_way) in warning and 'secret.path "secrets/{address}.env"' in warning
+    assert f"Warning: {warning}" in outcome.out
+
+    # What the plan warned of is what apply refuses, for the same reason.
+    refused = ws.apply()
+    assert refused.code == 1 and warning.split(": ", 2)[2] in refused.err, refused
+    assert ws.live() == {}
+
+    in_the_way.unlink()
+    assert ws.plan_json()["warnings"] == []
+    assert ws.apply().code == 0
+    # A replace may overwrite the file the key's sink wrote before: no warning then.
+    assert ws.plan_json("--replace", "api_keys.reports")["warnings"] == []
