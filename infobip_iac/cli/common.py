@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from infobip_iac.logs import configure_logging
+from infobip_iac.logs import configure_logging, get_logger
+from infobip_iac.state.files import ensure_private_dir
 
 if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
@@ -20,9 +21,11 @@ __all__ = [
     "DEFAULT_STATE",
     "DEFAULT_TIMEOUT",
     "EMULATOR_DATA",
+    "EMULATOR_GITIGNORE",
     "GlobalOptions",
     "allow_unknown_scopes_option",
     "common_options",
+    "keep_emulator_data_out_of_git",
     "lock_timeout_option",
     "open_service",
     "output_options",
@@ -32,6 +35,18 @@ __all__ = [
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
 EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
 DEFAULT_TIMEOUT = 30.0
+# Beside the emulator's data file, which holds every secret the emulator issued and sits in
+# the working folder, often a git work tree. Only that file (and its temp files) is
+# ignored: the state in the same folder is the user's to commit or not.
+EMULATOR_GITIGNORE = EMULATOR_DATA.parent / ".gitignore"
+_EMULATOR_GITIGNORE_TEXT = (
+    "# Written by infobip-iac: the embedded emulator's data file holds the secret of every\n"
+    "# key it issued, so it stays out of git. Edit freely; it is never rewritten.\n"
+    f"/{EMULATOR_DATA.name}\n"
+    f"/.{EMULATOR_DATA.name}.*.tmp\n"
+)
+
+_log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,9 +160,38 @@ output_options = _shared_options(state=False, service=False)
 def open_service(opts: GlobalOptions) -> AbstractContextManager[InfobipClient]:
     """The Infobip client for one command run: the embedded emulator with --emulator, else
     Infobip as the environment says; every call bounded by --timeout."""
+    return _open_service(opts)
+
+
+@contextmanager
+def _open_service(opts: GlobalOptions) -> Iterator[InfobipClient]:
     # Imported here so that the commands that never reach Infobip load no HTTP stack.
     from infobip_iac.infobip.connection import open_key_service
 
-    return open_key_service(
+    if opts.emulator:
+        keep_emulator_data_out_of_git()
+    with open_key_service(
         emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
-    )
+    ) as service:
+        yield service
+
+
+def keep_emulator_data_out_of_git() -> None:
+    """Write EMULATOR_GITIGNORE unless a file of that name is there already (the user's
+    own is left as it is). A `git add -A` would otherwise commit every issued secret."""
+    ensure_private_dir(EMULATOR_GITIGNORE.parent)
+    try:
+        # O_EXCL: a .gitignore written meanwhile by anyone else is never replaced.
+        fd = os.open(EMULATOR_GITIGNORE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    except OSError as error:
+        # The emulator runs without it; the data file is still owner-only (mode 0600).
+        _log.warning(
+            "could not write the .gitignore beside the emulator's data file",
+            path=str(EMULATOR_GITIGNORE),
+            error=error.strerror,
+        )
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(_EMULATOR_GITIGNORE_TEXT)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from e2e.workspace import Workspace
 from rich.console import Console
 
 from infobip_iac.cli import plan_cmd, planning
-from infobip_iac.cli.common import EMULATOR_DATA
+from infobip_iac.cli.common import EMULATOR_DATA, EMULATOR_GITIGNORE
 from infobip_iac.cli.planning import ReadReporter
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.emulator import EmulatorServer
@@ -261,3 +263,33 @@ def test_a_new_key_whose_sink_apply_would_refuse_is_a_warning_of_the_plan(ws: Wo
     assert ws.apply().code == 0
     # A replace may overwrite the file the key's sink wrote before: no warning then.
     assert ws.plan_json("--replace", "api_keys.reports")["warnings"] == []
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    return subprocess.run(
+        [git, "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_the_embedded_emulator_keeps_its_data_file_out_of_git(ws: Workspace) -> None:
+    assert _git(ws.root, "init", "-q").returncode == 0
+    assert ws.plan("--emulator").code == 0
+    assert ws.apply("--emulator").code == 0
+    assert (ws.root / EMULATOR_DATA).is_file() and (ws.root / EMULATOR_GITIGNORE).is_file()
+    data = str(EMULATOR_DATA)
+    temp = str(EMULATOR_DATA.parent / f".{EMULATOR_DATA.name}.0123abcd.tmp")
+    state = str(ws.state_path.relative_to(ws.root))
+    checked = _git(ws.root, "check-ignore", "--no-index", data, temp, state)
+    # Exit 0: some path is ignored; the state is not among them.
+    assert checked.returncode == 0, checked
+    assert checked.stdout.split() == [data, temp]
+
+
+def test_a_gitignore_beside_the_emulator_data_is_left_as_it_is(ws: Workspace) -> None:
+    (ws.root / EMULATOR_GITIGNORE).parent.mkdir()
+    (ws.root / EMULATOR_GITIGNORE).write_text("# the team's own\n", encoding="utf-8")
+    assert ws.plan("--emulator").code == 0
+    assert (ws.root / EMULATOR_GITIGNORE).read_text(encoding="utf-8") == "# the team's own\n"
