@@ -277,6 +277,9 @@ class DesiredConfig(_Frozen):
     moved: tuple[MovedBlock, ...] = ()
     imports: tuple[ImportBlock, ...] = ()
     files: tuple[str, ...] = ()
+    # Where the manifests write `account:`, by account reference, in file order: an
+    # account Infobip refuses is an error of that line (a file without one writes none).
+    account_sources: dict[str, tuple[SourceRef, ...]] = {}
 
     @property
     def accounts(self) -> frozenset[str]:

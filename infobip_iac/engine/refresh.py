@@ -13,11 +13,11 @@ state names every account in play, and the plan then takes about as long as the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from infobip_iac.domain.keys import CALLER_ACCOUNT, DesiredConfig
+from infobip_iac.domain.keys import CALLER_ACCOUNT, DesiredConfig, DesiredKey, SourceRef
 from infobip_iac.errors import PermissionDeniedError
 from infobip_iac.infobip.api import (
     MAX_READERS,
@@ -208,13 +208,30 @@ def _located(
         )
         if declared:
             first = declared[0]
-            at = f" at {first.source}" if first.source is not None else ""
             others = _more(len(declared) - 1, "key")
-            where = f" in {first.source.file}" if first.source is not None else ""
-            message += (
-                f"; it is the account of {first.address}{at}{others}: correct the account id"
-                f"{where}, or use the credentials of a user who may manage that account"
-            )
+            writers = config.account_sources.get(account, ())
+            written = _account_line(writers, first)
+            if written is not None:
+                field = "field account"
+                if len(writers) > 1:
+                    field += (
+                        "; 1 more file writes it too"
+                        if len(writers) == 2
+                        else f"; {len(writers) - 1} more files write it too"
+                    )
+                message += (
+                    f"; the id is written at {written} ({field}), the account of "
+                    f"{first.address}{others}: "
+                    f"correct the account id in {written.file}, or use the credentials of a "
+                    "user who may manage that account"
+                )
+            else:
+                at = f" at {first.source}" if first.source is not None else ""
+                where = f" in {first.source.file}" if first.source is not None else ""
+                message += (
+                    f"; it is the account of {first.address}{at}{others}: correct the account "
+                    f"id{where}, or use the credentials of a user who may manage that account"
+                )
         elif recorded:
             message += (
                 f"; only the state names this account, for {recorded[0]}"
@@ -229,6 +246,15 @@ def _located(
         operation=refused.operation,
         violations=refused.violations,
     )
+
+
+def _account_line(written: Sequence[SourceRef], key: DesiredKey) -> SourceRef | None:
+    """The `account:` that gives `key` its account (that of the key's own file), else the
+    first that writes the same id; None when no manifest line writes it."""
+    for source in written:
+        if key.source is not None and source.file == key.source.file:
+            return source
+    return written[0] if written else None
 
 
 def _more(count: int, noun: str) -> str:

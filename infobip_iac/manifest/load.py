@@ -120,6 +120,7 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
             for index, block in manifest.imports
         ),
         files=names,
+        account_sources=_account_sources(manifests),
     )
     return LoadResult(config, diagnostics, names)
 
@@ -142,6 +143,14 @@ def _utc(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC).replace(microsecond=0)
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def _account_sources(manifests: list[ManifestFile]) -> dict[str, tuple[SourceRef, ...]]:
+    found: dict[str, list[SourceRef]] = {}
+    for manifest in manifests:
+        if manifest.declares_account:
+            found.setdefault(manifest.account, []).append(_source(manifest, ("account",)))
+    return {account: tuple(sources) for account, sources in found.items()}
 
 
 def _source(manifest: ManifestFile, location: tuple[str | int, ...]) -> SourceRef:

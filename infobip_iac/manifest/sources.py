@@ -66,6 +66,7 @@ class ManifestFile:
     folder: Path
     marks: NodeMarks
     account: str = "_"
+    declares_account: bool = False
     defaults: DefaultsSpec | None = None
     declares_defaults: bool = False
     policy: PolicySpec | None = None
@@ -234,6 +235,7 @@ class _SectionReader:
     def account(self, value: Any) -> None:
         try:
             self.manifest.account = _ACCOUNT.validate_python(value)
+            self.manifest.declares_account = True
         except ValidationError as error:
             self.errors(error, ("account",))
 

@@ -49,3 +49,23 @@ def test_account_change_creates_in_the_new_account_then_revokes_in_the_old(
     assert moved.enabled and moved.account_id == sub_account
     assert workspace.state().resources["api_keys.reports"].id == moved.id
     workspace.assert_converged()
+
+
+def test_an_unknown_account_id_is_named_at_the_account_line_of_its_manifest(
+    workspace: Workspace,
+) -> None:
+    unknown = "5A1B2C3D4E5F60718293A4B5C6D7E8F9"
+    path = workspace.write(IN_SUB.format(account=f'"{unknown}"'))
+    with workspace.counting() as delta:
+        planned = workspace.plan()
+        applied = workspace.apply()
+    for outcome in (planned, applied):
+        assert outcome.code == 1, outcome
+        assert f"account {unknown} does not exist, or these credentials cannot manage it" in (
+            outcome.err
+        )
+        assert f"the id is written at {path}:2:10 (field account), the account of " in (outcome.err)
+        assert f"correct the account id in {path}," in outcome.err
+        assert "Traceback" not in outcome.err
+    assert delta.get(CREATE, 0) == 0 and delta.get(UPDATE, 0) == 0
+    assert not workspace.state_path.exists()

@@ -208,6 +208,35 @@ def test_a_refused_account_is_named_with_the_manifest_line_that_declares_it() ->
     assert caught.value.status == 403
 
 
+def test_a_refused_account_is_named_with_the_account_line_of_the_key_file() -> None:
+    service = _Reads()
+    service.refused = {SUB}
+    declared = config(
+        desired("b", account=SUB, source=SourceRef(file="teams/b.yaml", line=9, column=3)),
+        desired("c", account=SUB, source=SourceRef(file="teams/c.yaml", line=5, column=3)),
+    ).model_copy(
+        update={
+            "account_sources": {
+                SUB: (
+                    SourceRef(file="teams/a.yaml", line=2, column=10),
+                    SourceRef(file="teams/b.yaml", line=3, column=10),
+                    SourceRef(file="teams/c.yaml", line=2, column=10),
+                )
+            }
+        }
+    )
+    with pytest.raises(PermissionDeniedError) as caught:
+        read_live_keys(service, declared, state())
+    message = str(caught.value)
+    # The account: of api_keys.b's own file, not the first file that writes the same id.
+    assert (
+        "; the id is written at teams/b.yaml:3:10 (field account; 2 more files write it too), "
+        "the account of api_keys.b (and 1 more key): correct the account id in teams/b.yaml, "
+        "or use the credentials of a user who may manage that account"
+    ) in message
+    assert message.startswith("list API keys: HTTP 403 E403: Insufficient permissions")
+
+
 def test_a_refused_account_only_the_state_names_points_to_state_rm() -> None:
     service = _Reads()
     service.refused = {SUB}

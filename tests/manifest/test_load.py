@@ -65,3 +65,19 @@ def test_diagnostics_come_sorted_by_file_line_and_column(tmp_path: Path) -> None
     places = [(Path(d.file).name, d.line, d.column) for d in result.diagnostics]
     assert places == sorted(places)
     assert result.config is None and len(result.errors) == 3
+
+
+SUB = "5A1B2C3D4E5F60718293A4B5C6D7E8F9"
+
+
+def test_where_each_manifest_writes_its_account_is_recorded(
+    write_manifest: WriteManifest,
+) -> None:
+    keys = "api_keys:\n  {id}: {{allowed_ips: [192.0.2.1]}}\n"
+    first = write_manifest(f'version: 1\naccount: "{SUB}"\n' + keys.format(id="a"), "a.yaml")
+    second = write_manifest(f"version: 1\n\naccount:   {SUB}\n" + keys.format(id="b"), "b.yaml")
+    caller = write_manifest("version: 1\n" + keys.format(id="c"), "c.yaml")
+    config, _ = load_or_raise([first, second, caller], now=NOW)
+    assert {k: [str(s) for s in v] for k, v in config.account_sources.items()} == {
+        SUB: [f"{first}:2:10", f"{second}:3:12"]
+    }
