@@ -3,20 +3,19 @@
 Protections, each because a manifest author (or someone who can write into the target
 folder) could otherwise aim the secret somewhere it does not belong:
 - placeholders are sanitized, so a key name cannot add folders or climb out with `..`;
-- the file is created 0600 under a temporary name (`O_EXCL|O_NOFOLLOW`) and renamed into
-  place, so it never exists with a wider mode and a planted link is never written through;
+- the file is written by `state.files.write_atomically`: created 0600 under a temporary
+  name (`O_EXCL|O_NOFOLLOW`), fsynced and renamed into place, so it never exists with a
+  wider mode and a planted link is never written through;
 - a symlink at the final path is refused, even when the path is one this key owned;
 - an existing file is only replaced when this key's sink wrote it before (`owned_files`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import re
-import secrets
 import stat
 from collections.abc import Collection
 from pathlib import Path
@@ -27,7 +26,14 @@ from infobip_iac.domain.sinkpath import PLACEHOLDERS, fill_sink_path
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.gitcheck import warn_if_git_would_commit
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.state.files import ensure_private_dir, fsync_dir, remove_abandoned
+from infobip_iac.state.files import (
+    TEMP_NAME_OVERHEAD,
+    TempFileError,
+    ensure_private_dir,
+    is_temp_file_name,
+    remove_abandoned,
+    write_atomically,
+)
 from infobip_iac.state.model import SecretRecord
 
 __all__ = [
@@ -43,9 +49,6 @@ __all__ = [
 
 # Values safe to leave unquoted in a .env file read by shells, docker and dotenv libraries.
 _DOTENV_BARE = re.compile(r"[A-Za-z0-9_./+=:@-]*")
-_TEMP_TOKEN_BYTES = 8
-# `.<target name>.<16 hex digits>.tmp`, as _temp_name makes them, and nothing else.
-_TEMP_FILE = re.compile(rf"\..+\.[0-9a-f]{{{2 * _TEMP_TOKEN_BYTES}}}\.tmp")
 # The longest file name Linux and macOS file systems take, in bytes.
 _NAME_MAX = 255
 
@@ -123,14 +126,10 @@ def _unusable(path: Path, error: OSError) -> SecretSinkError:
     return SecretSinkError(f"cannot use {path} as a secret file: {reason}; choose another path")
 
 
-def _temp_name(target: Path) -> str:
-    return f".{target.name}.{secrets.token_hex(_TEMP_TOKEN_BYTES)}.tmp"
-
-
 def _check_name_length(target: Path) -> None:
     # The temp file's name is longer than the target's: a name that only just fits would
     # pass every check before the create and then fail to be written after it.
-    allowed = _NAME_MAX - (len(_temp_name(Path("x"))) - 1)
+    allowed = _NAME_MAX - TEMP_NAME_OVERHEAD
     length = len(os.fsencode(target.name))
     if length > allowed:
         raise SecretSinkError(
@@ -200,12 +199,13 @@ def check_target(spec: SecretSinkSpec, target: Path, owned_files: Collection[str
 
 def _sweep_abandoned_temp_files(folder: Path) -> None:
     """Remove temp files of this sink that a run killed between write and rename left in
-    `folder`: each holds a secret. Only names of the sink's own pattern are touched."""
+    `folder`: each holds a secret. Only names write_atomically gives its temp files are
+    touched."""
     try:
         names = [entry.name for entry in os.scandir(folder)]
     except OSError:
         return
-    remove_abandoned(folder / name for name in names if _TEMP_FILE.fullmatch(name))
+    remove_abandoned(folder / name for name in names if is_temp_file_name(name))
 
 
 def write_secret_file(
@@ -218,26 +218,11 @@ def write_secret_file(
     except OSError as error:
         raise SecretSinkError(f"cannot create the folder {folder}: {error.strerror}") from None
     check_target(spec, target, owned_files)
-    temp = folder / _temp_name(target)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(temp, flags, 0o600)
-    except OSError as error:
+        write_atomically(target, file_contents(spec, secret, meta))
+    except TempFileError as error:
         raise SecretSinkError(f"cannot create a file in {folder}: {error.strerror}") from None
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # the umask could only narrow it, but be exact
-            view = memoryview(file_contents(spec, secret, meta))
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temp.replace(target)
-        fsync_dir(folder)
     except OSError as error:
-        with contextlib.suppress(OSError):
-            temp.unlink()
         raise SecretSinkError(f"cannot write {target}: {error.strerror}") from None
     _sweep_abandoned_temp_files(folder)
     warn_if_git_would_commit(target)

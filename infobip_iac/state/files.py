@@ -1,19 +1,25 @@
-"""Durable file writes for the state folder: private folders, atomic replace, fsync."""
+"""Durable file writes: private folders, atomic replace, fsync, and the sweep of temp files
+a killed writer left. The one implementation for every file the tool writes (state, lock,
+journal, saved plans, secret files); it lives here because the state folder needs it most."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
 import os
+import re
+import secrets
 import stat
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
+    "TEMP_NAME_OVERHEAD",
+    "TempFileError",
     "ensure_private_dir",
     "fsync_dir",
+    "is_temp_file_name",
     "remove_abandoned",
     "sweep_temp_files",
     "write_atomically",
@@ -22,6 +28,20 @@ __all__ = [
 # A temp file this old was left by a writer that was killed; a live writer finishes in
 # well under a second, so this margin never touches one in progress.
 _ABANDONED_AFTER_SECONDS = 15 * 60
+
+_TEMP_TOKEN_BYTES = 8
+# `.<target name>.<16 hex digits>.tmp`, as _temp_name makes them, and nothing else.
+_TEMP_NAME = re.compile(rf"\..+\.[0-9a-f]{{{2 * _TEMP_TOKEN_BYTES}}}\.tmp")
+# How many bytes a temp file's name is longer than its target's: a target name that only
+# just fits the file system would fail at the temp file.
+TEMP_NAME_OVERHEAD = len(f"..{'0' * 2 * _TEMP_TOKEN_BYTES}.tmp")
+# Exclusive, so that nothing planted under the name is reused; never through a link.
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class TempFileError(OSError):
+    """The temp file beside the target could not be created: the folder takes no new file.
+    Nothing was written."""
 
 
 def ensure_private_dir(folder: Path) -> None:
@@ -51,26 +71,40 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def _temp_name(path: Path) -> str:
+    return f"{_temp_prefix(path)}{secrets.token_hex(_TEMP_TOKEN_BYTES)}.tmp"
+
+
+def is_temp_file_name(name: str) -> bool:
+    """Whether `name` is one write_atomically gives its temp files (of any target)."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader (or a crash) sees the old or the new
     content, never a mix: temp file in the same folder, fsync, rename, fsync the folder.
-    The file gets mode 0600."""
+    The file has mode 0600 from its creation on, before any byte is in it. Raises
+    TempFileError when the temp file cannot be created, OSError for any later failure;
+    either way no temp file is left."""
     folder = path.parent
-    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+    temp = folder / _temp_name(path)
+    try:
+        fd = os.open(temp, _TEMP_FLAGS, 0o600)
+    except OSError as error:
+        raise TempFileError(error.errno, error.strerror, str(temp)) from error
     try:
         try:
-            os.fchmod(fd, 0o600)
+            os.fchmod(fd, 0o600)  # the umask could only narrow it, but be exact
             view = memoryview(data)
             while view:
-                written = os.write(fd, view)
-                view = view[written:]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        Path(temp_name).replace(path)
+        temp.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
-            Path(temp_name).unlink()
+            temp.unlink()
         raise
     fsync_dir(folder)
 
@@ -87,5 +121,6 @@ def remove_abandoned(temp_files: Iterable[Path]) -> None:
 
 
 def sweep_temp_files(path: Path) -> None:
-    """Remove temp files of `path` that a killed writer left behind."""
+    """Remove temp files of `path` that a killed writer left behind (the glob also takes
+    the names earlier versions gave them)."""
     remove_abandoned(path.parent.glob(glob.escape(_temp_prefix(path)) + "*.tmp"))

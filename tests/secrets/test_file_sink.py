@@ -9,6 +9,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -366,3 +367,44 @@ def test_abandoned_temp_files_of_the_sink_are_swept_when_it_next_writes(
 
     assert not abandoned.exists()
     assert fresh.exists() and all(path.exists() for path in not_ours)
+
+
+def test_a_name_is_refused_before_the_create_when_its_temp_file_would_not_fit(
+    tmp_path: Path, secret: Secret, meta: KeyMeta
+) -> None:
+    """The temp file's name is the target's plus 22 bytes, and file systems take 255: a
+    233-byte name is written, a 234-byte one refused before Infobip makes a key."""
+    fits = "f" * 229 + ".env"
+    too_long = "t" * 230 + ".env"
+
+    written = Path(send(spec_for(tmp_path, f"secrets/{fits}"), secret, meta))
+    refusal = refusal_before_create(spec_for(tmp_path, f"secrets/{too_long}"), meta, [])
+
+    assert written.name == fits and written.is_file()
+    assert refusal is not None and "234 bytes long, more than the 233" in refusal
+
+
+def test_a_folder_that_takes_no_new_file_is_named(
+    tmp_path: Path,
+    secret: Secret,
+    secret_value: str,
+    meta: KeyMeta,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_open = os.open
+
+    def refusing_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+
+    with pytest.raises(SecretSinkError) as caught:
+        deliver(spec_for(tmp_path), secret, meta, show_secrets=False)
+
+    assert str(caught.value) == (
+        f"cannot create a file in {tmp_path / 'secrets'}: Permission denied"
+    )
+    assert list((tmp_path / "secrets").iterdir()) == []
+    assert secret_value not in str(caught.value)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infobip_iac.state.files import ensure_private_dir, write_atomically
+from infobip_iac.state.files import (
+    TEMP_NAME_OVERHEAD,
+    TempFileError,
+    ensure_private_dir,
+    is_temp_file_name,
+    write_atomically,
+)
 
 
 def test_missing_folders_are_created_private_and_existing_ones_left_alone(tmp_path: Path) -> None:
@@ -46,3 +54,41 @@ def test_a_failed_replace_leaves_no_temp_file(tmp_path: Path) -> None:
         write_atomically(target, b"data")
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["occupied"]
+
+
+def test_a_temp_file_that_cannot_be_created_is_told_apart_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """Callers name the folder for this one (it takes no new file) and the target for any
+    later failure."""
+    target = tmp_path / "missing-folder" / "state.json"
+
+    with pytest.raises(TempFileError) as caught:
+        write_atomically(target, b"data")
+
+    assert isinstance(caught.value, OSError) and caught.value.errno == errno.ENOENT
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temp_file_names_are_known_by_their_shape_and_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file sink sweeps a shared folder by this shape, and refuses names too long for
+    this overhead: both must describe the names write_atomically really uses."""
+    target = tmp_path / "api_keys.ci.env"
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def watching_replace(source: Any, destination: Any) -> None:
+        renamed.append(Path(source).name)
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", watching_replace)
+
+    write_atomically(target, b"data")
+
+    (temp_name,) = renamed
+    assert is_temp_file_name(temp_name)
+    assert len(temp_name) == len(target.name) + TEMP_NAME_OVERHEAD
+    for not_ours in (".notes.tmp", "data.0123456789abcdef.tmp", ".a.0123456789abcdef"):
+        assert not is_temp_file_name(not_ours)
