@@ -40,7 +40,7 @@ from infobip_iac.engine.plan import check_address_syntax
 from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
-from infobip_iac.render.json import read_plan_file
+from infobip_iac.planfile import read_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore

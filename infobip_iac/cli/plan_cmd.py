@@ -31,7 +31,7 @@ from infobip_iac.engine.recovery import preview_interrupted_creates
 from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.errors import InfobipIacError
 from infobip_iac.infobip.api import KeyService
-from infobip_iac.render.json import write_plan_file
+from infobip_iac.planfile import write_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.store import StateStore
 

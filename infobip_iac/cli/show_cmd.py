@@ -8,7 +8,7 @@ import click
 
 from infobip_iac.cli.common import GlobalOptions, output_options
 from infobip_iac.cli.planning import PlanFormat, plan_format_option, render_plan
-from infobip_iac.render.json import read_plan_file
+from infobip_iac.planfile import read_plan_file
 
 __all__ = ["show"]
 

@@ -15,7 +15,7 @@ from infobip_iac.cli.planning import load_configuration, plan_against_live
 from infobip_iac.engine.apply import ApplyEvent
 from infobip_iac.engine.recovery import preview_interrupted_creates
 from infobip_iac.infobip.client import InfobipClient
-from infobip_iac.render.json import write_plan_file
+from infobip_iac.planfile import write_plan_file
 from infobip_iac.state.journal import CreateJournal
 from infobip_iac.state.store import StateStore
 from reliability.campaign import LiveRecord, read_emulator

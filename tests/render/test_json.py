@@ -1,4 +1,4 @@
-"""The JSON plan (Terraform's plan-JSON shape) and saved plan files."""
+"""The JSON plan (Terraform's plan-JSON shape)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,15 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from engine.builders import config, desired, live_map, matching, plan, record, state
+from engine.builders import config, desired, plan
 from pydantic import BaseModel
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
 from infobip_iac.domain.secret import Secret
-from infobip_iac.errors import UsageError
-from infobip_iac.render.json import (
-    _digest,
-    plan_document,
-    read_plan_file,
-    render_json,
-    write_plan_file,
-)
+from infobip_iac.planfile import write_plan_file
+from infobip_iac.render.json import plan_document, render_json
+from render.plans import targeted_plan
 
 
 def by_address(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -83,47 +78,11 @@ def test_imports_moves_drift_and_unmanaged(busy_plan: Plan) -> None:
     ]
 
 
-def test_saved_plan_round_trips(busy_plan: Plan, tmp_path: Path) -> None:
-    target = tmp_path / "plan.json"
-
-    write_plan_file(busy_plan, target)
-
-    assert read_plan_file(target) == busy_plan
-    saved = json.loads(target.read_text())
-    shown = {k: v for k, v in saved.items() if k != "infobip_iac"}
-    assert shown == json.loads(render_json(busy_plan))
-    assert list(tmp_path.iterdir()) == [target]  # no temp file left behind
-
-
-def _targeted_plan() -> Plan:
-    """`--target api_keys.steady` (in sync) leaving out the create of api_keys.fresh."""
-    key = desired("steady")
-    steady = matching(key, "S1")
-    return plan(
-        config(key, desired("fresh")),
-        state({key.address: record(steady)}),
-        live_map(steady),
-        targets=["api_keys.steady"],
-    )
-
-
 def test_a_targeted_plan_says_in_its_warnings_what_it_left_out() -> None:
-    document = json.loads(render_json(_targeted_plan()))
+    document = json.loads(render_json(targeted_plan()))
 
     assert document["applyable"] is False
     assert any("1 change to keys outside --target left out" in w for w in document["warnings"])
-
-
-def test_a_plan_saved_before_the_left_out_count_still_reads(tmp_path: Path) -> None:
-    target = tmp_path / "plan.json"
-    write_plan_file(_targeted_plan(), target)
-    saved = json.loads(target.read_text())
-    embedded = saved["infobip_iac"]
-    del embedded["plan"]["changes_outside_targets"]
-    embedded["digest"] = _digest(embedded["plan"])
-    target.write_text(json.dumps(saved))
-
-    assert read_plan_file(target).changes_outside_targets == 0
 
 
 def _models_reachable_from(model: type[BaseModel]) -> set[type[BaseModel]]:
@@ -168,79 +127,3 @@ def test_a_plan_never_holds_a_secret(tmp_path: Path) -> None:
     create = by_address(json.loads(text))["api_keys.ci"]["change"]
     assert create["after_sensitive"] == {"secret": True}
     assert "secret" not in create["after"]
-
-
-def _save(busy_plan: Plan, tmp_path: Path, edit: Any) -> Path:
-    target = tmp_path / "plan.json"
-    write_plan_file(busy_plan, target)
-    document = json.loads(target.read_text())
-    edit(document)
-    target.write_text(json.dumps(document))
-    return target
-
-
-def _set(path: list[str], value: Any) -> Any:
-    def edit(document: dict[str, Any]) -> None:
-        node = document
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-
-    return edit
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (_set(["infobip_iac", "plan", "write_limit"], 400), "corrupt or was edited"),
-        (_set(["resource_changes"], []), "was edited"),
-        (_set(["infobip_iac", "plan_format"], 99), "plan format 99"),
-        (lambda document: document.pop("infobip_iac"), "not a saved plan of infobip-iac"),
-    ],
-    ids=["embedded plan edited", "resource_changes edited", "other format", "terraform plan"],
-)
-def test_a_wrong_plan_file_is_refused_clearly(
-    busy_plan: Plan, tmp_path: Path, edit: Any, message: str
-) -> None:
-    target = _save(busy_plan, tmp_path, edit)
-
-    with pytest.raises(UsageError, match=message):
-        read_plan_file(target)
-
-
-def test_a_consistent_but_unreadable_embedded_plan_is_refused(
-    busy_plan: Plan, tmp_path: Path
-) -> None:
-    def edit(document: dict[str, Any]) -> None:
-        from infobip_iac.render.json import _digest
-
-        section = document["infobip_iac"]
-        section["plan"]["changes"][0]["action"] = "explode"
-        section["digest"] = _digest(section["plan"])
-
-    target = _save(busy_plan, tmp_path, edit)
-
-    with pytest.raises(UsageError, match=r"cannot read .*changes\.0\.action"):
-        read_plan_file(target)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [(b"not json {", "not JSON"), (b"\xff\xfe", "not UTF-8"), (b"[1, 2]", "not a saved plan")],
-)
-def test_files_that_are_not_plans(tmp_path: Path, content: bytes, message: str) -> None:
-    target = tmp_path / "plan.json"
-    target.write_bytes(content)
-
-    with pytest.raises(UsageError, match=message):
-        read_plan_file(target)
-
-
-def test_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="cannot read the plan file"):
-        read_plan_file(tmp_path / "absent.json")
-
-
-def test_an_unwritable_place(busy_plan: Plan, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="cannot write the plan file"):
-        write_plan_file(busy_plan, tmp_path / "no-such-dir" / "plan.json")

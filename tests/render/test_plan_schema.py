@@ -12,7 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from infobip_iac.domain.plan import Plan
-from infobip_iac.render.json import plan_document, render_json, write_plan_file
+from infobip_iac.planfile import write_plan_file
+from infobip_iac.render.json import plan_document, render_json
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
 
