@@ -23,6 +23,7 @@ from rich.progress import (
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.plan import Action, Plan
+from infobip_iac.engine.guard_rails import sink_refusals
 from infobip_iac.engine.plan import make_plan
 from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
 from infobip_iac.infobip.api import AccountKeys, KeyService
@@ -30,7 +31,6 @@ from infobip_iac.manifest import load_or_raise
 from infobip_iac.render.json import render_json
 from infobip_iac.render.markdown import render_markdown
 from infobip_iac.render.text import render_text
-from infobip_iac.secrets.sinks import KeyMeta, refusal_before_create
 from infobip_iac.state.model import StateDocument
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "refresh_only_option",
     "render_plan",
     "replace_option",
-    "sink_refusals",
     "target_option",
 ]
 
@@ -197,34 +196,24 @@ def plan_against_live(
         targets=tuple(targets),
         replace=tuple(replace),
     )
-    refusals = sink_refusals(made, state)
+    refusals = _sink_warnings(made, state)
     if not refusals:
         return made
     return made.model_copy(update={"warnings": (*made.warnings, *refusals)})
 
 
-def sink_refusals(plan: Plan, state: StateDocument) -> list[str]:
+def _sink_warnings(plan: Plan, state: StateDocument) -> list[str]:
     """A warning for each new key whose secret sink apply would refuse on this machine.
 
     Apply refuses such a plan before its first write (engine/guard_rails); saying so in
     the plan lets a reviewer see it before then. A warning, not an error: a plan made in CI
-    may be applied on a machine whose folders differ. The check is the guard rail's own
-    (`refusal_before_create`), asked with the same key and the same files the key owns."""
-    warnings = []
-    for change in plan.changes:
-        if change.action not in (Action.CREATE, Action.REPLACE) or change.secret_sink is None:
-            continue
-        record = state.resources.get(change.address)
-        owned = record.secret.files_written if record is not None and record.secret else []
-        meta = KeyMeta(address=change.address, key_id="", name=change.name, account=change.account)
-        refusal = refusal_before_create(change.secret_sink, meta, owned)
-        if refusal is not None:
-            verb = "create" if change.action is Action.CREATE else "replace"
-            warnings.append(
-                f"{change.address}: apply on this machine would refuse to {verb} this key, "
-                f"since its secret could not be delivered: {refusal}"
-            )
-    return warnings
+    may be applied on a machine whose folders differ."""
+    return [
+        f"{change.address}: apply on this machine would refuse to "
+        f"{'create' if change.action is Action.CREATE else 'replace'} this key, since its "
+        f"secret could not be delivered: {refusal}"
+        for change, refusal in sink_refusals(plan, state)
+    ]
 
 
 def render_plan(plan: Plan, output_format: PlanFormat, *, color: bool) -> str:

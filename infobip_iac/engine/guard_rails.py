@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from infobip_iac.domain.plan import Action, Plan
+from infobip_iac.domain.plan import Action, Plan, ResourceChange
 from infobip_iac.errors import ApplyRefusedError, StalePlanError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.secrets.sinks import KeyMeta, refusal_before_create
 from infobip_iac.state.model import StateDocument
 
-__all__ = ["DEFAULT_MAX_WRITES", "check_guard_rails", "check_plan_is_fresh"]
+__all__ = ["DEFAULT_MAX_WRITES", "check_guard_rails", "check_plan_is_fresh", "sink_refusals"]
 
 DEFAULT_MAX_WRITES = 40
 
@@ -69,10 +69,11 @@ def check_guard_rails(
                 )
 
 
-def _check_sink_files(plan: Plan, state: StateDocument) -> None:
-    """A new key whose file sink would refuse its secret (a file in the way that it did not
-    write) is refused before any write: creating it would waste a write on a key nobody
-    can hold the secret of, and the next plan would try again, and again."""
+def sink_refusals(plan: Plan, state: StateDocument) -> list[tuple[ResourceChange, str]]:
+    """Each new key of `plan` whose secret sink would refuse its secret on this machine (a
+    file in the way that the key's sink did not write, a path that cannot be checked),
+    with the reason. Apply refuses such a plan; plan warns of it."""
+    refusals = []
     for change in plan.changes:
         if change.action not in (Action.CREATE, Action.REPLACE) or change.secret_sink is None:
             continue
@@ -81,10 +82,21 @@ def _check_sink_files(plan: Plan, state: StateDocument) -> None:
         meta = KeyMeta(address=change.address, key_id="", name=change.name, account=change.account)
         refusal = refusal_before_create(change.secret_sink, meta, owned)
         if refusal is not None:
-            raise ApplyRefusedError(
-                f"{change.address}: its secret could not be delivered: {refusal} "
-                "Nothing was written to Infobip."
-            )
+            refusals.append((change, refusal))
+    return refusals
+
+
+def _check_sink_files(plan: Plan, state: StateDocument) -> None:
+    """A new key whose sink would refuse its secret is refused before any write: creating it
+    would waste a write on a key nobody can hold the secret of, and the next plan would try
+    again, and again."""
+    refusals = sink_refusals(plan, state)
+    if refusals:
+        change, refusal = refusals[0]
+        raise ApplyRefusedError(
+            f"{change.address}: its secret could not be delivered: {refusal} "
+            "Nothing was written to Infobip."
+        )
 
 
 def check_plan_is_fresh(plan: Plan, state: StateDocument, service: KeyService) -> None:
