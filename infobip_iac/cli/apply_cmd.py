@@ -17,7 +17,6 @@ from infobip_iac.cli.common import (
 )
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
-    holds_a_saved_plan,
     load_configuration,
     plan_against_live,
     refresh_only_option,
@@ -40,7 +39,7 @@ from infobip_iac.engine.plan import check_address_syntax
 from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
-from infobip_iac.planfile import read_plan_file
+from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore
@@ -217,17 +216,6 @@ def _approved() -> bool:
     return bool(answer.strip() == "yes")
 
 
-# How engine/apply.py lists an unanswered create in `remaining` once every step has run.
-_LOOK_FOR = "look for the unanswered create of "
-
-
-def _only_unsettled_creates_left(result: ApplyResult) -> bool:
-    """Whether every step ran and all that is left is to learn what became of creates that
-    got no answer: the apply did not stop, although it cannot yet call itself complete."""
-    expected = [_LOOK_FOR + address for address in result.unsettled_creates]
-    return bool(expected) and not result.stopped_by_limit and result.remaining == expected
-
-
 def _summarize(result: ApplyResult) -> None:
     counts = (
         f"{result.created} created, {result.updated} updated, {result.revoked} revoked; "
@@ -245,7 +233,7 @@ def _summarize(result: ApplyResult) -> None:
             f"Run apply again {when}; it carries on from the saved state.",
             err=True,
         )
-    elif _only_unsettled_creates_left(result):
+    elif result.only_settling_left:
         many = len(result.unsettled_creates) > 1
         click.echo(
             f"\nEvery change was made (saved in state): {counts}.\n"

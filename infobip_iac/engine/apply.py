@@ -114,6 +114,8 @@ class ApplyResult:
     # Addresses whose create got no answer, was sent again, and may still make a second
     # key: the journal keeps them for the next apply to look for.
     unsettled_creates: list[str] = field(default_factory=list)
+    # Every step ran, and all that is left is to learn what became of unsettled_creates.
+    only_settling_left: bool = False
     stopped_by_limit: bool = False
     retry_after: float | None = None
     resume_after: datetime | None = None
@@ -275,6 +277,7 @@ class _Run:
                 "that create may yet make, and revokes it"
             )
             self.result.remaining += [f"look for the unanswered create of {a}" for a in unsettled]
+            self.result.only_settling_left = True
 
     def _settle(self, entry: PendingCreate) -> None:
         known = set(self.state.by_key_id()) | set(self.plan.fingerprints)

@@ -377,6 +377,7 @@ def test_a_create_that_never_arrived_is_sent_once_more_and_not_forgotten(
     assert result.unsettled_creates == ["api_keys.a"]
     assert result.remaining == ["look for the unanswered create of api_keys.a"]
     assert "run apply again" in (result.error or "")
+    assert result.only_settling_left
     (kept,) = CreateJournal(harness.store.path).pending()
     assert kept.address == "api_keys.a" and kept.unanswered
     assert any("nobody holds the secret" in w for w in harness.messages(EventKind.WARNING))
