@@ -21,9 +21,12 @@ from infobip_iac.errors import UsageError
 from infobip_iac.render.json import plan_document
 from infobip_iac.state.files import sweep_temp_files, write_atomically
 
-__all__ = ["read_plan_file", "write_plan_file"]
+__all__ = ["holds_a_saved_plan", "read_plan_file", "write_plan_file"]
 
 _EMBEDDED = "infobip_iac"
+# Top-level fields of a saved plan: Terraform's `format_version` and the embedded plan
+# under `infobip_iac`. No manifest has either.
+_SAVED_PLAN_FIELDS = ("format_version", _EMBEDDED)
 
 
 def _digest(embedded: Any) -> str:
@@ -95,3 +98,20 @@ def read_plan_file(path: str | os.PathLike[str]) -> Plan:
             f"holds; {remake}"
         )
     return plan
+
+
+def holds_a_saved_plan(path: Path) -> bool:
+    """Whether the file at `path` is a saved plan by its content, whatever its name."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False  # the manifest loader says what is wrong with it
+    # A YAML manifest never reaches the JSON parser; one written as a JSON object is
+    # parsed, and its fields are not a plan's.
+    if not data.lstrip().startswith(b"{"):
+        return False
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and any(field in document for field in _SAVED_PLAN_FIELDS)

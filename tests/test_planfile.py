@@ -17,7 +17,7 @@ from render.plans import targeted_plan
 
 from infobip_iac.domain.plan import Plan
 from infobip_iac.errors import UsageError
-from infobip_iac.planfile import _digest, read_plan_file, write_plan_file
+from infobip_iac.planfile import _digest, holds_a_saved_plan, read_plan_file, write_plan_file
 from infobip_iac.render.json import render_json
 
 
@@ -214,3 +214,22 @@ def test_temp_files_of_a_killed_plan_are_swept_when_it_next_writes(
     assert not abandoned.exists()
     assert fresh.exists() and other.exists()
     assert read_plan_file(target) == busy_plan
+
+
+def test_a_saved_plan_is_known_by_its_content_and_a_manifest_is_not(
+    busy_plan: Plan, tmp_path: Path
+) -> None:
+    saved = tmp_path / "reviewed.yaml"  # the name does not matter, the content does
+    write_plan_file(busy_plan, saved)
+    yaml_manifest = tmp_path / "a.yaml"
+    yaml_manifest.write_text("version: 1\napi_keys: {}\n")
+    json_manifest = tmp_path / "b.json"
+    json_manifest.write_text('{"version": 1, "api_keys": {}}')
+    broken = tmp_path / "c.plan"
+    broken.write_text('{"format_version": ')
+
+    assert holds_a_saved_plan(saved)
+    assert not holds_a_saved_plan(yaml_manifest)
+    assert not holds_a_saved_plan(json_manifest)
+    assert not holds_a_saved_plan(broken)
+    assert not holds_a_saved_plan(tmp_path / "missing.plan")

@@ -3,7 +3,6 @@ how it goes on stderr), make the plan, render it."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +37,6 @@ __all__ = [
     "PLAN_FORMATS",
     "PlanFormat",
     "ReadReporter",
-    "holds_a_saved_plan",
     "load_configuration",
     "plan_against_live",
     "plan_format_option",
@@ -78,9 +76,6 @@ replace_option = click.option(
 
 # The names a folder's manifests have (manifest/sources.py reads these from a folder).
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-# Top-level fields of a saved plan (render/json.py): Terraform's `format_version` and the
-# embedded plan under `infobip_iac`. No manifest has either.
-_SAVED_PLAN_FIELDS = ("format_version", "infobip_iac")
 
 # Reads of up to this many pages finish in about a second: a bar would only flicker.
 _PAGES_BEFORE_A_BAR = 5
@@ -95,23 +90,6 @@ def load_configuration(paths: Sequence[Path], *, allow_unknown_scopes: bool) -> 
     for diagnostic in diagnostics:
         click.echo(diagnostic.render(), err=True)
     return config
-
-
-def holds_a_saved_plan(path: Path) -> bool:
-    """Whether the file at `path` is a saved plan by its content, whatever its name."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False  # the manifest loader says what is wrong with it
-    # A YAML manifest never reaches the JSON parser; one written as a JSON object is
-    # parsed, and its fields are not a plan's.
-    if not data.lstrip().startswith(b"{"):
-        return False
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(document, dict) and any(field in document for field in _SAVED_PLAN_FIELDS)
 
 
 class ReadReporter:
