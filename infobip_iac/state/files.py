@@ -18,7 +18,6 @@ __all__ = [
     "TEMP_NAME_OVERHEAD",
     "TempFileError",
     "ensure_private_dir",
-    "fsync_dir",
     "is_temp_file_name",
     "remove_abandoned",
     "sweep_temp_files",
@@ -58,7 +57,7 @@ def ensure_private_dir(folder: Path) -> None:
             path.mkdir(mode=0o700)
 
 
-def fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: Path) -> None:
     """Make a rename inside `folder` durable: without this a power loss may undo it."""
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -106,7 +105,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    fsync_dir(folder)
+    _fsync_dir(folder)
 
 
 def remove_abandoned(temp_files: Iterable[Path]) -> None:
