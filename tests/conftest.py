@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,3 +60,16 @@ def emulator(make_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
 def emulator_control(emulator: EmulatorServer) -> EmulatorControl:
     """The control API (reset, seed, clock, faults, stats, accounts, users, secrets)."""
     return emulator.control
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask, so that only the code's own modes can keep files private."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,6 @@ from infobip_iac.render.json import render_json
 @pytest.fixture
 def busy_plan() -> Plan:
     return make_busy_plan()
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def test_saved_plan_round_trips(busy_plan: Plan, tmp_path: Path) -> None:

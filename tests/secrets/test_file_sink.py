@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,6 @@ from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets import file_sink
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, files_to_claim, refusal_before_create
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """The most permissive umask, so that only the code's own modes can keep files private."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def spec_for(base: Path, path: str = "secrets/{address}.env", **fields: str) -> SecretSinkSpec:

@@ -31,15 +31,12 @@ def test_missing_folders_are_created_private_and_existing_ones_left_alone(tmp_pa
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
 
 
+@pytest.mark.usefixtures("open_umask")
 def test_write_atomically_replaces_the_file_with_mode_0600(tmp_path: Path) -> None:
     target = tmp_path / "state.json"
     target.write_text("old")
     os.chmod(target, 0o644)
-    old_umask = os.umask(0)
-    try:
-        write_atomically(target, b"new")
-    finally:
-        os.umask(old_umask)
+    write_atomically(target, b"new")
 
     assert target.read_bytes() == b"new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
