@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -157,14 +157,10 @@ state_options = _shared_options(state=True, service=False)
 output_options = _shared_options(state=False, service=False)
 
 
-def open_service(opts: GlobalOptions) -> AbstractContextManager[InfobipClient]:
+@contextmanager
+def open_service(opts: GlobalOptions) -> Iterator[InfobipClient]:
     """The Infobip client for one command run: the embedded emulator with --emulator, else
     Infobip as the environment says; every call bounded by --timeout."""
-    return _open_service(opts)
-
-
-@contextmanager
-def _open_service(opts: GlobalOptions) -> Iterator[InfobipClient]:
     # Imported here so that the commands that never reach Infobip load no HTTP stack.
     from infobip_iac.infobip.connection import open_key_service
 
