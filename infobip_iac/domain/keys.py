@@ -37,12 +37,16 @@ __all__ = [
     "PlatformLink",
     "Policy",
     "SecretSinkSpec",
+    "SinkKind",
     "SourceRef",
     "is_key_address",
     "key_address",
 ]
 
 CALLER_ACCOUNT = "_"
+
+# Where a new key's secret can go: the manifest's `secret.sink`, also recorded in state.
+SinkKind = Literal["file", "exec", "stdout", "none"]
 
 # The attributes a manifest manages, in the order plans show them. `ignore_changes` and
 # diffs speak these names (the manifest's), never Infobip's camelCase field names.
@@ -114,7 +118,7 @@ class SecretSinkSpec(_Frozen):
     `{account}` in `path` are filled in at delivery.
     """
 
-    sink: Literal["file", "exec", "stdout", "none"] = "none"
+    sink: SinkKind = "none"
     path: str | None = None
     format: Literal["dotenv", "raw", "json"] = "dotenv"
     command: tuple[str, ...] | None = None

@@ -22,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from infobip_iac.domain.keys import KEY_ADDRESS_PATTERN, is_key_address
+from infobip_iac.domain.keys import KEY_ADDRESS_PATTERN, SinkKind, is_key_address
 from infobip_iac.domain.normalize import (
     EARLIEST_INSTANT,
     LATEST_INSTANT,
@@ -288,7 +288,7 @@ class SecretSpec(_Model):
         json_schema_extra={"allOf": [_only_with("path", "file"), _only_with("command", "exec")]},
     )
 
-    sink: Literal["file", "exec", "stdout", "none"] = Field(
+    sink: SinkKind = Field(
         description="file: write it to `path`; exec: pipe it to `command`; stdout: print it "
         "(only with --show-secrets); none: discard it."
     )

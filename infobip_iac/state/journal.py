@@ -23,8 +23,9 @@ import shlex
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import cast, get_args
 
+from infobip_iac.domain.keys import SinkKind
 from infobip_iac.errors import StateError
 from infobip_iac.state.files import ensure_private_dir, write_atomically
 from infobip_iac.state.model import SecretRecord
@@ -33,8 +34,6 @@ __all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
 
 _FORMAT_VERSION = 1
 _MAX_BYTES = 4 * 1024 * 1024
-
-_SinkKind = Literal["file", "exec", "stdout", "none"]
 
 # Infobip's clock as the client knows it has one-second resolution (the Date header).
 _CLOCK_SLACK = timedelta(seconds=2)
@@ -74,8 +73,7 @@ class PendingCreate:
 
     def lost_secret(self) -> SecretRecord:
         """The record of the secret of a key this create made that no state recorded."""
-        known = ("file", "exec", "stdout", "none")
-        sink = cast(_SinkKind, self.sink) if self.sink in known else "none"
+        sink = cast(SinkKind, self.sink) if self.sink in get_args(SinkKind) else "none"
         cause = (
             "created by a create whose answer was lost, and which was sent again"
             if self.unanswered

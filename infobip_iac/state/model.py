@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from infobip_iac.domain.keys import SinkKind
+
 if TYPE_CHECKING:
     from infobip_iac.domain.keys import LiveKey
 
@@ -24,7 +26,7 @@ class SecretRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sink: Literal["file", "exec", "stdout", "none"]
+    sink: SinkKind
     status: Literal["delivered", "lost", "not-requested"]
     location: str | None = None  # a file path or the command name; never the value
     detail: str | None = None  # why a delivery failed
