@@ -285,7 +285,7 @@ class _Run:
             late = [
                 key
                 for key in self.service.find_by_name(entry.account, entry.name)
-                if key.id not in known and key.enabled and entry.may_have_made(key.valid_from)
+                if key.id not in known and entry.may_have_made(key)
             ]
         except InfobipApiError:
             self._unsettled(entry)
@@ -296,11 +296,7 @@ class _Run:
         revokes = []
         for key in late:
             address = deposed_address(entry.address, key.id)
-            self.state.resources[address] = ResourceState.of_live_key(
-                key,
-                account=entry.account,
-                secret=entry.lost_secret(),
-            )
+            self.state.resources[address] = entry.orphan_entry(key)
             revokes.append(
                 ResourceChange(
                     address=address,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from infobip_iac.engine.apply import ApplyEvent, EventKind, deposed_address
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.state.journal import CreateJournal, PendingCreate
-from infobip_iac.state.model import ResourceState, StateDocument
+from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore
 
 __all__ = ["preview_interrupted_creates", "recover_interrupted_creates"]
@@ -116,14 +116,10 @@ def _recovered(
     notes: list[_Found] = []
     for entry in pending:
         for key in service.find_by_name(entry.account, entry.name):
-            if key.id in known or not key.enabled or not entry.may_have_made(key.valid_from):
+            if key.id in known or not entry.may_have_made(key):
                 continue
             address = deposed_address(entry.address, key.id)
-            updated.resources[address] = ResourceState.of_live_key(
-                key,
-                account=entry.account,
-                secret=entry.lost_secret(),
-            )
+            updated.resources[address] = entry.orphan_entry(key)
             known.add(key.id)
             notes.append(_Found(entry, key.id, key.name, address))
     if notes and not store.exists():

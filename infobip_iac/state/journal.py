@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast, get_args
 
-from infobip_iac.domain.keys import SinkKind
+from infobip_iac.domain.keys import LiveKey, SinkKind
 from infobip_iac.errors import StateError
 from infobip_iac.state.files import ensure_private_dir, write_atomically
-from infobip_iac.state.model import SecretRecord
+from infobip_iac.state.model import ResourceState, SecretRecord
 
 __all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
 
@@ -63,23 +63,27 @@ class PendingCreate:
     unanswered: bool = False
     lineage: str | None = None
 
-    def may_have_made(self, valid_from: datetime | None) -> bool:
-        """Whether a key of the name, valid from `valid_from`, can be this create's: one
-        valid from before the create was sent existed already (someone else's key, or an
-        older one of ours)."""
-        if self.valid_from_given or valid_from is None:
+    def may_have_made(self, key: LiveKey) -> bool:
+        """Whether `key` (of this create's name) can be this create's: a disabled one is
+        no threat, and one valid from before the create was sent existed already (someone
+        else's key, or an older one of ours)."""
+        if not key.enabled:
+            return False
+        if self.valid_from_given or key.valid_from is None:
             return True
-        return valid_from >= self.sent_at - _CLOCK_SLACK
+        return key.valid_from >= self.sent_at - _CLOCK_SLACK
 
-    def lost_secret(self) -> SecretRecord:
-        """The record of the secret of a key this create made that no state recorded."""
+    def orphan_entry(self, key: LiveKey) -> ResourceState:
+        """The state entry of `key`, a key this create made that no state recorded: its
+        secret is lost, since nobody holds it."""
         sink = cast(SinkKind, self.sink) if self.sink in get_args(SinkKind) else "none"
         cause = (
             "created by a create whose answer was lost, and which was sent again"
             if self.unanswered
             else "created by an apply that was interrupted before it recorded the key"
         )
-        return SecretRecord(sink=sink, status="lost", detail=cause)
+        lost = SecretRecord(sink=sink, status="lost", detail=cause)
+        return ResourceState.of_live_key(key, account=self.account, secret=lost)
 
     def to_json(self) -> dict[str, object]:
         body = asdict(self)
