@@ -130,7 +130,7 @@ def plan(
             replace=replace,
             ahead=ahead,
         )
-    click.echo(render_plan(made, output_format, color=opts.color), nl=False)
+    click.echo(render_plan(made, output_format, color=opts.color, saved_as=out), nl=False)
     if out is not None:
         write_plan_file(made, out)
         click.echo(

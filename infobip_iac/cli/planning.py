@@ -194,9 +194,18 @@ def _sink_warnings(plan: Plan, state: StateDocument) -> list[str]:
     ]
 
 
-def render_plan(plan: Plan, output_format: PlanFormat, *, color: bool) -> str:
+def render_plan(
+    plan: Plan, output_format: PlanFormat, *, color: bool, saved_as: Path | None = None
+) -> str:
+    """The plan in `output_format`; `saved_as` is the plan file that holds it, which a
+    markdown comment too short for the whole plan names as where the rest is."""
     if output_format == "json":
         return render_json(plan)
     if output_format == "markdown":
-        return render_markdown(plan)
+        where = (
+            f"the plan file `{saved_as}` (`infobip-iac show {saved_as}`)"
+            if saved_as is not None
+            else None
+        )
+        return render_markdown(plan, full_plan=where)
     return render_text(plan, color=color and sys.stdout.isatty())

@@ -19,5 +19,6 @@ __all__ = ["show"]
 @output_options
 def show(*, opts: GlobalOptions, planfile: Path, output_format: PlanFormat) -> int:
     """Print the plan saved by `plan --out PLANFILE`."""
-    click.echo(render_plan(read_plan_file(planfile), output_format, color=opts.color), nl=False)
+    saved = read_plan_file(planfile)
+    click.echo(render_plan(saved, output_format, color=opts.color, saved_as=planfile), nl=False)
     return 0

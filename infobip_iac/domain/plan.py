@@ -30,6 +30,7 @@ __all__ = [
     "AccountRead",
     "Action",
     "AttributeChange",
+    "ChangeAuthor",
     "DriftItem",
     "Plan",
     "Reason",
@@ -146,6 +147,15 @@ class ResourceChange(_Frozen):
         )
 
 
+class ChangeAuthor(_Frozen):
+    """Who last wrote a key, as Infobip's audit log tells it (any field may be missing)."""
+
+    username: str | None = None
+    ip_address: str | None = None
+    at: datetime | None = None
+    action: str | None = None  # the audit log's word: Update, Create, Disable, ...
+
+
 class DriftItem(_Frozen):
     """A managed key that changed on Infobip since the tool last wrote it."""
 
@@ -153,6 +163,9 @@ class DriftItem(_Frozen):
     key_id: str
     changes: tuple[AttributeChange, ...]
     will_revert: bool  # False when ignore_changes or --refresh-only leaves it as it is
+    # Who changed it, from the audit log; None when the log names no write of this key
+    # (or could not be read: then Plan.attribution_unavailable says why).
+    changed_by: ChangeAuthor | None = None
 
 
 class UnmanagedKey(_Frozen):
@@ -186,6 +199,9 @@ class Plan(_Frozen):
     unmanaged: tuple[UnmanagedKey, ...] = ()
     reads: tuple[AccountRead, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Why the drift could not be attributed (e.g. the credentials lack audit-logs:read);
+    # None when it was, or when there was no drift to attribute.
+    attribution_unavailable: str | None = None
     write_limit: int = 40
     # Staleness guards for saved plans.
     state_lineage: str | None = None

@@ -13,9 +13,11 @@ from pathlib import PurePath
 from typing import Any
 
 from infobip_iac.domain.keys import MANAGED_ATTRIBUTES, SecretSinkSpec
+from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import (
     Action,
     AttributeChange,
+    ChangeAuthor,
     DriftItem,
     Plan,
     Reason,
@@ -24,7 +26,14 @@ from infobip_iac.domain.plan import (
 )
 from infobip_iac.domain.sinkpath import fill_sink_path
 
-__all__ = ["NO_CHANGES", "render_text", "summary_line"]
+__all__ = [
+    "NO_CHANGES",
+    "TextSection",
+    "attribution",
+    "render_text",
+    "summary_line",
+    "text_sections",
+]
 
 NO_CHANGES = "No changes. Live Infobip state matches the configuration."
 
@@ -305,6 +314,12 @@ class _TextPlan:
         out.add()
         for item in plan.drift:
             self._drift_item(item)
+        if plan.attribution_unavailable:
+            out.add(
+                "Who made these changes is unavailable: "
+                f"{_printable(plan.attribution_unavailable)}."
+            )
+            out.add()
         if plan.refresh_only:
             out.add(
                 "This is a refresh-only plan: infobip-iac will not undo these changes. Apply "
@@ -318,7 +333,8 @@ class _TextPlan:
         out.add()
 
     def _drift_item(self, item: DriftItem) -> None:
-        self.heading(item.address, "has changed")
+        notes = [attribution(item.changed_by)] if item.changed_by is not None else []
+        self.heading(item.address, "has changed", notes)
         rows = [_Row("", "id", _literal(item.key_id))]
         rows += [_change_row(change) for change in item.changes]
         self.block("~", _ident(item.address), rows)
@@ -373,11 +389,8 @@ class _TextPlan:
             )
         )
         for key in keys:
-            out.add(f"  - {_unmanaged_line(key)}")
-        out.add(
-            "Declare them, import them with `infobip-iac import ADDRESS KEY_ID`, or choose "
-            "what plans do with them in policy.unmanaged_keys (ignore | report | revoke)."
-        )
+            out.add(_unmanaged_entry(key))
+        out.add(_UNMANAGED_ADVICE)
         out.add()
 
     def warnings(self) -> None:
@@ -409,12 +422,36 @@ class _TextPlan:
         return out.text()
 
 
+_UNMANAGED_ADVICE = (
+    "Declare them, import them with `infobip-iac import ADDRESS KEY_ID` (or write manifests "
+    "for them with `infobip-iac export --unmanaged-only`), or choose what plans do with them "
+    "in policy.unmanaged_keys (ignore | report | revoke)."
+)
+
+
+def _unmanaged_entry(key: UnmanagedKey) -> str:
+    return f"  - {_unmanaged_line(key)}"
+
+
 def _unmanaged_line(key: UnmanagedKey) -> str:
     fate = "will be revoked by this plan" if key.disposition == "revoke" else "reported"
     return (
         f"{_printable(key.key_id)} {json.dumps(key.name)} in account "
         f"{_printable(key.account)}: {fate}"
     )
+
+
+def attribution(author: ChangeAuthor) -> str:
+    """`changed outside infobip-iac by jane.doe from 198.51.100.4 at 2026-11-25T12:00:00Z`,
+    leaving out what the audit log did not say."""
+    text = "changed outside infobip-iac"
+    if author.username:
+        text += f" by {_printable(author.username)}"
+    if author.ip_address:
+        text += f" from {_printable(author.ip_address)}"
+    if author.at is not None:
+        text += f" at {format_instant(author.at)}"
+    return text
 
 
 def summary_line(plan: Plan) -> str:
@@ -458,6 +495,63 @@ def _no_changes(plan: Plan) -> str:
         f"{'was' if left_out == 1 else 'were'} left out; plan without --target to see "
         f"{'it' if left_out == 1 else 'them'}."
     )
+
+
+class TextSection:
+    """One section of the text plan as separate entries (a key's block, an unmanaged key's
+    line), so that a renderer with a size limit can show some entries and count the rest."""
+
+    def __init__(self, title: str, noun: str, lead: str = "", tail: str = "") -> None:
+        self.title = title
+        self.noun = noun  # what one entry is, for "N more <noun>s left out"
+        self.lead = lead  # text before the entries
+        self.tail = tail  # text after them
+        self.entries: list[str] = []
+
+
+def text_sections(plan: Plan) -> list[TextSection]:
+    """The plan's drift, actions, unmanaged keys and warnings as sections of entries, in
+    the text plan's order; an empty section is left out. Each entry is text as render_text
+    writes it (without colour), ending in a newline."""
+    made = _TextPlan(plan, color=False)
+    sections: list[TextSection] = []
+
+    def take(fill: Any) -> str:
+        made.out = _Lines(color=False)
+        fill()
+        return "\n".join(made.out.lines).rstrip("\n") + "\n"
+
+    if plan.drift:
+        drift = TextSection("Changed outside infobip-iac", "drifted key")
+        drift.entries = [take(lambda item=item: made._drift_item(item)) for item in plan.drift]
+        sections.append(drift)
+    shown = [c for c in plan.changes if c.has_effect]
+    if shown:
+        actions = TextSection("Actions", "change")
+        several = len({c.account for c in plan.changes}) >= 2
+        writes = plan.writes_by_account()
+        last_account: str | None = None
+        for change in sorted(shown, key=lambda c: c.account) if several else shown:
+            entry = ""
+            if several and change.account != last_account:
+                count = writes.get(change.account, 0)
+                entry = (
+                    f"Account {_printable(change.account)}: {count} Infobip write"
+                    f"{'' if count == 1 else 's'} of {plan.write_limit} allowed per day\n\n"
+                )
+                last_account = change.account
+            actions.entries.append(entry + take(lambda change=change: made.change(change)))
+        sections.append(actions)
+    if plan.unmanaged:
+        unmanaged = TextSection("Unmanaged keys", "unmanaged key", tail=_UNMANAGED_ADVICE)
+        unmanaged.entries = [_unmanaged_entry(key) + "\n" for key in plan.unmanaged]
+        sections.append(unmanaged)
+    warnings = take(made.warnings).strip("\n")
+    if warnings:
+        section = TextSection("Warnings", "warning")
+        section.entries = [line + "\n" for line in warnings.splitlines() if line]
+        sections.append(section)
+    return sections
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:

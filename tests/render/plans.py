@@ -20,7 +20,7 @@ from engine.builders import (
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
 
-__all__ = ["busy_plan", "targeted_plan"]
+__all__ = ["busy_plan", "large_plan", "targeted_plan"]
 
 
 def busy_plan() -> Plan:
@@ -107,3 +107,31 @@ def targeted_plan() -> Plan:
         live_map(steady),
         targets=["api_keys.steady"],
     )
+
+
+def large_plan(changes: int, unmanaged: int, *, revoke_every: int = 3) -> Plan:
+    """`changes` changes (creates, updates and revokes in turn) and `unmanaged` reported
+    unmanaged keys, made by the real planner."""
+    declared = []
+    records = {}
+    keys = []
+    for index in range(changes):
+        kind = index % revoke_every
+        key = desired(
+            f"key-{index:05d}",
+            scopes=frozenset({"sms:message:send", "sms:logs:read"}),
+            allowed_ips=frozenset({"198.51.100.7/32", "203.0.113.0/24"}),
+            enabled=kind != 2,
+        )
+        declared.append(key)
+        if kind == 0:
+            continue  # a create
+        current = matching(
+            key.model_copy(update={"enabled": True}),
+            f"K{index:031d}",
+            name=key.name if kind == 2 else f"{key.name} (old)",
+        )
+        keys.append(current)
+        records[key.address] = record(current)
+    keys += [live(f"U{index:031d}", f"someone's key {index}") for index in range(unmanaged)]
+    return plan(config(*declared, unmanaged_keys="report"), state(records), live_map(*keys))
