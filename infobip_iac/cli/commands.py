@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("apply_cmd", "apply"),
     "show": ("show_cmd", "show"),
     "import": ("import_cmd", "import_"),
+    "export": ("export_cmd", "export"),
     "state": ("state_cmd", "state"),
     "force-unlock": ("state_cmd", "force_unlock"),
     "scopes": ("scopes_cmd", "scopes"),
