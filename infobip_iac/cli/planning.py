@@ -22,6 +22,7 @@ from rich.progress import (
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.plan import Action, Plan
+from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
 from infobip_iac.engine.guard_rails import sink_refusals
 from infobip_iac.engine.plan import make_plan
 from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
@@ -174,6 +175,8 @@ def plan_against_live(
         targets=tuple(targets),
         replace=tuple(replace),
     )
+    # Keys changed outside the tool: one read of the audit log says who and when.
+    made = attribute_drift(made, service if isinstance(service, AuditLogReader) else None)
     refusals = _sink_warnings(made, state)
     if not refusals:
         return made

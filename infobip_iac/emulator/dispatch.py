@@ -59,6 +59,7 @@ class Dispatcher:
         query: Mapping[str, list[str]],
         headers: Mapping[str, str],
         body: bytes,
+        client_ip: str = "",
     ) -> Answer | _Drop:
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._dispatch_control(method, path, query, headers, body)
@@ -70,7 +71,7 @@ class Dispatcher:
             )
             return self._answered(method, path, answer)
         route, params = found
-        call = Call(method, path, query, headers, body, params)
+        call = Call(method, path, query, headers, body, params, client_ip)
         self._stats.request(route.operation)
         delay_ms, rule = self._faults.select(route.operation)
         if delay_ms:

@@ -1,5 +1,5 @@
-"""Infobip's operations as the emulator serves them: API keys v2, sub-accounts, IBSSO
-sessions and OAuth2 tokens."""
+"""Infobip's operations as the emulator serves them: API keys v2, sub-accounts, the audit
+log of key writes, IBSSO sessions and OAuth2 tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from infobip_iac.emulator.audit import AUDIT_PATH, AUDIT_SCOPE, key_write_entry, search
 from infobip_iac.emulator.auth import TOKEN_LIFETIME, Authenticator, Caller
 from infobip_iac.emulator.catalog import ScopeCatalog
 from infobip_iac.emulator.clock import EmulatorClock
@@ -55,6 +56,7 @@ class _Write:
     account: str
     owner: str
     now: datetime
+    client_ip: str
 
 
 class InfobipApi:
@@ -87,6 +89,7 @@ class InfobipApi:
             Route("GET", key_path, self.get_key, budget="read"),
             Route("PUT", key_path, self.update_key, budget="write"),
             Route("GET", "/settings/1/accounts", self.list_accounts, family="api-exception"),
+            Route("GET", AUDIT_PATH, self.search_audit_logs, family="api-exception"),
             Route("POST", "/auth/1/session", self.create_session, family="api-exception"),
             Route("DELETE", "/auth/1/session", self.destroy_session, family="api-exception"),
             Route("POST", "/auth/1/oauth2/token", self.create_token, family="oauth"),
@@ -141,7 +144,7 @@ class InfobipApi:
             now=write.now,
             platform_allowed=self._platform_allowed(write.caller, write.account),
         )
-        self._store_write(write, key)
+        self._store_write(write, key, previous=None)
         return Answer(200, key.to_api())
 
     def update_key(self, call: Call) -> Answer:
@@ -154,7 +157,7 @@ class InfobipApi:
         updated = apply_update(
             stored, request, platform_allowed=self._platform_allowed(write.caller, write.account)
         )
-        self._store_write(write, updated)
+        self._store_write(write, updated, previous=stored)
         return Answer(200, updated.to_api())
 
     # accounts
@@ -174,6 +177,31 @@ class InfobipApi:
             and (enabled is None or account.enabled == enabled)
         ]
         return Answer(200, {"accounts": [a.to_api() for a in accounts[:limit]]})
+
+    # audit logs
+
+    def search_audit_logs(self, call: Call) -> Answer:
+        """The audit log of the caller's account and its sub-accounts; the spec lets API
+        keys read it too, given the scope."""
+        caller = self._auth.authenticate(
+            call.headers.get("authorization"), self._clock.now(), keys_allowed=True
+        )
+        if AUDIT_SCOPE not in caller.scopes:
+            raise OperationError(
+                403,
+                f"The caller lacks the {AUDIT_SCOPE} scope; give the user a role that "
+                "grants it (e.g. Account Manager or Integrations Manager).",
+            )
+        visible = [
+            entry
+            for entry in self._store.audit
+            if self._store.can_reach(caller.account_id, entry.account_id)
+        ]
+        filters = {
+            name: call.single(name)
+            for name in ("action", "item", "description", "ipAddress", "from", "to")
+        }
+        return Answer(200, search(visible, filters=filters, limit_text=call.single("limit")))
 
     # sign-in
 
@@ -246,11 +274,30 @@ class InfobipApi:
         refusal = write_refusal(self._store, owner, now, self._write_limit)
         if refusal is not None:
             raise refusal
-        return _Write(caller=caller, body=body, account=account, owner=owner, now=now)
+        return _Write(
+            caller=caller,
+            body=body,
+            account=account,
+            owner=owner,
+            now=now,
+            client_ip=call.client_ip,
+        )
 
-    def _store_write(self, write: _Write, key: StoredKey) -> None:
+    def _store_write(self, write: _Write, key: StoredKey, *, previous: StoredKey | None) -> None:
         self._store.put_key(key)
         self._store.count_write(day_of(write.now), write.owner)
+        self._store.audit.append(
+            key_write_entry(
+                account_id=key.account_id,
+                key_id=key.id,
+                key_name=key.name,
+                was_enabled=None if previous is None else previous.enabled,
+                enabled=key.enabled,
+                username=write.caller.name,
+                ip_address=write.client_ip,
+                now=write.now,
+            )
+        )
         self._persist()
 
     def _key_manager(self, call: Call) -> Caller:

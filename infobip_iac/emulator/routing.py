@@ -25,6 +25,7 @@ class Call:
     headers: Mapping[str, str]  # lower-case names
     body: bytes
     params: Mapping[str, str] = field(default_factory=dict)
+    client_ip: str = ""  # the peer's address, which the audit log records
 
     def json(self) -> Any:
         """The body as JSON, or a 400 naming the problem."""

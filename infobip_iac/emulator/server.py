@@ -125,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             parse_qs(target.query, keep_blank_values=True),
             headers,
             body,
+            client_ip=str(self.client_address[0]),
         )
         if not isinstance(answer, Answer):  # DROP: close having sent nothing
             self.close_connection = True

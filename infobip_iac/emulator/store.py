@@ -1,6 +1,6 @@
 """Everything the emulator knows, in memory: accounts, users, keys per account (kept in id
 order, names indexed, so a page of a 20,000-key account is a slice), keys by secret and the
-daily write counts. Callers hold `Store.lock` around every use."""
+daily write counts and the audit log. Callers hold `Store.lock` around every use."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from infobip_iac.emulator.audit import AuditEntry
 from infobip_iac.emulator.model import Account, EmulatorUser, StoredKey, new_hex_id
 
 __all__ = ["AccountKeys", "Store"]
@@ -64,6 +65,7 @@ class Store:
         self.key_by_secret: dict[str, tuple[str, str]] = {}
         # (UTC day of the emulator clock, budget owner) -> writes done that day
         self.writes_by_day: dict[tuple[str, str], int] = {}
+        self.audit: list[AuditEntry] = []  # oldest first
         self.clear()
 
     def clear(self) -> None:
@@ -72,6 +74,7 @@ class Store:
         self.keys = {self.main_account_id: AccountKeys()}
         self.key_by_secret = {}
         self.writes_by_day = {}
+        self.audit = []
 
     # accounts and users
 
@@ -151,6 +154,7 @@ class Store:
                 {"day": day, "owner": owner, "count": count}
                 for (day, owner), count in self.writes_by_day.items()
             ],
+            "auditLogs": [entry.to_record() for entry in self.audit],
         }
 
     @classmethod
@@ -170,4 +174,5 @@ class Store:
             store.put_new_keys(account_id, keys)
         for record in document.get("writes", []):
             store.writes_by_day[(record["day"], record["owner"])] = int(record["count"])
+        store.audit = [AuditEntry.from_record(record) for record in document.get("auditLogs", [])]
         return store

@@ -44,6 +44,7 @@ from infobip_iac.infobip.api import (
     ProgressCallback,
     list_accounts_concurrently,
 )
+from infobip_iac.infobip.audit import AUDIT_PATH, AuditEntry, audit_entries_from_wire
 from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
 from infobip_iac.infobip.pacing import Pacer, ReadBudget
@@ -67,6 +68,7 @@ __all__ = ["MAX_READERS", "InfobipClient", "list_accounts_concurrently"]
 
 KEYS_PATH = "/settings/2/api-keys"
 KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
+AUDIT_LIMIT = 10_000  # the most entries one audit-log search answers
 
 Kind = Literal["read", "write", "auth"]
 
@@ -322,6 +324,20 @@ class InfobipClient:
             operation=operation,
         )
         return live_key_from_wire(answer, operation=operation)
+
+    def key_audit_log(self) -> list[AuditEntry]:
+        """The audit log's entries about API keys, in one request (Infobip answers up to
+        10,000, newest first). Raises PermissionDeniedError when the credentials lack the
+        audit-logs:read scope."""
+        operation = "search audit logs"
+        answer = self._call(
+            "GET",
+            AUDIT_PATH,
+            params={"item": "ApiKey", "limit": str(AUDIT_LIMIT)},
+            kind="read",
+            operation=operation,
+        )
+        return audit_entries_from_wire(answer)
 
     def server_time(self) -> datetime:
         """Infobip's clock: the latest `Date` header plus the time since it arrived (Date has

@@ -12,7 +12,15 @@ import json
 from typing import Any
 
 from infobip_iac.domain.normalize import format_instant
-from infobip_iac.domain.plan import Action, DriftItem, Plan, Reason, ResourceChange
+from infobip_iac.domain.plan import (
+    Action,
+    ChangeAuthor,
+    DriftItem,
+    Plan,
+    Reason,
+    ResourceChange,
+)
+from infobip_iac.render.text import attribution
 
 __all__ = [
     "FORMAT_VERSION",
@@ -89,6 +97,18 @@ def _drift(item: DriftItem) -> dict[str, Any]:
         },
         "key_id": item.key_id,
         "will_revert": item.will_revert,
+        "changed_by": _author(item.changed_by) if item.changed_by is not None else None,
+    }
+
+
+def _author(author: ChangeAuthor) -> dict[str, Any]:
+    """Who changed a drifted key, from Infobip's audit log, and the sentence plans print."""
+    return {
+        "username": author.username,
+        "ip_address": author.ip_address,
+        "timestamp": format_instant(author.at) if author.at is not None else None,
+        "action": author.action,
+        "description": attribution(author),
     }
 
 
@@ -113,6 +133,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             for key in plan.unmanaged
         ],
         "api_writes": {"count": plan.writes, "limit": plan.write_limit},
+        "drift_attribution_unavailable": plan.attribution_unavailable,
         "warnings": list(plan.warnings),
     }
 
