@@ -62,7 +62,7 @@ def attribute_drift(plan: Plan, reader: AuditLogReader | None) -> Plan:
     except PermissionDeniedError:
         return plan.model_copy(update={"attribution_unavailable": NO_PERMISSION})
     except InfobipIacError as error:
-        reason = f"the audit log could not be read ({error.message})"
+        reason = f"the audit log could not be read ({error})"
         return plan.model_copy(update={"attribution_unavailable": reason})
     names = _names(plan)
     drift = []

@@ -187,6 +187,9 @@ def _resolve_imports(
     found: Identities,
 ) -> dict[str, LiveKey]:
     imported: dict[str, LiveKey] = {}
+    # The ids imported so far, kept beside `imported`: an exported account has an imports
+    # block per key, and looking each id up among the values made that quadratic.
+    imported_ids: set[str] = set()
     owners = {record.id: address for address, record in records.items()}
     for block in config.imports:
         target, key_id = block.to_address, block.key_id
@@ -218,10 +221,11 @@ def _resolve_imports(
             if imported[target].id == key_id:
                 continue  # the same block written twice
             message = f"{prefix}: {target} is the target of more than one imports block"
-        elif key_id in {key.id for key in imported.values()}:
+        elif key_id in imported_ids:
             message = f"{prefix}: key {key_id} is imported by more than one block"
         else:
             imported[target] = key
+            imported_ids.add(key_id)
             found.claimed.add(key_id)
             continue
         found.problems.append(Problem((target,), message))

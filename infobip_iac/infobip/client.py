@@ -230,11 +230,16 @@ class InfobipClient:
         *,
         names: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        sweep_all: bool = False,
     ) -> AccountKeys:
         started = self._clock()
         try:
             result = read_account(
-                account, fetch=self._page_fetcher(account), names=names, progress=progress
+                account,
+                fetch=self._page_fetcher(account),
+                names=names,
+                progress=progress,
+                sweep_all=sweep_all,
             )
         except PermissionDeniedError as error:
             if account == CALLER_ACCOUNT:

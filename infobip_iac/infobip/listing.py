@@ -132,15 +132,22 @@ class _Listing:
         return found
 
     def beyond_both_ends(
-        self, params: Mapping[str, str], total: int, found: dict[str, LiveKey], names: set[str]
+        self,
+        params: Mapping[str, str],
+        total: int,
+        found: dict[str, LiveKey],
+        names: set[str],
+        *,
+        sweep_all: bool = False,
     ) -> str:
         """Find the declared `names` of a part larger than two ends reach: sweeps in other
-        orders while they pay, then lookups by name; returns what was done, for the note."""
+        orders while they pay (with `sweep_all`, while they bring keys at all), then lookups
+        by name; returns what was done, for the note."""
         before = self.requests
         swept: list[str] = []
         missing = names - {key.name for key in found.values()}
         for order in _SWEEP_ORDERS:
-            if len(missing) <= _SWEEP_WORTHWHILE or len(found) >= total:
+            if (len(missing) <= _SWEEP_WORTHWHILE and not sweep_all) or len(found) >= total:
                 break
             try:
                 for direction in ("asc", "desc"):
@@ -188,8 +195,11 @@ def read_account(
     fetch: FetchPage,
     names: Collection[str] = (),
     progress: ProgressCallback | None = None,
+    sweep_all: bool = False,
 ) -> AccountKeys:
-    """Every key of `account` that paging can reach, and each declared name beyond it."""
+    """Every key of `account` that paging can reach, and each declared name beyond it.
+    `sweep_all` (for export, which knows no names) sweeps a part too large for both ends in
+    every other order while the sweeps find keys."""
     listing = _Listing(account, fetch, progress)
     base = listing.base()
     first = listing.page(base, 0)
@@ -210,7 +220,7 @@ def read_account(
         if len(keys) < total:
             # Missing per part: a declared name found only among disabled keys may still
             # belong to an enabled key beyond reach, which the plan must see.
-            done = listing.beyond_both_ends(part, total, keys, declared)
+            done = listing.beyond_both_ends(part, total, keys, declared, sweep_all=sweep_all)
             state = "enabled" if enabled == "true" else "disabled"
             beyond = max(total - len(keys), 0)
             note = f"{total:,} {state} keys are more than one filter reaches: {done}"

@@ -178,9 +178,11 @@ def export_manifest(
     managed: Mapping[str, str],
     now: datetime,
     catalog: Catalog,
+    unreached: str | None = None,
 ) -> Export:
     """The manifest of `keys` (the live keys of `account`). `managed` maps the ids of keys
-    already in state to their addresses: those keep their address and need no import."""
+    already in state to their addresses: those keep their address and need no import.
+    `unreached` is the listing's note when it could not reach every key."""
     keys, duplicates = _one_per_name(keys)
     taken = {address.split(".", 1)[1] for address in managed.values()}
     fresh = [key for key in keys if key.id not in managed]
@@ -197,9 +199,15 @@ def export_manifest(
         "# created. Adopting a key does not need it, and the key goes on working as it is.",
         "# Each key below is adopted by its `imports` entry: the first apply writes nothing",
         "# to Infobip, it records the keys in state. Review, rename, commit.",
-        "version: 1",
-        f"account: {_scalar(account)}",
     ]
+    if unreached:
+        # The listing's own note, one comment line per sentence part.
+        lines += [
+            "#",
+            "# Not every key could be listed (Infobip pages at most 10,100 keys a filter):",
+        ]
+        lines += [f"#   {part.strip()}" for part in unreached.split(";") if part.strip()]
+    lines += ["version: 1", f"account: {_scalar(account)}"]
     if unknown:
         lines += [
             "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.builders import config, desired, live, live_map, matching, record, state
 from infobip_iac.engine.identity import resolve_identities, state_identities
 from infobip_iac.engine.live import LiveIndex
@@ -76,3 +78,26 @@ def test_state_identities_bind_only_state() -> None:
         "api_keys.b": None,
     }
     assert found.declared == {}
+
+
+@pytest.mark.slow
+def test_an_exported_accounts_imports_resolve_in_linear_time() -> None:
+    # `export` writes an imports block per key; with the imported ids looked up among the
+    # values of a growing dict, 20,000 blocks took tens of seconds here.
+    import time
+
+    count = 20_000
+    keys = [desired(f"k{i:05d}") for i in range(count)]
+    lives = [matching(key, f"{i:032X}") for i, key in enumerate(keys)]
+    declared = config(
+        *keys, imports=[(k.address, key.id) for k, key in zip(keys, lives, strict=True)]
+    )
+    index = LiveIndex(live_map(*lives), state())
+
+    started = time.process_time()
+    found = resolve_identities(declared, state(), index)
+    spent = time.process_time() - started
+
+    assert found.problems == []
+    assert len(found.claimed) == count
+    assert spent < 10.0, f"{spent:.1f} s of CPU for {count} imports"

@@ -201,3 +201,22 @@ def test_empty_page_ends_a_listing_that_promised_more() -> None:
     result = read_account("_", fetch=short)
     assert len(result.keys) == 100
     assert result.requests == 2
+
+
+def test_without_names_sweep_all_reaches_keys_the_id_ends_leave_out() -> None:
+    # As export reads an account: no declared names to look up.
+    count = BOTH_ENDS + 2_000
+    order = list(range(count))
+    random.Random(5).shuffle(order)
+    keys = [
+        LiveKey(id=f"K{i:06d}", account_id="ACC", name=f"n-{order[i]:06d}") for i in range(count)
+    ]
+
+    plain = read_account("_", fetch=_Server(keys).fetch)
+    swept = read_account("_", fetch=_Server(keys).fetch, sweep_all=True)
+
+    assert len(plain.keys) == BOTH_ENDS  # the id order's two ends, nothing more
+    # The name sweeps find about 80% of the 2,000 in the middle (the rest is out of reach).
+    assert len(swept.keys) > BOTH_ENDS + 1_500
+    assert not swept.complete
+    assert any("then by name" in note for note in swept.notes)

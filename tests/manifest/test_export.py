@@ -81,3 +81,17 @@ def test_keys_already_in_state_keep_their_address_and_need_no_import() -> None:
     config = _load(exported.text)
     assert set(config.keys) == {"api_keys.legacy", "api_keys.billing-reports"}
     assert [block.to_address for block in config.imports] == ["api_keys.billing-reports"]
+
+
+def test_keys_out_of_pagings_reach_are_noted_in_the_header() -> None:
+    exported = export_manifest(
+        "_",
+        [_key(1, "billing")],
+        managed={},
+        now=NOW,
+        catalog=CATALOG,
+        unreached="the account holds 25,000 keys; up to 120 enabled keys could not be listed",
+    )
+
+    assert "#   up to 120 enabled keys could not be listed\n" in exported.text
+    assert _load(exported.text).keys.keys() == {"api_keys.billing"}
