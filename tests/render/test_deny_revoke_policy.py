@@ -1,15 +1,6 @@
-"""examples/policy/deny_revoke.rego against real plan JSON.
-
-OPA itself could not be installed here from the registries this project may use: Debian
-has no OPA package, PyPI's OPA bindings need Python 3.14 (this project runs 3.11), and the
-npm packages ship only JavaScript SDKs and a WebAssembly runtime that needs a policy
-compiled by the `opa` binary. So this test reads the same fields the policy reads
-(`resource_changes[].change.actions`, `.address`) and applies the same rule in Python: a
-resource change whose actions include "delete" is denied. A check that the policy still
-reads those fields keeps the two from drifting apart. (Evaluated once by hand with
-regorus, a Rego interpreter from PyPI that is not a dependency here, the policy denied
-the same four changes of `busy_plan` and nothing in the other two plans.)
-"""
+"""examples/policy/deny_revoke.rego evaluated by a real Rego engine (regopy, the Python
+binding of rego-cpp, an implementation of OPA's language) against the JSON of plans made by
+the real planner."""
 
 from __future__ import annotations
 
@@ -17,41 +8,71 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.builders import config, desired, live_map, matching, plan, record, state
+from regopy import Interpreter
+
 from infobip_iac.domain.plan import Plan
 from infobip_iac.render.json import render_json
 
-POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy" / "deny_revoke.rego"
+POLICY_DIR = Path(__file__).resolve().parents[2] / "examples" / "policy"
 
 
-def deny(plan_json: dict[str, Any]) -> list[str]:
-    """The policy's `deny` set: one message per resource change that revokes a key."""
-    return [
-        f"{change['address']} would be revoked (actions {json.dumps(change['change']['actions'])})"
-        for change in plan_json["resource_changes"]
-        if "delete" in change["change"]["actions"]
-    ]
+def deny(made: Plan, data: dict[str, Any] | None = None) -> list[str]:
+    """The policy's `deny` set for the plan's JSON, with the example's data or `data`."""
+    engine = Interpreter()
+    engine.add_module("deny_revoke", (POLICY_DIR / "deny_revoke.rego").read_text())
+    engine.add_data_json(
+        json.dumps(data) if data is not None else (POLICY_DIR / "data.json").read_text()
+    )
+    engine.set_input_term(render_json(made))
+    output = engine.query("data.main.deny")
+    assert output.ok(), str(output)
+    (denied,) = json.loads(str(output))["expressions"]
+    return sorted(denied)
 
 
-def test_the_policy_reads_the_fields_this_test_reads() -> None:
-    rego = POLICY.read_text()
+def _revoking(ident: str) -> Plan:
+    """A plan that revokes `ident` (declared with enabled: false) and updates `other`."""
+    revoked = desired(ident, enabled=False)
+    revoked_key = matching(revoked.model_copy(update={"enabled": True}), "K1")
+    other = desired("other", name="Other v2")
+    other_key = matching(other, "K2", name="Other")
+    return plan(
+        config(revoked, other),
+        state({revoked.address: record(revoked_key), other.address: record(other_key)}),
+        live_map(revoked_key, other_key),
+    )
 
-    assert "package main" in rego  # conftest's default namespace
-    assert "some change in input.resource_changes" in rego
-    assert '"delete" in change.change.actions' in rego
-    assert "deny contains message if" in rego
 
-
-def test_a_plan_that_revokes_is_denied(busy_plan: Plan) -> None:
-    denied = deny(json.loads(render_json(busy_plan)))
+def test_a_plan_that_revokes_a_protected_key_is_denied() -> None:
+    denied = deny(_revoking("payments-otp"))
 
     assert denied == [
-        'api_keys.old-batch would be revoked (actions ["delete"])',
-        'api_keys.paused would be revoked (actions ["delete"])',
-        'api_keys.rotated would be revoked (actions ["create", "delete"])',
-        'unmanaged._.U1 would be revoked (actions ["delete"])',
+        'api_keys.payments-otp is a protected key and would be revoked (actions ["delete"]): '
+        "revoke it only with a reviewed exception"
     ]
 
 
-def test_a_plan_without_revokes_passes(update_plan: Plan, quiet_plan: Plan) -> None:
-    assert deny(json.loads(render_json(update_plan))) == []
-    assert deny(json.loads(render_json(quiet_plan))) == []
+def test_a_plan_that_revokes_only_unprotected_keys_is_allowed(busy_plan: Plan) -> None:
+    assert deny(_revoking("old-ci")) == []
+    # busy_plan revokes four keys, none of them protected by the example's data.
+    assert len(busy_plan.revokes()) == 4
+    assert deny(busy_plan) == []
+
+
+def test_replacing_a_protected_key_revokes_it_and_is_denied(busy_plan: Plan) -> None:
+    denied = deny(busy_plan, {"infobip": {"protected_keys": ["api_keys.rot*"]}})
+
+    assert denied == [
+        'api_keys.rotated is a protected key and would be revoked (actions ["create", "delete"]): '
+        "revoke it only with a reviewed exception"
+    ]
+
+
+def test_a_plan_that_only_changes_a_protected_key_is_allowed() -> None:
+    key = desired("billing", name="Billing v2")
+    current = matching(key, "B1", name="Billing")
+    made = plan(config(key), state({key.address: record(current)}), live_map(current))
+
+    assert [change.action.value for change in made.changes] == ["update"]
+    assert deny(made) == []
