@@ -143,3 +143,47 @@ def test_unmanaged_only_leaves_out_the_keys_in_state_and_avoids_their_ids(
     assert writes(counts) == 0
     assert ws.state().resources["api_keys.billing-2"].id == stranger
     ws.assert_converged()
+
+
+def test_a_sub_account_is_exported_under_its_id(ws: Workspace) -> None:
+    sub = ws.emulator.control.add_account("Team")
+    (key_id,) = ws.seed(
+        {"name": "Team sender", "scopeGuids": ["sms:message:send"], "allowedIPs": []},
+        account_id=sub,
+    )
+
+    outcome = ws.run("export", "--account", sub, "--out", str(ws.manifests))
+
+    assert outcome.code == 0, outcome
+    path = ws.manifests / f"exported-keys-{sub.lower()}.yaml"
+    config, _ = load_or_raise([path], allow_unknown_scopes=False)
+    assert config.keys["api_keys.team-sender"].account == sub
+    assert [block.key_id for block in config.imports] == [key_id]
+    plan = ws.plan_json()
+    assert [c["change"]["importing"]["id"] for c in plan["resource_changes"]] == [key_id]
+
+
+def test_no_secret_is_exported(ws: Workspace) -> None:
+    _seed_variety(ws)
+
+    text = _exported(ws)
+
+    secrets = ws.emulator.control.secrets()
+    assert secrets and not any(secret in text for secret in secrets)
+
+
+def test_bad_arguments_are_clear_errors_that_write_nothing(ws: Workspace) -> None:
+    _seed_variety(ws)
+    not_a_folder = ws.root / "file.txt"
+    not_a_folder.write_text("x", encoding="utf-8")
+
+    outcome = ws.run("export", "--out", str(not_a_folder))
+    assert outcome.code != 0
+    assert "Traceback" not in outcome.err
+    assert not_a_folder.read_text(encoding="utf-8") == "x"
+
+    outcome = ws.run("export", "--account", "0" * 32, "--out", str(ws.manifests))
+    assert outcome.code == 1, outcome
+    assert f"account {'0' * 32} does not exist" in outcome.err
+    assert "Traceback" not in outcome.err
+    assert not list(ws.manifests.iterdir())
