@@ -66,3 +66,31 @@ def test_the_schema_rejects_what_we_do_not_emit(
     assert any("surprise" in p for p in problems)
     assert any(p.startswith("resource_changes/1/change/actions") for p in problems)
     assert any("action_reason" in p for p in problems)
+
+
+def test_attributed_drift_validates(validator: Draft202012Validator, busy_plan: Plan) -> None:
+    from datetime import UTC, datetime
+
+    from infobip_iac.domain.plan import ChangeAuthor
+
+    author = ChangeAuthor(
+        username="jane.doe",
+        ip_address="198.51.100.4",
+        at=datetime(2026, 11, 25, 9, 14, 3, tzinfo=UTC),
+        action="Update",
+    )
+    attributed = busy_plan.model_copy(
+        update={
+            "drift": tuple(
+                item.model_copy(update={"changed_by": author}) for item in busy_plan.drift
+            )
+        }
+    )
+    unavailable = busy_plan.model_copy(update={"attribution_unavailable": "no scope"})
+
+    document = plan_document(attributed)
+    assert document["resource_drift"][0]["changed_by"]["description"] == (
+        "changed outside infobip-iac by jane.doe from 198.51.100.4 at 2026-11-25T09:14:03Z"
+    )
+    assert _errors(validator, document) == []
+    assert _errors(validator, plan_document(unavailable)) == []
