@@ -4,6 +4,8 @@ with the audit-logs:read scope."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,3 +93,18 @@ def test_the_answers_conform_to_the_spec(api: httpx.Client, conformance: Any) ->
     assert conformance.problems_of("GET", AUDIT, 200, api.get(AUDIT).json()) == []
     refused = api.get(AUDIT, params={"limit": 0})
     assert conformance.problems_of("GET", AUDIT, 400, refused.json()) == []
+
+
+def test_the_log_survives_a_restart(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    data = tmp_path / "emulator.json"
+    first = make_emulator(data_path=data, read_rate=0)
+    with httpx.Client(base_url=first.base_url, auth=("admin", "admin"), timeout=10) as api:
+        _write_three(api)
+        before = api.get(AUDIT).json()
+    first.stop()
+
+    second = make_emulator(data_path=data, read_rate=0)
+    with httpx.Client(base_url=second.base_url, auth=("admin", "admin"), timeout=10) as api:
+        assert api.get(AUDIT).json() == before
