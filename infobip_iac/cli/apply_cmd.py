@@ -216,11 +216,28 @@ def _approved() -> bool:
     return bool(answer.strip() == "yes")
 
 
-def _summarize(result: ApplyResult) -> None:
-    counts = (
-        f"{result.created} created, {result.updated} updated, {result.revoked} revoked; "
-        f"{result.writes} Infobip write{'' if result.writes == 1 else 's'}"
+def _counts(result: ApplyResult) -> str:
+    """`1 imported, 2 created, 0 updated, 0 revoked; 2 Infobip writes`. Imports and moves
+    are named only when there were any (as Terraform names imports): they cost no write,
+    but an apply that only did them did do something."""
+    state_only = [
+        f"{count} {label}"
+        for count, label in ((result.imported, "imported"), (result.moved, "moved"))
+        if count
+    ]
+    keys = ", ".join(
+        [
+            *state_only,
+            f"{result.created} created",
+            f"{result.updated} updated",
+            f"{result.revoked} revoked",
+        ]
     )
+    return f"{keys}; {result.writes} Infobip write{'' if result.writes == 1 else 's'}"
+
+
+def _summarize(result: ApplyResult) -> None:
+    counts = _counts(result)
     if result.stopped_by_limit:
         when = (
             f"after {format_instant(result.resume_after)}"

@@ -108,6 +108,11 @@ class ApplyResult:
     created: int = 0
     updated: int = 0
     revoked: int = 0
+    # Keys put under an address without a write: `imports` blocks, `import`-style
+    # adoptions by name, and `moved` blocks. Counted so that an apply that only did these
+    # does not read as having done nothing.
+    imported: int = 0
+    moved: int = 0
     state_changes: int = 0
     writes: int = 0
     secrets_lost: list[str] = field(default_factory=list)
@@ -363,6 +368,7 @@ class _Run:
                 entry = self.state.resources.pop(change.previous_address)
                 self.state.resources[change.address] = entry
                 self._note_state(change.address, f"moved from {change.previous_address}")
+                self.result.moved += 1
                 changed = True
             if change.importing_id and change.before is not None:
                 how = "adopted by name" if change.adopted_by_name else "imported"
@@ -370,6 +376,7 @@ class _Run:
                     change, change.importing_id, change.before
                 )
                 self._note_state(change.address, f"{how} [id={change.importing_id}]")
+                self.result.imported += 1
                 changed = True
             # Only a declared key has its lifecycle in the plan; a removed key keeps what
             # state remembers until it is revoked and forgotten.

@@ -228,3 +228,56 @@ def test_an_apply_stopped_with_steps_left_is_still_called_stopped(
     err = capsys.readouterr().err
     assert "Apply stopped: Infobip answered 500" in err and "Every change was made" not in err
     assert "Left to do: create api_keys.b." in err
+
+
+def test_imports_and_moves_count_in_the_plan_exit_code_and_the_summary(ws: Workspace) -> None:
+    """A plan that only imports or only moves keys is a plan with changes (exit 2 with
+    --detailed-exitcode), and the apply summary counts what it did instead of reading
+    `0 created, 0 updated, 0 revoked` as if nothing happened."""
+    (legacy_id,) = ws.seed(
+        {
+            "name": "legacy",
+            "scopeGuids": ["sms:logs:read"],
+            "allowedIPs": ["203.0.113.0/24"],
+            "validTo": "2030-01-01T00:00:00Z",
+        }
+    )
+    ws.write(
+        f"""
+        version: 1
+        api_keys:
+          legacy:
+            scopes: [sms:logs:read]
+            allowed_ips: [203.0.113.0/24]
+            valid_to: 2030-01-01T00:00:00Z
+        imports:
+          - {{to: api_keys.legacy, id: {legacy_id}}}
+        """
+    )
+    assert ws.plan("--detailed-exitcode").code == 2
+    with ws.counting() as counts:
+        imported = ws.apply()
+    assert imported.code == 0, imported
+    assert writes(counts) == 0
+    summary = "Apply complete! Keys: 1 imported, 0 created, 0 updated, 0 revoked; 0 Infobip writes."
+    assert summary in imported.out
+    ws.assert_converged()
+
+    ws.write(
+        """
+        version: 1
+        api_keys:
+          billing:
+            name: legacy
+            scopes: [sms:logs:read]
+            allowed_ips: [203.0.113.0/24]
+            valid_to: 2030-01-01T00:00:00Z
+        moved:
+          - {from: api_keys.legacy, to: api_keys.billing}
+        """
+    )
+    assert ws.plan("--detailed-exitcode").code == 2
+    moved = ws.apply()
+    assert moved.code == 0, moved
+    assert summary.replace("imported", "moved") in moved.out
+    assert ws.state().resources["api_keys.billing"].id == legacy_id
