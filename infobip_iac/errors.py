@@ -74,9 +74,16 @@ class Diagnostic:
     severity: Severity = "error"
 
     def render(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        text = f"{where}: {self.severity} {self.code}: {self.message}"
+        text = f"{self._where()}: {self.severity} {self.code}: {self.message}"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+    def one_line(self) -> str:
+        """The finding on one line (hint included), as plan outputs list their warnings."""
+        text = f"{self._where()}: {self.code}: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+    def _where(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 class InfobipIacError(Exception):

@@ -137,7 +137,10 @@ def apply(
     source = (
         read_plan_file(paths[0])
         if saved
-        else load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+        # The text plan printed below shows the manifests' warnings.
+        else load_configuration(
+            paths, allow_unknown_scopes=allow_unknown_scopes, echo_warnings=False
+        )
     )
     store = StateStore(opts.state)
     printer = _Printer(color=opts.color)

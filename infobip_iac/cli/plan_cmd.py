@@ -109,7 +109,13 @@ def plan(
                 held_back = error
             else:
                 ahead = stack.enter_context(ReadAhead(service, state))
-        config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
+        # A text plan shows the manifests' warnings itself; JSON and markdown carry them
+        # too, but a person watching the terminal should still see them.
+        config = load_configuration(
+            paths,
+            allow_unknown_scopes=allow_unknown_scopes,
+            echo_warnings=output_format != "text",
+        )
         if held_back is not None:
             raise held_back
         if service is None:

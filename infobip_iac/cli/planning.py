@@ -82,15 +82,20 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 _PAGES_BEFORE_A_BAR = 5
 
 
-def load_configuration(paths: Sequence[Path], *, allow_unknown_scopes: bool) -> DesiredConfig:
-    """The validated configuration of `paths` (default: the working folder); warnings go
-    to stderr, errors raise ConfigurationError with every diagnostic."""
+def load_configuration(
+    paths: Sequence[Path], *, allow_unknown_scopes: bool, echo_warnings: bool = True
+) -> DesiredConfig:
+    """The validated configuration of `paths` (default: the working folder), holding its
+    warnings (which also go to stderr unless `echo_warnings` is False: a text plan on
+    stdout shows them itself); errors raise ConfigurationError with every diagnostic."""
     config, diagnostics = load_or_raise(
         list(paths) or [Path()], allow_unknown_scopes=allow_unknown_scopes
     )
-    for diagnostic in diagnostics:
-        click.echo(diagnostic.render(), err=True)
-    return config
+    if echo_warnings:
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.render(), err=True)
+    warnings = tuple(d.one_line() for d in diagnostics if d.severity == "warning")
+    return config.model_copy(update={"warnings": warnings}) if warnings else config
 
 
 class ReadReporter:
@@ -177,10 +182,12 @@ def plan_against_live(
     )
     # Keys changed outside the tool: one read of the audit log says who and when.
     made = attribute_drift(made, service if isinstance(service, AuditLogReader) else None)
-    refusals = _sink_warnings(made, state)
-    if not refusals:
-        return made
-    return made.model_copy(update={"warnings": (*made.warnings, *refusals)})
+    return made.model_copy(
+        update={
+            "warnings": (*made.warnings, *_sink_warnings(made, state)),
+            "validation_warnings": config.warnings,
+        }
+    )
 
 
 def _sink_warnings(plan: Plan, state: StateDocument) -> list[str]:

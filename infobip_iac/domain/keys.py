@@ -284,6 +284,9 @@ class DesiredConfig(_Frozen):
     # Where the manifests write `account:`, by account reference, in file order: an
     # account Infobip refuses is an error of that line (a file without one writes none).
     account_sources: dict[str, tuple[SourceRef, ...]] = {}
+    # What validation warned of, one line each (Diagnostic.one_line): a plan made from this
+    # configuration carries them to every output (text, JSON, markdown, saved plan).
+    warnings: tuple[str, ...] = ()
 
     @property
     def accounts(self) -> frozenset[str]:

@@ -202,6 +202,9 @@ class Plan(_Frozen):
     # Why the drift could not be attributed (e.g. the credentials lack audit-logs:read);
     # None when it was, or when there was no drift to attribute.
     attribution_unavailable: str | None = None
+    # The manifests' validation warnings (DesiredConfig.warnings), apart from the planner's
+    # own `warnings` so that each output can place them where a reader looks for them.
+    validation_warnings: tuple[str, ...] = ()
     write_limit: int = 40
     # Staleness guards for saved plans.
     state_lineage: str | None = None

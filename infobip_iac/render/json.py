@@ -134,7 +134,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         ],
         "api_writes": {"count": plan.writes, "limit": plan.write_limit},
         "drift_attribution_unavailable": plan.attribution_unavailable,
-        "warnings": list(plan.warnings),
+        "warnings": [*plan.validation_warnings, *plan.warnings],
     }
 
 

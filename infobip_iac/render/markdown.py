@@ -89,8 +89,9 @@ def _header(plan: Plan) -> list[str]:
         )
     if plan.unmanaged:
         counts.append(f"{_plural(len(plan.unmanaged), 'unmanaged key')} found")
-    if plan.warnings:
-        counts.append(_plural(len(plan.warnings), "warning"))
+    warnings = len(plan.validation_warnings) + len(plan.warnings)
+    if warnings:
+        counts.append(_plural(warnings, "warning"))
     if plan.attribution_unavailable:
         counts.append(f"who changed them is unavailable: {plan.attribution_unavailable}")
     if counts:

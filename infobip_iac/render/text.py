@@ -395,7 +395,7 @@ class _TextPlan:
 
     def warnings(self) -> None:
         plan, out = self.plan, self.out
-        for warning in plan.warnings:
+        for warning in (*plan.validation_warnings, *plan.warnings):
             out.add(out.paint("Warning: ", _YELLOW) + _printable(warning))
         by_account = plan.writes_by_account()
         over = {a: n for a, n in by_account.items() if n > plan.write_limit}
@@ -408,7 +408,7 @@ class _TextPlan:
                 "with --target, or over several days (apply stops at the limit, saves "
                 "state and can be resumed)."
             )
-        if plan.warnings or over:
+        if plan.warnings or plan.validation_warnings or over:
             out.add()
 
     def render(self) -> str:

@@ -293,3 +293,34 @@ def test_a_gitignore_beside_the_emulator_data_is_left_as_it_is(ws: Workspace) ->
     (ws.root / EMULATOR_GITIGNORE).write_text("# the team's own\n", encoding="utf-8")
     assert ws.plan("--emulator").code == 0
     assert (ws.root / EMULATOR_GITIGNORE).read_text(encoding="utf-8") == "# the team's own\n"
+
+
+def test_validation_warnings_reach_every_plan_output(ws: Workspace) -> None:
+    """A manifest's warnings are in the JSON plan's `warnings`, in the markdown comment and
+    in a saved plan, at file:line:column; a text plan shows them once, on stdout."""
+    ws.write(
+        """
+        version: 1
+        api_keys:
+          open:
+            scopes: [sms:logs:read]
+        """
+    )
+    manifest = ws.manifests / "main.yaml"
+
+    document = ws.plan_json()
+    [warning] = [w for w in document["warnings"] if "W102" in w]
+    assert warning.startswith(f"{manifest}:3:")
+
+    markdown = ws.plan("--format", "markdown")
+    assert markdown.code == 0
+    # The first section of the comment, and counted in the summary above it.
+    summary, warnings = markdown.out.split("<details>")[:2]
+    assert "1 warning." in summary
+    assert "Warnings" in warnings and "W102" in warnings and f"{manifest}:3:" in warnings
+    assert "W102" in markdown.err  # the terminal still sees it
+
+    text = ws.plan("--out", str(ws.root / "open.plan"))
+    assert text.out.count("W102") == 1 and "W102" not in text.err
+    shown = ws.run("show", str(ws.root / "open.plan"), "--format", "json")
+    assert any("W102" in w for w in json.loads(shown.out)["warnings"])
