@@ -18,6 +18,7 @@ from infobip_iac.cli.common import (
     open_service,
 )
 from infobip_iac.cli.planning import load_configuration
+from infobip_iac.domain.keys import describe_account
 from infobip_iac.errors import NotFoundError, UsageError
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import ResourceState
@@ -68,7 +69,7 @@ def import_(
         live = service.get_key(key_id, account=desired.account)
         if live is None:
             raise NotFoundError(
-                f"no key {key_id} in account {desired.account}; check the id "
+                f"no key {key_id} in {describe_account(desired.account)}; check the id "
                 "(list keys in Infobip's web interface) and the key's `account`",
                 status=404,
             )

@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from infobip_iac.domain.keys import DesiredConfig
+from infobip_iac.domain.keys import DesiredConfig, describe_account
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
 from infobip_iac.engine.guard_rails import sink_refusals
@@ -123,7 +123,7 @@ class ReadReporter:
             if expected <= _PAGES_BEFORE_A_BAR or not self._console.is_terminal:
                 return
             self._progress = Progress(
-                TextColumn("Reading live keys of account {task.description}"),
+                TextColumn("Reading live keys of {task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("pages"),
@@ -134,7 +134,7 @@ class ReadReporter:
             self._progress.start()
         task = self._tasks.get(account)
         if task is None:
-            task = self._progress.add_task(account, total=expected)
+            task = self._progress.add_task(describe_account(account), total=expected)
             self._tasks[account] = task
         self._progress.update(task, completed=pages, total=max(expected, pages))
 

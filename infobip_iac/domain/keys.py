@@ -39,11 +39,19 @@ __all__ = [
     "SecretSinkSpec",
     "SinkKind",
     "SourceRef",
+    "describe_account",
     "is_key_address",
     "key_address",
 ]
 
 CALLER_ACCOUNT = "_"
+
+
+def describe_account(reference: str) -> str:
+    """An account reference as a person reads it: `the main account` for the account of
+    the credentials (`_`), else `account <id>`."""
+    return "the main account" if reference == CALLER_ACCOUNT else f"account {reference}"
+
 
 # Where a new key's secret can go: the manifest's `secret.sink`, also recorded in state.
 SinkKind = Literal["file", "exec", "stdout", "none"]

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NoReturn, TextIO, TypeVar
 
-from infobip_iac.domain.keys import KeyWrite, LiveKey, SecretSinkSpec
+from infobip_iac.domain.keys import KeyWrite, LiveKey, SecretSinkSpec, describe_account
 from infobip_iac.domain.normalize import format_duration, format_instant
 from infobip_iac.domain.plan import Action, Plan, Reason, ResourceChange
 from infobip_iac.domain.secret import Secret
@@ -779,7 +779,7 @@ class _Run:
             ApplyEvent(
                 EventKind.STOPPED,
                 change.address,
-                f"Infobip's daily write limit of account {change.account} was reached at "
+                f"Infobip's daily write limit of {describe_account(change.account)} was reached at "
                 f"{verb} {change.address}; what was done is saved in state. Run apply "
                 f"again {when}",
             )

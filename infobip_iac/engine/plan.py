@@ -358,7 +358,7 @@ class _Planner:
         if self.problems:
             raise PlanError(_problem_text(self.problems))
         drafts.extend(self._plan_unmanaged(identities.claimed))
-        self._warn_unknown_targets(identities, drafts)
+        self._refuse_unknown_targets(identities, drafts)
         if self.outside_targets:
             noun = "change" if self.outside_targets == 1 else "changes"
             self.warnings.append(
@@ -440,7 +440,9 @@ class _Planner:
                     f"add --target {address}"
                 )
 
-    def _warn_unknown_targets(self, identities: Identities, drafts: list[_Planned]) -> None:
+    def _refuse_unknown_targets(self, identities: Identities, drafts: list[_Planned]) -> None:
+        """A target that matches nothing would make a plan that silently does nothing:
+        refused, as a typo, with the address most likely meant."""
         known = (
             set(self.config.keys)
             | set(identities.declared)
@@ -449,8 +451,10 @@ class _Planner:
             | {d.address for d in drafts}
             | {unmanaged_address(u.account, u.key_id) for u in self.unmanaged}
         )
-        for target in sorted(self.targets - known):
-            self.warnings.append(
+        unknown = sorted(self.targets - known)
+        if unknown:
+            target = unknown[0]
+            raise UsageError(
                 f"--target {target} matches no declared key, state entry or unmanaged key"
                 f"{_did_you_mean(target, known)}"
             )

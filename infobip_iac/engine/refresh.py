@@ -17,7 +17,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from infobip_iac.domain.keys import CALLER_ACCOUNT, DesiredConfig, DesiredKey, SourceRef
+from infobip_iac.domain.keys import (
+    CALLER_ACCOUNT,
+    DesiredConfig,
+    DesiredKey,
+    SourceRef,
+    describe_account,
+)
 from infobip_iac.errors import PermissionDeniedError
 from infobip_iac.infobip.api import (
     MAX_READERS,
@@ -262,11 +268,11 @@ def _more(count: int, noun: str) -> str:
 
 
 def describe_read(read: AccountKeys) -> str:
-    """`Reading live keys of account _ … 3 keys in 1 request.` (the line plan prints on
+    """`Reading live keys of the main account … 3 keys in 1 request.` (the line plan prints on
     stderr), plus any note the client made about an incomplete or split read."""
     keys = f"{len(read.keys)} key" + ("" if len(read.keys) == 1 else "s")
     requests = f"{read.requests} request" + ("" if read.requests == 1 else "s")
-    line = f"Reading live keys of account {read.account} … {keys} in {requests}."
+    line = f"Reading live keys of {describe_account(read.account)} … {keys} in {requests}."
     notes = list(read.notes)
     if not read.complete:
         notes.append("the read is incomplete; keys beyond it are not in the plan")

@@ -497,10 +497,12 @@ class InfobipClient:
                         f"({_describe(error)}); the key may or may not exist now",
                         operation=operation,
                     ) from None
+                # The base URL is shown (normalize_base_url keeps passwords out of it): a
+                # typo in it is the likeliest cause.
                 raise outcome_of(
                     TransportError(
-                        f"{failure.value} ({_describe(error)}) after {attempt} attempt(s); "
-                        "check INFOBIP_BASE_URL and the network",
+                        f"{failure.value} ({_describe(error)}) after {attempt} attempt(s) to "
+                        f"{self._base_url}; check INFOBIP_BASE_URL and the network",
                         operation=operation,
                     )
                 ) from None

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import AmbiguousWriteError, AuthenticationError, TransportError
+from infobip_iac.infobip.answers import without_hint
 from infobip_iac.infobip.client import InfobipClient
-from infobip_iac.infobip.settings import UserCredentials, settings_from_env
+from infobip_iac.infobip.settings import (
+    UserCredentials,
+    credential_variables,
+    settings_from_env,
+)
 from infobip_iac.logs import get_logger
 
 __all__ = ["EMULATOR_PASSWORD", "EMULATOR_USER", "open_key_service"]
@@ -70,8 +77,30 @@ def _open(
                 **client_options,
             )
         else:
-            client = InfobipClient.from_settings(
-                settings_from_env(env), timeout=timeout, **client_options
-            )
+            settings = settings_from_env(env)
+            client = InfobipClient.from_settings(settings, timeout=timeout, **client_options)
         stack.enter_context(client)
-        yield client
+        if emulator:
+            yield client
+            return
+        try:
+            yield client
+        except AuthenticationError as refused:
+            # The general advice lists every kind of credential; this run knows which one
+            # it sent (by variable name, never the value).
+            raise replace(
+                refused,
+                message=f"{without_hint(refused)} (check the credentials this run sent: "
+                f"{credential_variables(settings.credentials)})",
+            ) from None
+        except AmbiguousWriteError:
+            raise
+        except TransportError as failed:
+            if not settings.scheme_assumed:
+                raise
+            raise replace(
+                failed,
+                message=f"{failed.message}. INFOBIP_BASE_URL has no scheme, so "
+                f"{settings.base_url.split('://', 1)[0]}:// was assumed; if the server speaks "
+                "plain HTTP, write http:// in front",
+            ) from None

@@ -23,6 +23,8 @@ __all__ = [
     "Credentials",
     "IbssoToken",
     "UserCredentials",
+    "credential_variables",
+    "has_scheme",
     "normalize_base_url",
     "settings_from_env",
 ]
@@ -63,16 +65,38 @@ class IbssoToken:
 Credentials = UserCredentials | ClientCredentials | IbssoToken
 
 
+def credential_variables(credentials: Credentials) -> str:
+    """The environment variables `credentials` came from, and how they are sent: what an
+    error about refused credentials names (never their values)."""
+    match credentials:
+        case UserCredentials(use_session=True):
+            return "INFOBIP_USERNAME/INFOBIP_PASSWORD (as an IBSSO session login)"
+        case UserCredentials():
+            return "INFOBIP_USERNAME/INFOBIP_PASSWORD (as Basic)"
+        case ClientCredentials():
+            return "INFOBIP_CLIENT_ID/INFOBIP_CLIENT_SECRET (OAuth2 client credentials)"
+        case IbssoToken():
+            return "INFOBIP_IBSSO_TOKEN (IBSSO)"
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     base_url: str
     credentials: Credentials
+    # INFOBIP_BASE_URL had no scheme and https:// was put in front: a connection error
+    # says so, since a server that speaks plain HTTP then cannot be reached.
+    scheme_assumed: bool = False
+
+
+def has_scheme(raw: str) -> bool:
+    return "://" in raw
 
 
 def normalize_base_url(raw: str) -> str:
-    """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash."""
+    """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash. The result
+    carries no user information, so it may be shown in any message."""
     text = raw.strip()
-    if "://" not in text:
+    if not has_scheme(text):
         text = f"https://{text}"
     text = text.rstrip("/")
     try:
@@ -88,6 +112,12 @@ def normalize_base_url(raw: str) -> str:
     if parts.query or parts.fragment:
         raise CredentialsError(
             "INFOBIP_BASE_URL must not carry a query or fragment; set it to the bare base URL"
+        )
+    if parts.username is not None or parts.password is not None:
+        # Messages show the base URL, so it must never hold a password.
+        raise CredentialsError(
+            "INFOBIP_BASE_URL must not carry a user name or password; set it to the bare "
+            "base URL and put the credentials in INFOBIP_USERNAME and INFOBIP_PASSWORD"
         )
     return text
 
@@ -114,13 +144,43 @@ def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str, str] | 
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> ConnectionSettings:
-    """Read the connection settings; raise CredentialsError saying what to set.
+    """Read the connection settings; raise CredentialsError saying what to set, every
+    problem at once (a missing base URL and missing credentials are one error, not two
+    runs).
 
     Messages name variables, never their values: a password or token must not reach a
     terminal or a CI log through an error.
     """
     source = os.environ if env is None else env
+    problems: list[str] = []
+    base_url = ""
     raw_url = source.get("INFOBIP_BASE_URL", "")
+    if not raw_url.strip():
+        problems.append(
+            "INFOBIP_BASE_URL is not set; set it to your account's base URL "
+            "(e.g. https://xxxxx.api.infobip.com, shown in Infobip's web interface)"
+        )
+    else:
+        try:
+            base_url = normalize_base_url(raw_url)
+        except CredentialsError as error:
+            problems.append(str(error))
+    credentials: Credentials | None = None
+    try:
+        credentials = _credentials(source)
+    except CredentialsError as error:
+        problems.append(str(error))
+    if credentials is None or problems:
+        if len(problems) == 1:
+            raise CredentialsError(problems[0])
+        raise CredentialsError(
+            "the environment does not say how to reach Infobip:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+    return ConnectionSettings(base_url, credentials, scheme_assumed=not has_scheme(raw_url))
+
+
+def _credentials(source: Mapping[str, str]) -> Credentials:
     user = _pair(source, "INFOBIP_USERNAME", "INFOBIP_PASSWORD")
     client = _pair(source, "INFOBIP_CLIENT_ID", "INFOBIP_CLIENT_SECRET")
     token = source.get("INFOBIP_IBSSO_TOKEN", "")
@@ -145,10 +205,4 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> ConnectionSetting
         raise CredentialsError(
             "INFOBIP_USE_SESSION needs INFOBIP_USERNAME and INFOBIP_PASSWORD to log in with"
         )
-
-    if not raw_url.strip():
-        raise CredentialsError(
-            "INFOBIP_BASE_URL is not set; set it to your account's base URL "
-            "(e.g. https://xxxxx.api.infobip.com, shown in Infobip's web interface)"
-        )
-    return ConnectionSettings(normalize_base_url(raw_url), credentials)
+    return credentials

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
-from infobip_iac.domain.keys import MANAGED_ATTRIBUTES, SecretSinkSpec
+from infobip_iac.domain.keys import MANAGED_ATTRIBUTES, SecretSinkSpec, describe_account
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import (
     Action,
@@ -400,7 +400,7 @@ class _TextPlan:
         by_account = plan.writes_by_account()
         over = {a: n for a, n in by_account.items() if n > plan.write_limit}
         for account, needed in over.items():
-            where = f" in account {_printable(account)}" if len(by_account) > 1 else ""
+            where = f" in {_printable(describe_account(account))}" if len(by_account) > 1 else ""
             out.add(
                 out.paint("Warning: ", _YELLOW)
                 + f"this plan needs {needed} Infobip writes{where}, more than the "
@@ -436,8 +436,8 @@ def _unmanaged_entry(key: UnmanagedKey) -> str:
 def _unmanaged_line(key: UnmanagedKey) -> str:
     fate = "will be revoked by this plan" if key.disposition == "revoke" else "reported"
     return (
-        f"{_printable(key.key_id)} {json.dumps(key.name)} in account "
-        f"{_printable(key.account)}: {fate}"
+        f"{_printable(key.key_id)} {json.dumps(key.name)} in "
+        f"{_printable(describe_account(key.account))}: {fate}"
     )
 
 

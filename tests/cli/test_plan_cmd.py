@@ -59,7 +59,7 @@ def test_results_go_to_stdout_and_the_read_report_to_stderr(ws: Workspace) -> No
     outcome = ws.plan()
     assert "will be created" in outcome.out
     assert "Reading live keys" not in outcome.out
-    assert "Reading live keys of account _ … 0 keys in 1 request." in outcome.err
+    assert "Reading live keys of the main account … 0 keys in 1 request." in outcome.err
 
 
 def test_json_and_markdown_formats(ws: Workspace) -> None:
@@ -83,6 +83,16 @@ def test_out_saves_a_plan_that_show_prints_again(ws: Workspace) -> None:
 def test_target_plans_only_the_named_key(ws: Workspace) -> None:
     document = ws.plan_json("--target", "api_keys.sender")
     assert [c["address"] for c in document["resource_changes"]] == ["api_keys.sender"]
+
+
+def test_a_target_that_matches_nothing_is_an_error_with_the_address_meant(
+    ws: Workspace,
+) -> None:
+    outcome = ws.plan("--target", "api_keys.sendr", "--out", str(ws.root / "x.plan"))
+    assert outcome.code == 1 and outcome.out == ""
+    assert "--target api_keys.sendr matches no declared key" in outcome.err
+    assert "did you mean api_keys.sender?" in outcome.err
+    assert not (ws.root / "x.plan").exists()
 
 
 def test_an_invalid_manifest_exits_1_with_its_diagnostics(ws: Workspace) -> None:
@@ -129,7 +139,7 @@ def test_the_progress_bar_shows_only_for_long_reads_on_a_terminal() -> None:
     with ReadReporter(color=False, console=terminal) as reporter:
         for page in range(1, 31):
             reporter.page_read("_", page, 30)
-    assert "Reading live keys of account _" in screen.getvalue()
+    assert "Reading live keys of the main account" in screen.getvalue()
 
     piped = io.StringIO()
     with ReadReporter(color=False, console=Console(file=piped, width=100)) as reporter:

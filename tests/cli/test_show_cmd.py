@@ -55,3 +55,16 @@ def test_show_refuses_a_file_that_is_not_a_saved_plan(
     assert outcome.code == 1 and "Traceback" not in outcome.err
     missing = ws.run("show", str(ws.root / "nowhere.plan"))
     assert missing.code == 1 and "nowhere.plan" in missing.err
+
+
+def test_show_of_a_manifest_points_to_plan_not_to_a_name_plan_refuses(
+    saved: tuple[Workspace, Path, str],
+) -> None:
+    ws, _, _ = saved
+    manifest = ws.manifests / "main.yaml"
+    shown = ws.run("show", str(manifest))
+    assert shown.code == 1
+    assert f"--out {manifest}`" not in shown.err
+    assert f"run `infobip-iac plan {manifest}`" in shown.err
+    suggested = ws.plan("--out", str(manifest.with_suffix(".plan")))
+    assert suggested.code == 0, suggested  # the name it suggests is one plan accepts

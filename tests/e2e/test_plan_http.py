@@ -44,7 +44,7 @@ def test_a_plan_lists_each_page_of_100_once_and_reads_no_key_alone(
     assert counts == {LIST: pages}, counts
     keys = "1 key" if count == 1 else f"{count} keys"
     requests = "1 request" if pages == 1 else f"{pages} requests"
-    assert f"Reading live keys of account _ … {keys} in {requests}." in outcome.err
+    assert f"Reading live keys of the main account … {keys} in {requests}." in outcome.err
 
 
 def test_oauth2_adds_one_token_request_to_the_pages(

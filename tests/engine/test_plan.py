@@ -755,12 +755,11 @@ def test_targets_plan_only_those_addresses() -> None:
     declared = config(BASE, other, unmanaged_keys="revoke")
     reads = live_map(live("U1", "stranger"))
 
-    made = plan(declared, state(), reads, targets=["api_keys.other", "api_keys.nowhere"])
+    made = plan(declared, state(), reads, targets=["api_keys.other"])
 
     assert [c.address for c in made.changes] == ["api_keys.other"]
-    assert made.targets == ("api_keys.nowhere", "api_keys.other")
+    assert made.targets == ("api_keys.other",)
     assert [u.disposition for u in made.unmanaged] == ["report"]
-    assert any("api_keys.nowhere" in w for w in made.warnings)
 
 
 def test_a_target_includes_the_move_it_depends_on() -> None:
@@ -842,10 +841,11 @@ def test_a_targeted_refresh_only_plan_counts_drift_outside_the_targets() -> None
     assert made.drift == () and made.changes_outside_targets == 1
 
 
-def test_an_unknown_target_suggests_the_address_meant() -> None:
-    made = plan(config(BASE), targets=["api_keys.cj"])
-
-    assert any("did you mean api_keys.ci?" in w for w in made.warnings)
+def test_an_unknown_target_is_refused_with_the_address_meant() -> None:
+    with pytest.raises(
+        UsageError, match=r"api_keys\.cj matches no declared key.*did you mean api_keys\.ci\?"
+    ):
+        plan(config(BASE), targets=["api_keys.cj"])
 
 
 @pytest.mark.parametrize(

@@ -149,3 +149,24 @@ def test_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.base_url == "https://abc.api.infobip.com"
     assert isinstance(settings.credentials, IbssoToken)
     assert "zq-token-9" not in repr(settings)
+
+
+def test_a_missing_base_url_and_missing_credentials_are_reported_together() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        settings_from_env({})
+    message = str(caught.value)
+    assert "INFOBIP_BASE_URL is not set" in message
+    assert "no Infobip credentials" in message and "INFOBIP_USERNAME" in message
+
+
+def test_the_settings_remember_an_assumed_scheme() -> None:
+    user = {"INFOBIP_USERNAME": "ann", "INFOBIP_PASSWORD": "pw"}
+    bare = settings_from_env({"INFOBIP_BASE_URL": "abc.api.infobip.com", **user})
+    assert bare.base_url == "https://abc.api.infobip.com" and bare.scheme_assumed
+    assert not settings_from_env({"INFOBIP_BASE_URL": URL, **user}).scheme_assumed
+
+
+def test_a_base_url_with_a_password_in_it_is_refused_without_showing_it() -> None:
+    with pytest.raises(CredentialsError, match="must not carry a user name") as caught:
+        normalize_base_url("https://ann:hunter2@abc.api.infobip.com")
+    assert "hunter2" not in str(caught.value)

@@ -104,7 +104,9 @@ def test_drift_and_unmanaged_sections(busy_plan: Plan) -> None:
     drift = block(text, "api_keys.drifted has changed")
     assert '          + "0.0.0.0/0",' in drift
     assert text.index("has changed") < text.index("will perform the following actions")
-    assert '  - U1 "stranger" in account _: will be revoked by this plan' in text.splitlines()
+    assert (
+        '  - U1 "stranger" in the main account: will be revoked by this plan' in text.splitlines()
+    )
     assert text.index("Unmanaged keys:") < text.index("Plan:")
 
 
@@ -122,7 +124,7 @@ def test_no_changes(quiet_plan: Plan) -> None:
 
     assert text.splitlines()[-1] == NO_CHANGES
     assert "will perform the following actions" not in text
-    assert '  - U9 "someone\'s key" in account _: reported' in text.splitlines()
+    assert '  - U9 "someone\'s key" in the main account: reported' in text.splitlines()
 
 
 def _targeted(*others: str) -> Plan:
