@@ -3,6 +3,7 @@ saved plan file (exactly that plan, refused when stale)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import click
 from infobip_iac.cli.common import (
     GlobalOptions,
     allow_unknown_scopes_option,
+    apply_command,
     common_options,
     lock_timeout_option,
     open_service,
+    run_endpoint,
 )
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
@@ -41,7 +44,7 @@ from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
 from infobip_iac.state.lock import locked
-from infobip_iac.state.model import StateDocument
+from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
 
 __all__ = ["apply"]
@@ -142,7 +145,10 @@ def apply(
             paths, allow_unknown_scopes=allow_unknown_scopes, echo_warnings=False
         )
     )
-    store = StateStore(opts.state)
+    if isinstance(source, Plan):
+        _refuse_another_endpoint(source, paths[0], opts)
+    endpoint = run_endpoint(opts)
+    store = StateStore(opts.state, endpoint=endpoint)
     printer = _Printer(color=opts.color)
     with (
         locked(opts.state, "apply", timeout=lock_timeout),
@@ -162,6 +168,7 @@ def apply(
                 refresh_only=refresh_only,
                 targets=targets,
                 replace=replace,
+                endpoint=endpoint,
             )
             click.echo(render_plan(planned, "text", color=opts.color), nl=False)
             if not planned.applyable:
@@ -190,6 +197,32 @@ def apply(
         )
     _summarize(result)
     return result.exit_code
+
+
+def _refuse_another_endpoint(plan: Plan, planfile: Path, opts: GlobalOptions) -> None:
+    """A saved plan is made of one endpoint's keys; applied elsewhere it would write to
+    keys it never saw. (A plan saved before plans recorded their endpoint is let through:
+    the state's own endpoint check still guards it.)"""
+    if plan.endpoint is None:
+        return
+    # A plan of the emulator applied without --emulator is named as such before the
+    # environment is asked for a base URL it need not have.
+    endpoint = EMULATOR_ENDPOINT if opts.emulator else None
+    if endpoint is None and plan.endpoint != EMULATOR_ENDPOINT:
+        endpoint = run_endpoint(opts)
+    if plan.endpoint == endpoint:
+        return
+    if plan.endpoint == EMULATOR_ENDPOINT:
+        fix = f"run `{apply_command(dataclasses.replace(opts, emulator=True), planfile)}`"
+    else:
+        fix = f"set INFOBIP_BASE_URL to {plan.endpoint}" + (
+            ", without --emulator" if opts.emulator else ""
+        )
+    here = describe_endpoint(endpoint) if endpoint else "Infobip (no --emulator)"
+    raise UsageError(
+        f"{planfile} was planned against {describe_endpoint(plan.endpoint)}, but this run is "
+        f"against {here}; nothing was changed. To apply it, {fix}; or make a new plan here"
+    )
 
 
 def _record_quietly(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import click
 
 from infobip_iac.logs import configure_logging, get_logger
 from infobip_iac.state.files import ensure_private_dir
+from infobip_iac.state.model import EMULATOR_ENDPOINT
 
 if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
@@ -22,18 +24,25 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "EMULATOR_DATA",
     "EMULATOR_GITIGNORE",
+    "EMULATOR_STATE",
     "GlobalOptions",
     "allow_unknown_scopes_option",
+    "apply_command",
     "common_options",
     "keep_emulator_data_out_of_git",
     "lock_timeout_option",
     "open_service",
     "output_options",
+    "run_endpoint",
     "state_options",
 ]
 
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
 EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
+# The embedded emulator's keys are not Infobip's: their state is kept beside the emulator's
+# data, apart from the state of the real endpoint, so that an --emulator run and a real one
+# from the same folder never see each other's keys.
+EMULATOR_STATE = Path(".infobip-iac") / "emulator-state.json"
 DEFAULT_TIMEOUT = 30.0
 # Beside the emulator's data file, which holds every secret the emulator issued and sits in
 # the working folder, often a git work tree. Only that file (and its temp files) is
@@ -76,6 +85,8 @@ class GlobalOptions:
     defaults, and it does not read them."""
 
     state: Path
+    # Whether --state was given (else `state` is the default for --emulator or not).
+    state_given: bool
     emulator: bool
     color: bool
     log_level: str
@@ -87,14 +98,24 @@ _STATE_OPTION = click.option(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STATE,
-    show_default=True,
-    help="State file.",
+    default=None,
+    help=f"State file  [default: {DEFAULT_STATE}; with --emulator {EMULATOR_STATE}]",
 )
 _EMULATOR_OPTION = click.option(
     "--emulator",
     is_flag=True,
-    help="Run against the embedded emulator (data in .infobip-iac/emulator.json).",
+    help=f"Run against the embedded emulator (data in {EMULATOR_DATA}, state in "
+    f"{EMULATOR_STATE}) instead of Infobip.",
+)
+_EMULATOR_STATE_OPTION = click.option(
+    "--emulator",
+    is_flag=True,
+    help=f"Work on the embedded emulator's state ({EMULATOR_STATE}).",
+)
+_EMULATOR_ACCEPTED_OPTION = click.option(
+    "--emulator",
+    is_flag=True,
+    help="Accepted like on every command; this one reaches neither Infobip nor the emulator.",
 )
 _OUTPUT_OPTIONS = (
     click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set)."),
@@ -119,18 +140,30 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
     """A decorator adding the output options (--no-color, --log-level, --log-format), plus
     --state when the command reads the state and --emulator and --timeout when it talks to
     Infobip; the command receives them as one `opts: GlobalOptions` keyword argument."""
+    # --emulator on every command, so that it can be added to any command line; what it
+    # means depends on what the command touches.
+    emulator = (
+        _EMULATOR_OPTION
+        if service
+        else _EMULATOR_STATE_OPTION
+        if state
+        else _EMULATOR_ACCEPTED_OPTION
+    )
     options = [
         *([_STATE_OPTION] if state else []),
-        *([_EMULATOR_OPTION] if service else []),
+        emulator,
         *_OUTPUT_OPTIONS,
         *([_TIMEOUT_OPTION] if service else []),
     ]
 
     def decorate(func: F) -> F:
         def wrapper(**kwargs: Any) -> Any:
+            given: Path | None = kwargs.pop("state_path", None)
+            on_emulator: bool = kwargs.pop("emulator", False)
             opts = GlobalOptions(
-                state=kwargs.pop("state_path", DEFAULT_STATE),
-                emulator=kwargs.pop("emulator", False),
+                state=given or (EMULATOR_STATE if on_emulator else DEFAULT_STATE),
+                state_given=given is not None,
+                emulator=on_emulator,
                 color=not kwargs.pop("no_color") and "NO_COLOR" not in os.environ,
                 log_level=kwargs.pop("log_level"),
                 log_format=kwargs.pop("log_format"),
@@ -155,6 +188,28 @@ common_options = _shared_options(state=True, service=True)
 state_options = _shared_options(state=True, service=False)
 # Commands that touch neither (validate, show, scopes).
 output_options = _shared_options(state=False, service=False)
+
+
+def apply_command(opts: GlobalOptions, planfile: Path) -> str:
+    """The command line that applies `planfile` as this run would: with --emulator and
+    --state when this run had them, since a saved plan is refused elsewhere."""
+    words = ["infobip-iac", "apply"]
+    if opts.emulator:
+        words.append("--emulator")
+    if opts.state_given:
+        words += ["--state", str(opts.state)]
+    return shlex.join([*words, str(planfile)])
+
+
+def run_endpoint(opts: GlobalOptions) -> str:
+    """Where this run reaches Infobip, as a state and a saved plan record it: the normalised
+    INFOBIP_BASE_URL, or EMULATOR_ENDPOINT with --emulator. Raises CredentialsError, with
+    every problem of the environment at once, when the settings are not usable."""
+    if opts.emulator:
+        return EMULATOR_ENDPOINT
+    from infobip_iac.infobip.settings import settings_from_env
+
+    return settings_from_env().base_url
 
 
 @contextmanager

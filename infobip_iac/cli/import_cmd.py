@@ -16,6 +16,7 @@ from infobip_iac.cli.common import (
     common_options,
     lock_timeout_option,
     open_service,
+    run_endpoint,
 )
 from infobip_iac.cli.planning import load_configuration
 from infobip_iac.domain.keys import describe_account
@@ -52,7 +53,7 @@ def import_(
             f"{address} is not declared in the configuration (declared: {declared}); "
             "declare the key first, then import it"
         )
-    store = StateStore(opts.state)
+    store = StateStore(opts.state, endpoint=run_endpoint(opts))
     with (
         locked(opts.state, "import", timeout=lock_timeout),
         open_service(opts) as service,

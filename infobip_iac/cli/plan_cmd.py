@@ -10,9 +10,11 @@ import click
 from infobip_iac.cli.common import (
     GlobalOptions,
     allow_unknown_scopes_option,
+    apply_command,
     common_options,
     lock_timeout_option,
     open_service,
+    run_endpoint,
 )
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
@@ -93,13 +95,19 @@ def plan(
     there are changes."""
     # A typo in an address is refused before the state is locked or anything is read.
     check_address_syntax(targets, replace)
+    service: KeyService | None = None
+    ahead: ReadAhead | None = None
+    held_back: InfobipIacError | None = None
+    endpoint: str | None = None
+    try:
+        endpoint = run_endpoint(opts)
+    except InfobipIacError as error:
+        # A mistake in the manifests is reported first, whatever else is wrong.
+        held_back = error
     with locked(opts.state, "plan", timeout=lock_timeout), ExitStack() as stack:
-        store = StateStore(opts.state)
+        store = StateStore(opts.state, endpoint=endpoint)
         state = store.read()
-        service: KeyService | None = None
-        ahead: ReadAhead | None = None
-        held_back: InfobipIacError | None = None
-        if state.resources:
+        if state.resources and held_back is None:
             # The accounts in state are read while the manifests are parsed, so a large
             # configuration costs about the time of its paced reads, not that plus parsing.
             try:
@@ -135,12 +143,14 @@ def plan(
             targets=targets,
             replace=replace,
             ahead=ahead,
+            endpoint=endpoint,
         )
     click.echo(render_plan(made, output_format, color=opts.color, saved_as=out), nl=False)
     if out is not None:
         write_plan_file(made, out)
         click.echo(
-            f"Saved the plan to {out}. To make exactly these changes, run: infobip-iac apply {out}",
+            f"Saved the plan to {out}. To make exactly these changes, run: "
+            f"{apply_command(opts, out)}",
             err=True,
         )
     return 2 if detailed_exitcode and made.applyable else 0

@@ -159,6 +159,7 @@ def plan_against_live(
     targets: Sequence[str] = (),
     replace: Sequence[str] = (),
     ahead: ReadAhead | None = None,
+    endpoint: str | None = None,
 ) -> Plan:
     """Read the live keys of every account in play (taking what `ahead` read already) and
     plan against them."""
@@ -186,6 +187,7 @@ def plan_against_live(
         update={
             "warnings": (*made.warnings, *_sink_warnings(made, state)),
             "validation_warnings": config.warnings,
+            "endpoint": endpoint,
         }
     )
 

@@ -1,4 +1,5 @@
-"""`infobip-iac state list | show | rm | mv` and `infobip-iac force-unlock`: the state by hand.
+"""`infobip-iac state list | show | rm | mv | set-endpoint` and `infobip-iac force-unlock`:
+the state by hand.
 
 None of these talks to Infobip. `rm` and `mv` change only the state file, under the lock,
 as Terraform's `state rm`/`state mv` do; `list` and `show` read without locking (every write
@@ -14,11 +15,16 @@ from typing import Any
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, lock_timeout_option, state_options
+from infobip_iac.cli.common import (
+    GlobalOptions,
+    lock_timeout_option,
+    run_endpoint,
+    state_options,
+)
 from infobip_iac.domain.keys import is_key_address, key_address
 from infobip_iac.errors import UsageError
 from infobip_iac.state.lock import StateLock, locked
-from infobip_iac.state.model import ResourceState, StateDocument
+from infobip_iac.state.model import ResourceState, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
 
 __all__ = ["force_unlock", "state"]
@@ -171,6 +177,31 @@ def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOption
         doc.resources[destination] = doc.resources.pop(source)
         store.write(doc)
     click.echo(f"Moved {source} to {destination}.")
+    return 0
+
+
+@state.command("set-endpoint")
+@lock_timeout_option()
+@state_options
+def set_endpoint(lock_timeout: float, *, opts: GlobalOptions) -> int:
+    """Record INFOBIP_BASE_URL as where the state's keys live.
+
+    For when the same Infobip account is reached under a new base URL. A state of another
+    account's keys needs a state of its own (--state FILE) instead: its keys are not there.
+    """
+    endpoint = run_endpoint(opts)
+    store = StateStore(opts.state)  # no endpoint: the recorded one is what this replaces
+    _require_state_file(store)
+    with locked(opts.state, "state set-endpoint", lock_timeout):
+        doc = store.read()
+        before = doc.endpoint
+        doc.endpoint = endpoint
+        store.write(doc)
+    was = f" (was {describe_endpoint(before)})" if before else ""
+    click.echo(
+        f"The state {opts.state} now records its keys at {describe_endpoint(endpoint)}{was}. "
+        "Run plan to check that they are all found there."
+    )
     return 0
 
 

@@ -206,6 +206,9 @@ class Plan(_Frozen):
     # own `warnings` so that each output can place them where a reader looks for them.
     validation_warnings: tuple[str, ...] = ()
     write_limit: int = 40
+    # Where the plan's live keys were read (a normalised base URL, or the state's
+    # EMULATOR_ENDPOINT): `apply PLANFILE` against another endpoint is refused.
+    endpoint: str | None = None
     # Staleness guards for saved plans.
     state_lineage: str | None = None
     state_serial: int | None = None

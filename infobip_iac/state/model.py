@@ -1,7 +1,13 @@
 """The state document: which Infobip key each address manages, and what we last wrote.
 
-On disk (SPEC §5): `{"version", "lineage", "serial", "resources": {address: {...}}}`.
-It never holds a secret; `secret` records only where a secret went and whether it arrived.
+On disk (SPEC §5): `{"version", "lineage", "serial", "endpoint", "accounts", "resources":
+{address: {...}}}`. It never holds a secret; `secret` records only where a secret went and
+whether it arrived.
+
+A state belongs to one place, as a Terraform state belongs to one backend: `endpoint` is
+the Infobip base URL its keys live at (or EMULATOR_ENDPOINT for the embedded emulator), and
+`accounts` the Infobip account ids of its keys. A run against another endpoint is refused
+(state.store), so keys of one place are never planned, revoked or orphaned from another.
 """
 
 from __future__ import annotations
@@ -16,9 +22,27 @@ from infobip_iac.domain.keys import SinkKind
 if TYPE_CHECKING:
     from infobip_iac.domain.keys import LiveKey
 
-__all__ = ["STATE_VERSION", "ResourceState", "SecretRecord", "StateDocument"]
+__all__ = [
+    "EMULATOR_ENDPOINT",
+    "STATE_VERSION",
+    "ResourceState",
+    "SecretRecord",
+    "StateDocument",
+    "describe_endpoint",
+]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+
+# The `endpoint` of a state kept against the embedded emulator (`--emulator`), whose
+# loopback URL changes with every run.
+EMULATOR_ENDPOINT = "emulator"
+
+
+def describe_endpoint(endpoint: str) -> str:
+    """An endpoint as messages name it."""
+    if endpoint == EMULATOR_ENDPOINT:
+        return "the embedded emulator (--emulator)"
+    return endpoint
 
 
 class SecretRecord(BaseModel):
@@ -79,7 +103,17 @@ class StateDocument(BaseModel):
     version: int = STATE_VERSION
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     serial: int = 0
+    # The normalised base URL (or EMULATOR_ENDPOINT) of the keys in `resources`; None in a
+    # state no run has written yet (or one upgraded from version 1): the next write
+    # records the endpoint of its run.
+    endpoint: str | None = None
+    # The Infobip account ids of the keys in `resources`, kept up to date by every write.
+    accounts: list[str] = Field(default_factory=list)
     resources: dict[str, ResourceState] = Field(default_factory=dict)
+
+    def account_ids(self) -> list[str]:
+        """The resolved account ids of the managed keys, sorted."""
+        return sorted({res.account_id for res in self.resources.values() if res.account_id})
 
     def by_key_id(self) -> dict[str, str]:
         """Infobip key id -> address."""

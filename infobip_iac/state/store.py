@@ -20,7 +20,7 @@ from infobip_iac.state.files import (
     sweep_temp_files,
     write_atomically,
 )
-from infobip_iac.state.model import StateDocument
+from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.versions import upgrade_document
 
 __all__ = ["MAX_STATE_BYTES", "StateStore", "backup_path_for", "render_state"]
@@ -102,10 +102,16 @@ def _decode(data: bytes, *, where: str) -> StateDocument:
 
 class StateStore:
     """The state file at `path` (SPEC §5). Not locked by itself: commands that change the
-    state hold `state.lock.locked(...)` around their read and writes."""
+    state hold `state.lock.locked(...)` around their read and writes.
 
-    def __init__(self, path: Path) -> None:
+    `endpoint` is where the run using it reaches Infobip (a normalised base URL, or
+    EMULATOR_ENDPOINT). Given, a state that records another endpoint is refused on read,
+    and every write records it; None (the `state` commands, which reach nothing) leaves
+    the recorded endpoint as it is."""
+
+    def __init__(self, path: Path, *, endpoint: str | None = None) -> None:
         self.path = path
+        self.endpoint = endpoint
 
     @property
     def backup_path(self) -> Path:
@@ -120,7 +126,39 @@ class StateStore:
         data = self._read_bytes(self.path)
         if data is None:
             return StateDocument()
-        return self._decode_or_explain(data)
+        doc = self._decode_or_explain(data)
+        self._check_endpoint(doc)
+        return doc
+
+    def _check_endpoint(self, doc: StateDocument) -> None:
+        # A state without keys holds nothing another endpoint could orphan: it is taken
+        # over by the next write, as a state of version 1 (no endpoint recorded) is.
+        if self.endpoint is None or doc.endpoint in (None, self.endpoint) or not doc.resources:
+            return
+        assert doc.endpoint is not None
+        accounts = doc.account_ids() or doc.accounts
+        of = (
+            f" (account{'s' if len(accounts) > 1 else ''} {', '.join(accounts)})"
+            if accounts
+            else ""
+        )
+        raise StateError(
+            f"the state file {self.path} holds {len(doc.resources)} key(s) at "
+            f"{describe_endpoint(doc.endpoint)}{of}, but this run is against "
+            f"{describe_endpoint(self.endpoint)}. A state belongs to one endpoint; nothing "
+            "was read or written. Run against the state's endpoint, or give this endpoint "
+            f"a state of its own with --state FILE{self._rebind_hint(doc.endpoint)}"
+        )
+
+    def _rebind_hint(self, recorded: str) -> str:
+        if EMULATOR_ENDPOINT in (recorded, self.endpoint):
+            return "."
+        # The same account can be reached under a new base URL: then the state is right
+        # and only its record of the endpoint is old.
+        return (
+            ". If it is the same Infobip account under a new base URL, record that with "
+            f"`infobip-iac state set-endpoint --state {shlex.quote(str(self.path))}`."
+        )
 
     def write(self, doc: StateDocument) -> StateDocument:
         """Store `doc` with serial + 1 and return what was stored.
@@ -144,7 +182,13 @@ class StateStore:
                     f"it was read (serial {on_disk.serial} on disk, {doc.serial} read). "
                     "Run the command again."
                 )
-        stored = doc.model_copy(update={"serial": doc.serial + 1})
+        stored = doc.model_copy(
+            update={
+                "serial": doc.serial + 1,
+                "endpoint": self.endpoint or doc.endpoint,
+                "accounts": doc.account_ids(),
+            }
+        )
         data = render_state(stored, where=str(self.path))
         try:
             ensure_private_dir(self.path.parent)

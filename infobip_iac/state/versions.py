@@ -18,9 +18,31 @@ __all__ = ["UPGRADES", "Upgrade", "document_version", "upgrade_document"]
 RawDocument = dict[str, Any]
 Upgrade = Callable[[RawDocument], RawDocument]
 
+
+def _v1_to_v2(raw: RawDocument) -> RawDocument:
+    """Version 2 records where the state's keys live (`endpoint`, `accounts`). A version-1
+    state does not say: its endpoint stays unknown, and the next write records the endpoint
+    of its run; the accounts are those its keys already name."""
+    resources = raw.get("resources")
+    entries = resources.values() if isinstance(resources, dict) else []
+    accounts: set[str] = set()
+    for entry in entries:
+        account = entry.get("account_id") if isinstance(entry, dict) else None
+        if isinstance(account, str) and account:
+            accounts.add(account)
+    upgraded: RawDocument = {}
+    for name, value in raw.items():
+        if name == "resources":  # keep the documented field order: resources last
+            upgraded["endpoint"] = None
+            upgraded["accounts"] = sorted(accounts)
+        upgraded[name] = value
+    upgraded.setdefault("endpoint", None)
+    upgraded.setdefault("accounts", sorted(accounts))
+    return upgraded
+
+
 # version N -> a function turning a version-N document into a version-(N+1) one.
-# Version 1 is the first format ever written, so nothing needs upgrading yet.
-UPGRADES: dict[int, Upgrade] = {}
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2}
 
 
 def _not_ours(where: str, found: str) -> StateError:

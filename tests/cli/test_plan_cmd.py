@@ -225,7 +225,8 @@ def test_an_invalid_manifest_leaves_no_emulator_data_behind(
     assert outcome.code == 1 and 'unknown field "scopez"' in outcome.err
     assert not (ws.root / EMULATOR_DATA).exists()
     # What stays is the lock's flock file, by design (see state/lock.py).
-    assert sorted(p.name for p in (ws.root / ".infobip-iac").iterdir()) == ["state.json.flock"]
+    flock = ["emulator-state.json.flock"]
+    assert sorted(p.name for p in (ws.root / ".infobip-iac").iterdir()) == flock
 
 
 @pytest.mark.parametrize("name", ["p.yml", "p.yaml", "P.YAML"])

@@ -60,7 +60,7 @@ def test_state_file_and_created_folder_are_private(store: StateStore) -> None:
 
 
 def test_the_on_disk_format_round_trips_byte_for_byte(store: StateStore) -> None:
-    golden = (DATA / "state_v1.json").read_text()
+    golden = (DATA / "state_v2.json").read_text()
     store.path.parent.mkdir(parents=True)
     store.path.write_text(golden)
 

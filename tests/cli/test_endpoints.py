@@ -1,0 +1,104 @@
+"""State that belongs to one place: the embedded emulator keeps its own state, a state or a
+saved plan of one endpoint is refused against another (naming both, changing nothing), and
+the hint after `plan --out` applies the plan where it was made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from e2e.workspace import Workspace
+
+from infobip_iac.cli.common import EMULATOR_STATE
+from infobip_iac.emulator import EmulatorServer
+
+ONE_KEY = """
+    version: 1
+    api_keys:
+      reports:
+        scopes: [sms:logs:read]
+        allowed_ips: [203.0.113.0/24]
+"""
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    emulator: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Workspace:
+    workspace = Workspace.open(tmp_path, emulator, capsys, monkeypatch)
+    workspace.write(ONE_KEY)
+    return workspace
+
+
+def test_the_embedded_emulator_keeps_a_state_of_its_own(ws: Workspace) -> None:
+    assert ws.apply().code == 0
+    real_state = ws.state_path.read_bytes()
+
+    emulated = ws.run("apply", "--emulator", "--auto-approve", str(ws.manifests))
+    assert emulated.code == 0, emulated
+    # The emulator's run created its own key: it did not find (or revoke) the real one.
+    assert "1 created" in emulated.out
+    assert ws.state_path.read_bytes() == real_state
+    assert (ws.root / EMULATOR_STATE).is_file()
+    listed = ws.run("state", "list", "--emulator")
+    assert listed.code == 0 and listed.out == "api_keys.reports\n"
+    ws.assert_converged()  # the real endpoint's state is as the real apply left it
+
+
+def test_a_state_of_another_endpoint_is_refused_naming_both(
+    ws: Workspace, make_emulator: Callable[..., EmulatorServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ws.apply().code == 0
+    before = ws.state_path.read_bytes()
+    elsewhere = make_emulator()
+    monkeypatch.setenv("INFOBIP_BASE_URL", elsewhere.base_url)
+
+    for command in (ws.plan, ws.apply):
+        refused = command()
+        assert refused.code == 1, refused
+        assert ws.emulator.base_url in refused.err and elsewhere.base_url in refused.err
+        assert "--state FILE" in refused.err and "Traceback" not in refused.err
+    assert ws.state_path.read_bytes() == before
+    assert elsewhere.control.stats()["requests"] == {}
+
+    # The same account under a new URL: the state is re-pointed, and then it is in line.
+    moved = ws.run("state", "set-endpoint")
+    assert moved.code == 0, moved
+    assert elsewhere.base_url in moved.out and ws.emulator.base_url in moved.out
+
+
+def test_a_saved_plan_is_refused_against_another_endpoint(
+    ws: Workspace, make_emulator: Callable[..., EmulatorServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planfile = ws.root / "x.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    elsewhere = make_emulator()
+    monkeypatch.setenv("INFOBIP_BASE_URL", elsewhere.base_url)
+
+    refused = ws.run("apply", str(planfile))
+    assert refused.code == 1, refused
+    assert f"planned against {ws.emulator.base_url}" in refused.err
+    assert f"this run is against {elsewhere.base_url}" in refused.err
+    assert elsewhere.control.stats()["requests"] == {}
+    assert ws.live() == {}
+
+
+def test_a_plan_saved_with_emulator_is_applied_with_emulator(ws: Workspace) -> None:
+    planfile = ws.root / "x.plan"
+    saved = ws.run("plan", "--emulator", "--out", str(planfile), str(ws.manifests))
+    assert saved.code == 0, saved
+    assert f"run: infobip-iac apply --emulator {planfile}" in saved.err
+
+    refused = ws.run("apply", str(planfile))
+    assert refused.code == 1
+    assert "planned against the embedded emulator (--emulator)" in refused.err
+    assert f"run `infobip-iac apply --emulator {planfile}`" in refused.err
+    assert ws.live() == {} and not ws.state_path.exists()
+
+    applied = ws.run("apply", "--emulator", str(planfile))
+    assert applied.code == 0, applied
+    assert "1 created" in applied.out
