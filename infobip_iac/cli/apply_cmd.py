@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
+    ENVIRONMENT_HELP,
     GlobalOptions,
+    TerraformSpelling,
     allow_unknown_scopes_option,
     apply_command,
     common_options,
@@ -80,9 +82,15 @@ class _Printer:
             click.echo(line)
 
 
-@click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking for `yes`.")
+@click.command(epilog=ENVIRONMENT_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATHS]... | PLANFILE")
+@click.option(
+    "--auto-approve",
+    "-auto-approve",
+    cls=TerraformSpelling,
+    is_flag=True,
+    help="Apply without asking for `yes`.",
+)
 @click.option("--allow-revokes", is_flag=True, help="Revoke more keys than policy.max_revokes.")
 @click.option(
     "--max-writes",
@@ -112,8 +120,11 @@ def apply(
     replace: tuple[str, ...],
     allow_unknown_scopes: bool,
 ) -> int:
-    """Make the changes of a plan. Exit 0 done; 1 error; 3 stopped by Infobip's daily
-    write limit (run again later to carry on)."""
+    """Make the changes of a plan: of the manifests in PATHS (default: the current
+    folder), after a `yes`, or exactly those of a PLANFILE saved by `plan --out`.
+
+    Exit 0 done; 1 error; 3 stopped by Infobip's daily write limit (run again later to
+    carry on)."""
     saved = _is_plan_file(paths)
     if saved and (refresh_only or targets or replace):
         raise UsageError(
@@ -187,6 +198,9 @@ def apply(
             if not auto_approve and not _approved():
                 click.echo("Apply cancelled.", err=True)
                 return 1
+        if planned.configuration:
+            # Saved with the apply's first write: whose keys these are (see planning).
+            state.configuration = list(planned.configuration)
         result = apply_plan(
             planned,
             service=service,

@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_STATE",
     "DEFAULT_TIMEOUT",
     "EMULATOR_DATA",
     "EMULATOR_GITIGNORE",
     "EMULATOR_STATE",
+    "ENVIRONMENT_HELP",
     "GlobalOptions",
+    "TerraformSpelling",
     "allow_unknown_scopes_option",
     "apply_command",
     "common_options",
@@ -59,6 +62,33 @@ _log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class TerraformSpelling(click.Option):
+    """An option that also answers to Terraform's single-dash spelling (`-out=FILE`,
+    `-target ADDR`), which its users type by habit; click parses both. Help lists only the
+    `--` names, so that each option reads once (ENVIRONMENT_HELP mentions the others)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        every = self.opts
+        self.opts = [name for name in every if name.startswith("--")] or every
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = every
+
+
+# Said at the end of the help of each command that reaches Infobip (and of the tool).
+ENVIRONMENT_HELP = (
+    "\b\nEnvironment (none of it is read with --emulator):\n"
+    "  INFOBIP_BASE_URL   the account's base URL, e.g. https://xxxxx.api.infobip.com\n"
+    "  and one pair of credentials, tried in this order:\n"
+    "  INFOBIP_USERNAME + INFOBIP_PASSWORD        Basic (INFOBIP_USE_SESSION=1: IBSSO)\n"
+    "  INFOBIP_CLIENT_ID + INFOBIP_CLIENT_SECRET  OAuth2 client credentials\n"
+    "  INFOBIP_IBSSO_TOKEN                        an IBSSO token made elsewhere\n\n"
+    "\b\nTerraform's single-dash spellings are accepted too: -out=FILE, -auto-approve,\n"
+    "-detailed-exitcode, -target ADDR, -replace ADDR, -refresh-only, -lock-timeout N."
+)
+
 # Options several (not all) commands take, declared once so their meaning stays the same.
 allow_unknown_scopes_option = click.option(
     "--allow-unknown-scopes",
@@ -67,15 +97,23 @@ allow_unknown_scopes_option = click.option(
 )
 
 
-def lock_timeout_option(default: float = 0.0) -> Callable[[F], F]:
-    """--lock-timeout. `plan` only reads the state, so it waits a little by default, where
-    the commands that write it give up at once."""
+# Every command that takes the state's lock waits this long for another run's by default:
+# long enough to outlast a plan's read or a `state mv`, short enough that a run stuck
+# behind a long apply says so instead of hanging. One value, so no command surprises.
+DEFAULT_LOCK_TIMEOUT = 5.0
+
+
+def lock_timeout_option() -> Callable[[F], F]:
+    """--lock-timeout, with the same default on every command that locks the state."""
     return click.option(
         "--lock-timeout",
+        "-lock-timeout",
+        cls=TerraformSpelling,
         type=click.FloatRange(min=0),
-        default=default,
+        default=DEFAULT_LOCK_TIMEOUT,
         show_default=True,
-        help="Seconds to wait for another run's lock on the state.",
+        metavar="SECONDS",
+        help="Wait this long for another run's lock on the state (0: give up at once).",
     )
 
 
@@ -99,7 +137,7 @@ _STATE_OPTION = click.option(
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"State file  [default: {DEFAULT_STATE}; with --emulator {EMULATOR_STATE}]",
+    help=f"State file. Default: {DEFAULT_STATE}, with --emulator {EMULATOR_STATE}.",
 )
 _EMULATOR_OPTION = click.option(
     "--emulator",

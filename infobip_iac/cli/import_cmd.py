@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
+    ENVIRONMENT_HELP,
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
@@ -28,7 +29,7 @@ from infobip_iac.state.store import StateStore
 __all__ = ["import_"]
 
 
-@click.command("import")
+@click.command("import", epilog=ENVIRONMENT_HELP)
 @click.argument("address")
 @click.argument("key_id")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))

@@ -13,13 +13,18 @@ import click
 
 from infobip_iac import __version__
 from infobip_iac.cli.commands import LazyGroup
+from infobip_iac.cli.common import ENVIRONMENT_HELP
 from infobip_iac.errors import ConfigurationError, InfobipIacError
 from infobip_iac.interrupts import Stopped, handle_stop_signals
 
 __all__ = ["cli", "main"]
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=ENVIRONMENT_HELP,
+)
 @click.version_option(__version__, prog_name="infobip-iac")
 def cli() -> None:
     """Infrastructure as code for Infobip API keys."""

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from infobip_iac.cli.common import (
+    ENVIRONMENT_HELP,
     GlobalOptions,
+    TerraformSpelling,
     allow_unknown_scopes_option,
     apply_command,
     common_options,
@@ -37,11 +39,7 @@ from infobip_iac.planfile import write_plan_file
 from infobip_iac.state.lock import locked
 from infobip_iac.state.store import StateStore
 
-__all__ = ["PLAN_LOCK_WAIT", "plan"]
-
-# A plan only reads the state; by default it waits briefly for an apply in progress rather
-# than fail.
-PLAN_LOCK_WAIT = 5.0
+__all__ = ["plan"]
 
 
 def _not_named_like_a_manifest(
@@ -62,20 +60,28 @@ def _warn(event: ApplyEvent) -> None:
     click.echo(f"{event.address}: {event.message}", err=True)
 
 
-@click.command()
+@click.command(epilog=ENVIRONMENT_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--out",
+    "-out",
+    cls=TerraformSpelling,
     type=click.Path(dir_okay=False, path_type=Path),
     callback=_not_named_like_a_manifest,
     help="Save the plan to this file; `apply FILE` then makes exactly these changes.",
 )
 @plan_format_option
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option(
+    "--detailed-exitcode",
+    "-detailed-exitcode",
+    cls=TerraformSpelling,
+    is_flag=True,
+    help="Exit 2 when the plan has changes.",
+)
 @refresh_only_option
 @target_option
 @replace_option
-@lock_timeout_option(default=PLAN_LOCK_WAIT)
+@lock_timeout_option()
 @allow_unknown_scopes_option
 @common_options
 def plan(

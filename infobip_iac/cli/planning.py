@@ -20,12 +20,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from infobip_iac.cli.common import TerraformSpelling
 from infobip_iac.domain.keys import DesiredConfig, describe_account
-from infobip_iac.domain.plan import Action, Plan
+from infobip_iac.domain.plan import Action, Plan, Reason
 from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
 from infobip_iac.engine.guard_rails import sink_refusals
 from infobip_iac.engine.plan import make_plan
 from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
+from infobip_iac.errors import PlanError
 from infobip_iac.infobip.api import AccountKeys, KeyService
 from infobip_iac.manifest import load_or_raise
 from infobip_iac.render.json import render_json
@@ -38,6 +40,7 @@ __all__ = [
     "PLAN_FORMATS",
     "PlanFormat",
     "ReadReporter",
+    "configuration_files",
     "load_configuration",
     "plan_against_live",
     "plan_format_option",
@@ -58,18 +61,26 @@ plan_format_option = click.option(
     show_default=True,
 )
 refresh_only_option = click.option(
-    "--refresh-only", is_flag=True, help="Only bring the state up to date with live."
+    "--refresh-only",
+    "-refresh-only",
+    cls=TerraformSpelling,
+    is_flag=True,
+    help="Only bring the state up to date with live.",
 )
 target_option = click.option(
     "--target",
+    "-target",
     "targets",
+    cls=TerraformSpelling,
     multiple=True,
     metavar="ADDR",
     help="Only this key (repeatable); the others are left as they are.",
 )
 replace_option = click.option(
     "--replace",
+    "-replace",
     "replace",
+    cls=TerraformSpelling,
     multiple=True,
     metavar="ADDR",
     help="Replace this key with a new one, revoking the old (repeatable).",
@@ -172,23 +183,68 @@ def plan_against_live(
             progress=reporter.page_read,
             ahead=ahead,
         )
-    made = make_plan(
-        config,
-        state,
-        live,
-        now=service.server_time(),
-        refresh_only=refresh_only,
-        targets=tuple(targets),
-        replace=tuple(replace),
-    )
+    configuration = configuration_files(config)
+    try:
+        made = make_plan(
+            config,
+            state,
+            live,
+            now=service.server_time(),
+            refresh_only=refresh_only,
+            targets=tuple(targets),
+            replace=tuple(replace),
+        )
+    except PlanError as refused:
+        other = _another_configuration(state, configuration)
+        if other is None:
+            raise
+        raise PlanError(f"{refused}\n{other}") from None
     # Keys changed outside the tool: one read of the audit log says who and when.
     made = attribute_drift(made, service if isinstance(service, AuditLogReader) else None)
+    removed = [c.address for c in made.changes if c.reason is Reason.REMOVED_FROM_CONFIG]
+    other = _another_configuration(state, configuration) if removed else None
+    named = ", ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
+    foreign = [f"{named}: no longer declared. {other}"] if other else []
     return made.model_copy(
         update={
-            "warnings": (*made.warnings, *_sink_warnings(made, state)),
+            "warnings": (*made.warnings, *_sink_warnings(made, state), *foreign),
             "validation_warnings": config.warnings,
             "endpoint": endpoint,
+            "configuration": configuration,
         }
+    )
+
+
+def configuration_files(config: DesiredConfig) -> tuple[str, ...]:
+    """The configuration's manifest files, sorted, relative to the working folder when
+    inside it: the same files name the same configuration however the paths were typed."""
+    here = Path.cwd().resolve()
+    files = set()
+    for name in config.files:
+        path = Path(name).resolve()
+        files.add(
+            path.relative_to(here).as_posix() if path.is_relative_to(here) else path.as_posix()
+        )
+    return tuple(sorted(files))
+
+
+def _another_configuration(state: StateDocument, configuration: Sequence[str]) -> str | None:
+    """What to say when the state was last applied from other manifests than these: its
+    keys that these do not declare are most likely another configuration's, and the fix is
+    a state of this configuration's own, not `state rm` (which would orphan them)."""
+    recorded = state.configuration
+    if not recorded or set(recorded) == set(configuration):
+        return None
+    unread = [name for name in recorded if name not in configuration]
+    if not unread:
+        return None
+    shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+    return (
+        f"This state was last applied from manifests this run did not read ({shown}): keys "
+        "they declare are not in this plan's configuration. If this is another "
+        "configuration, give it a state of its own (--state FILE, or run it from its own "
+        "folder) rather than removing those keys with `state rm`; if those manifests are "
+        "part of this configuration, pass them too."
     )
 
 

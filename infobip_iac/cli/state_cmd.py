@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from infobip_iac.cli.common import (
+    EMULATOR_STATE,
+    ENVIRONMENT_HELP,
     GlobalOptions,
     lock_timeout_option,
     run_endpoint,
@@ -52,8 +54,10 @@ def _require_state_file(store: StateStore) -> None:
     # Checked before locking, so that a mistyped --state does not leave a new folder behind,
     # and by the readers too: an empty listing would look like a state that manages nothing.
     if not store.exists():
+        emulated = store.path != EMULATOR_STATE and EMULATOR_STATE.is_file()
         raise UsageError(
             f"there is no state file at {store.path}; pass --state with the right path"
+            + ("; the embedded emulator's state is read with --emulator" if emulated else "")
         )
 
 
@@ -180,7 +184,7 @@ def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOption
     return 0
 
 
-@state.command("set-endpoint")
+@state.command("set-endpoint", epilog=ENVIRONMENT_HELP)
 @lock_timeout_option()
 @state_options
 def set_endpoint(lock_timeout: float, *, opts: GlobalOptions) -> int:

@@ -209,6 +209,9 @@ class Plan(_Frozen):
     # Where the plan's live keys were read (a normalised base URL, or the state's
     # EMULATOR_ENDPOINT): `apply PLANFILE` against another endpoint is refused.
     endpoint: str | None = None
+    # The manifest files the plan was made from (relative to the working folder where
+    # inside it); apply records them in the state (StateDocument.configuration).
+    configuration: tuple[str, ...] = ()
     # Staleness guards for saved plans.
     state_lineage: str | None = None
     state_serial: int | None = None

@@ -598,9 +598,11 @@ class _Planner:
                 Problem(
                     (address,),
                     f"{address} was declared with lifecycle.prevent_revoke (the state "
-                    f"remembers it), but this plan would {verb} it; declare it again as it "
-                    f"was, or stop managing it without a revoke: "
-                    f"`infobip-iac state rm {address}`",
+                    f"remembers it), but this plan would {verb} it. If manifests this run "
+                    "did not read declare it (another configuration sharing this state "
+                    "file), pass them too, or give this configuration a state of its own "
+                    "with --state FILE; else declare it again as it was. Only to stop "
+                    f"managing the key without a revoke: `infobip-iac state rm {address}`",
                 )
             )
 

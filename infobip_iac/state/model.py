@@ -109,6 +109,10 @@ class StateDocument(BaseModel):
     endpoint: str | None = None
     # The Infobip account ids of the keys in `resources`, kept up to date by every write.
     accounts: list[str] = Field(default_factory=list)
+    # The manifest files of the configuration that last applied this state (relative to
+    # the working folder where they are inside it): a plan of other manifests that would
+    # revoke this state's keys says whose keys they are.
+    configuration: list[str] = Field(default_factory=list)
     resources: dict[str, ResourceState] = Field(default_factory=dict)
 
     def account_ids(self) -> list[str]:

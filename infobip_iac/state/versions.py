@@ -20,9 +20,10 @@ Upgrade = Callable[[RawDocument], RawDocument]
 
 
 def _v1_to_v2(raw: RawDocument) -> RawDocument:
-    """Version 2 records where the state's keys live (`endpoint`, `accounts`). A version-1
-    state does not say: its endpoint stays unknown, and the next write records the endpoint
-    of its run; the accounts are those its keys already name."""
+    """Version 2 records where the state's keys live (`endpoint`, `accounts`) and which
+    manifests applied it (`configuration`). A version-1 state does not say: its endpoint
+    and configuration stay unknown until the next write records those of its run; the
+    accounts are those its keys already name."""
     resources = raw.get("resources")
     entries = resources.values() if isinstance(resources, dict) else []
     accounts: set[str] = set()
@@ -35,9 +36,11 @@ def _v1_to_v2(raw: RawDocument) -> RawDocument:
         if name == "resources":  # keep the documented field order: resources last
             upgraded["endpoint"] = None
             upgraded["accounts"] = sorted(accounts)
+            upgraded["configuration"] = []
         upgraded[name] = value
     upgraded.setdefault("endpoint", None)
     upgraded.setdefault("accounts", sorted(accounts))
+    upgraded.setdefault("configuration", [])
     return upgraded
 
 

@@ -142,7 +142,7 @@ def test_a_file_that_is_not_a_plan_is_refused(ws: Workspace) -> None:
 
 def test_a_locked_state_is_not_applied(ws: Workspace) -> None:
     with locked(ws.state_path, "plan"), ws.counting() as counts:
-        outcome = ws.apply()
+        outcome = ws.apply("--lock-timeout", "0")
     assert outcome.code == 1
     assert "locked by" in outcome.err and "force-unlock" in outcome.err
     assert counts == {}

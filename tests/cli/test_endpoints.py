@@ -4,6 +4,7 @@ the hint after `plan --out` applies the plan where it was made."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,3 +103,47 @@ def test_a_plan_saved_with_emulator_is_applied_with_emulator(ws: Workspace) -> N
     applied = ws.run("apply", "--emulator", str(planfile))
     assert applied.code == 0, applied
     assert "1 created" in applied.out
+
+
+def test_a_plan_of_another_configuration_points_to_a_state_of_its_own(ws: Workspace) -> None:
+    """The Quick start's trap: applying one configuration, then planning another from the
+    same folder, plans to revoke the first one's keys. The plan says whose keys they are
+    and that the fix is a state of its own, not `state rm`."""
+    ws.write(
+        """
+        version: 1
+        api_keys:
+          guarded:
+            scopes: [sms:logs:read]
+            allowed_ips: [203.0.113.0/24]
+            lifecycle: {prevent_revoke: true}
+        """,
+        name="guarded.yaml",
+    )
+    assert ws.apply().code == 0
+    assert ws.state().configuration == ["keys/guarded.yaml", "keys/main.yaml"]
+    other = ws.root / "other"
+    other.mkdir()
+    (other / "solo.yaml").write_text(
+        "version: 1\napi_keys:\n  solo:\n    scopes: [sms:logs:read]\n"
+        "    allowed_ips: [203.0.113.0/24]\n"
+    )
+
+    refused = ws.run("plan", str(other))
+    assert refused.code == 1
+    assert "last applied from manifests this run did not read" in refused.err
+    assert "keys/guarded.yaml" in refused.err and "--state FILE" in refused.err
+    assert refused.err.index("--state FILE") < refused.err.index("state rm")
+
+    # Without a guarded key, the plan still warns whose keys it would revoke.
+    (ws.manifests / "guarded.yaml").write_text(
+        "version: 1\napi_keys:\n  guarded:\n    scopes: [sms:logs:read]\n"
+        "    allowed_ips: [203.0.113.0/24]\n"
+    )
+    assert ws.apply().code == 0
+    warned = ws.run("plan", str(other), "--format", "json")
+    warning = next(w for w in json.loads(warned.out)["warnings"] if "did not read" in w)
+    assert warning.startswith("api_keys.guarded, api_keys.reports: no longer declared.")
+
+    own = ws.run("plan", str(other), "--state", ".infobip-iac/other.json", "--detailed-exitcode")
+    assert own.code == 2 and "Plan: 1 to add, 0 to change, 0 to revoke." in own.out

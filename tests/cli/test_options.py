@@ -71,3 +71,42 @@ def test_each_command_takes_only_the_shared_options_it_uses(
 def test_an_option_a_command_does_not_take_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--timeout", "5"]) == 1
     assert "No such option '--timeout'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "path", [(), ("plan",), ("apply",), ("import",), ("state", "set-endpoint")]
+)
+def test_the_help_of_what_reaches_infobip_names_the_environment(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*path, "--help"]) == 0
+    shown = capsys.readouterr().out
+    for variable in (
+        "INFOBIP_BASE_URL",
+        "INFOBIP_USERNAME",
+        "INFOBIP_PASSWORD",
+        "INFOBIP_CLIENT_ID",
+        "INFOBIP_CLIENT_SECRET",
+        "INFOBIP_IBSSO_TOKEN",
+    ):
+        assert variable in shown
+
+
+def test_apply_help_shows_that_it_takes_a_plan_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["apply", "--help"]) == 0
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage.endswith(" apply [OPTIONS] [PATHS]... | PLANFILE")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "--emulator", "--help"],
+        ["scopes", "list", "--emulator"],
+        ["scopes", "show", "sms:message:send", "--emulator"],
+    ],
+)
+def test_emulator_is_accepted_by_commands_that_reach_nothing(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 0, capsys.readouterr().err

@@ -10,12 +10,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from e2e.workspace import Workspace
 from rich.console import Console
 
 from infobip_iac.cli import plan_cmd, planning
-from infobip_iac.cli.common import EMULATOR_DATA, EMULATOR_GITIGNORE
+from infobip_iac.cli.common import DEFAULT_LOCK_TIMEOUT, EMULATOR_DATA, EMULATOR_GITIGNORE
+from infobip_iac.cli.main import cli
 from infobip_iac.cli.planning import ReadReporter
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.emulator import EmulatorServer
@@ -112,9 +114,17 @@ def test_a_locked_state_is_reported_with_its_holder_after_lock_timeout(ws: Works
     assert "Waited 0.1s for it; pass a longer --lock-timeout to wait more." in outcome.err
 
 
-def test_plan_waits_for_a_lock_five_seconds_unless_told_otherwise() -> None:
-    waits = {param.name: param.default for param in plan_cmd.plan.params}
-    assert waits["lock_timeout"] == plan_cmd.PLAN_LOCK_WAIT == 5.0
+@pytest.mark.parametrize(
+    "path", [("plan",), ("apply",), ("import",), ("state", "rm"), ("state", "mv")]
+)
+def test_every_command_that_locks_waits_the_same_five_seconds(path: tuple[str, ...]) -> None:
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
+    waits = {param.name: param.default for param in command.params}
+    assert waits["lock_timeout"] == DEFAULT_LOCK_TIMEOUT == 5.0
 
 
 def test_only_an_api_key_in_the_environment_is_a_clear_error(
@@ -335,3 +345,20 @@ def test_validation_warnings_reach_every_plan_output(ws: Workspace) -> None:
     assert text.out.count("W102") == 1 and "W102" not in text.err
     shown = ws.run("show", str(ws.root / "open.plan"), "--format", "json")
     assert any("W102" in w for w in json.loads(shown.out)["warnings"])
+
+
+def test_terraforms_single_dash_spellings_are_accepted(ws: Workspace) -> None:
+    planfile = ws.root / "one.plan"
+    made = ws.plan(f"-out={planfile}", "-detailed-exitcode", "-target", "api_keys.sender")
+    assert made.code == 2, made
+    assert "Plan: 1 to add" in made.out and planfile.is_file()
+    assert ws.run("apply", str(planfile)).code == 0
+    assert sorted(ws.live()) == ["sender"]
+
+    applied = ws.run(
+        "apply", str(ws.manifests), "-auto-approve", "-target=api_keys.reports", "-lock-timeout=0"
+    )
+    assert applied.code == 0, applied
+    assert sorted(ws.live()) == ["reports", "sender"]
+    replaced = ws.plan("-replace=api_keys.reports", "-out", str(planfile))
+    assert replaced.code == 0 and "api_keys.reports must be replaced" in replaced.out, replaced
