@@ -1,13 +1,14 @@
 """The state document: which Infobip key each address manages, and what we last wrote.
 
-On disk (SPEC §5): `{"version", "lineage", "serial", "endpoint", "accounts", "resources":
-{address: {...}}}`. It never holds a secret; `secret` records only where a secret went and
-whether it arrived.
+On disk (SPEC §5): `{"version", "lineage", "serial", "endpoint", "configuration",
+"accounts", "resources": {address: {...}}}`. It never holds a secret; `secret` records
+only where a secret went and whether it arrived.
 
 A state belongs to one place, as a Terraform state belongs to one backend: `endpoint` is
 the Infobip base URL its keys live at (or EMULATOR_ENDPOINT for the embedded emulator), and
-`accounts` the Infobip account ids of its keys. A run against another endpoint is refused
-(state.store), so keys of one place are never planned, revoked or orphaned from another.
+`accounts` the Infobip account ids of its keys (derived from `resources`). A run against
+another endpoint is refused (state.store), so keys of one place are never planned, revoked
+or orphaned from another.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from infobip_iac.domain.keys import SinkKind
 
@@ -107,16 +108,25 @@ class StateDocument(BaseModel):
     # state no run has written yet (or one upgraded from version 1): the next write
     # records the endpoint of its run.
     endpoint: str | None = None
-    # The Infobip account ids of the keys in `resources`, kept up to date by every write.
-    accounts: list[str] = Field(default_factory=list)
     # The manifest files of the configuration that last applied this state (relative to
     # the working folder where they are inside it): a plan of other manifests that would
     # revoke this state's keys says whose keys they are.
     configuration: list[str] = Field(default_factory=list)
     resources: dict[str, ResourceState] = Field(default_factory=dict)
 
-    def account_ids(self) -> list[str]:
-        """The resolved account ids of the managed keys, sorted."""
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: Any) -> Any:
+        # `accounts` is written for people and tools reading the file; read back, it is
+        # derived from the resources again, so it can never disagree with them.
+        if isinstance(data, dict) and "accounts" in data:
+            return {name: value for name, value in data.items() if name != "accounts"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accounts(self) -> list[str]:
+        """The Infobip account ids of the managed keys, sorted (written to the file)."""
         return sorted({res.account_id for res in self.resources.values() if res.account_id})
 
     def by_key_id(self) -> dict[str, str]:

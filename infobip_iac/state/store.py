@@ -67,7 +67,8 @@ def render_state(doc: StateDocument, *, where: str = "the state") -> bytes:
             f"refusing to write {where}: it holds a value that cannot be stored as JSON "
             "(this is a bug in infobip-iac; please report it)"
         ) from None
-    payload["resources"] = dict(sorted(payload["resources"].items()))
+    # Resources last (after the derived `accounts`), sorted by address.
+    payload["resources"] = dict(sorted(payload.pop("resources").items()))
     _refuse_secrets(payload, where)
     return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
 
@@ -136,7 +137,7 @@ class StateStore:
         if self.endpoint is None or doc.endpoint in (None, self.endpoint) or not doc.resources:
             return
         assert doc.endpoint is not None
-        accounts = doc.account_ids() or doc.accounts
+        accounts = doc.accounts
         of = (
             f" (account{'s' if len(accounts) > 1 else ''} {', '.join(accounts)})"
             if accounts
@@ -183,11 +184,7 @@ class StateStore:
                     "Run the command again."
                 )
         stored = doc.model_copy(
-            update={
-                "serial": doc.serial + 1,
-                "endpoint": self.endpoint or doc.endpoint,
-                "accounts": doc.account_ids(),
-            }
+            update={"serial": doc.serial + 1, "endpoint": self.endpoint or doc.endpoint}
         )
         data = render_state(stored, where=str(self.path))
         try:

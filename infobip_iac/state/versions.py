@@ -20,28 +20,10 @@ Upgrade = Callable[[RawDocument], RawDocument]
 
 
 def _v1_to_v2(raw: RawDocument) -> RawDocument:
-    """Version 2 records where the state's keys live (`endpoint`, `accounts`) and which
-    manifests applied it (`configuration`). A version-1 state does not say: its endpoint
-    and configuration stay unknown until the next write records those of its run; the
-    accounts are those its keys already name."""
-    resources = raw.get("resources")
-    entries = resources.values() if isinstance(resources, dict) else []
-    accounts: set[str] = set()
-    for entry in entries:
-        account = entry.get("account_id") if isinstance(entry, dict) else None
-        if isinstance(account, str) and account:
-            accounts.add(account)
-    upgraded: RawDocument = {}
-    for name, value in raw.items():
-        if name == "resources":  # keep the documented field order: resources last
-            upgraded["endpoint"] = None
-            upgraded["accounts"] = sorted(accounts)
-            upgraded["configuration"] = []
-        upgraded[name] = value
-    upgraded.setdefault("endpoint", None)
-    upgraded.setdefault("accounts", sorted(accounts))
-    upgraded.setdefault("configuration", [])
-    return upgraded
+    """Version 2 records where the state's keys live (`endpoint`, and `accounts`, which is
+    derived from the keys) and which manifests applied it (`configuration`). A version-1
+    state does not say: both stay unknown until the next write records those of its run."""
+    return {**raw, "endpoint": None, "configuration": []}
 
 
 # version N -> a function turning a version-N document into a version-(N+1) one.
