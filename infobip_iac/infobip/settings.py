@@ -29,6 +29,7 @@ __all__ = [
     "settings_from_env",
 ]
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -93,8 +94,8 @@ def has_scheme(raw: str) -> bool:
 
 
 def normalize_base_url(raw: str) -> str:
-    """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; no trailing slash. The result
-    carries no user information, so it may be shown in any message."""
+    """`xyz.api.infobip.com` -> `https://xyz.api.infobip.com`; `HTTPS://XYZ.api.infobip.com:443/`
+    the same. The result carries no user information, so it may be shown in any message."""
     text = raw.strip()
     if not has_scheme(text):
         text = f"https://{text}"
@@ -119,7 +120,13 @@ def normalize_base_url(raw: str) -> str:
             "INFOBIP_BASE_URL must not carry a user name or password; set it to the bare "
             "base URL and put the credentials in INFOBIP_USERNAME and INFOBIP_PASSWORD"
         )
-    return text
+    # One spelling per endpoint (a state records it and compares it): the scheme and host
+    # in lower case, no default port, no trailing slash.
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -74,6 +74,10 @@ def test_basic_wins_over_later_methods() -> None:
         ("abc.api.infobip.com", "https://abc.api.infobip.com"),
         ("https://abc.api.infobip.com/", "https://abc.api.infobip.com"),
         (" http://127.0.0.1:8080 ", "http://127.0.0.1:8080"),
+        # One spelling per endpoint, since a state records and compares it.
+        ("HTTPS://ABC.Api.Infobip.com:443/", "https://abc.api.infobip.com"),
+        ("http://[::1]:80/base/", "http://[::1]/base"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
     ],
 )
 def test_base_url_gets_a_scheme(raw: str, expected: str) -> None:
