@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from infobip_iac.errors import InfobipIacError
 from infobip_iac.logs import configure_logging, get_logger
 from infobip_iac.state.files import ensure_private_dir
 from infobip_iac.state.model import EMULATOR_ENDPOINT
+from infobip_iac.state.store import StateStore
 
 if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
@@ -208,6 +210,8 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
                 timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT),
             )
             configure_logging(opts.log_level, "json" if opts.log_format == "json" else "console")
+            if state and on_emulator and given is None:
+                _note_an_emulator_state_kept_in_the_shared_file()
             return func(opts=opts, **kwargs)
 
         wrapper.__name__ = func.__name__
@@ -248,6 +252,27 @@ def run_endpoint(opts: GlobalOptions) -> str:
     from infobip_iac.infobip.settings import settings_from_env
 
     return settings_from_env().base_url
+
+
+def _note_an_emulator_state_kept_in_the_shared_file() -> None:
+    """Before states recorded their endpoint, --emulator runs kept their keys in
+    DEFAULT_STATE. Such a state cannot be told from a real one, so it is not moved; the
+    first --emulator run without EMULATOR_STATE says how to move it, once per run."""
+    if EMULATOR_STATE.exists() or not DEFAULT_STATE.is_file():
+        return
+    try:
+        shared = StateStore(DEFAULT_STATE).read()
+    except InfobipIacError:
+        return  # the commands that read it report what is wrong with it
+    if shared.endpoint is not None or not shared.resources:
+        return
+    click.echo(
+        f"Note: --emulator now keeps its state in {EMULATOR_STATE}, apart from {DEFAULT_STATE}. "
+        f"{DEFAULT_STATE} was written by an older infobip-iac and does not say which endpoint "
+        f"its {len(shared.resources)} key(s) belong to. If they are the emulator's, move it "
+        f"before going on: mv {DEFAULT_STATE} {EMULATOR_STATE}",
+        err=True,
+    )
 
 
 @contextmanager

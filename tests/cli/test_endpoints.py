@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from e2e.workspace import Workspace
 
-from infobip_iac.cli.common import EMULATOR_STATE
+from infobip_iac.cli.common import DEFAULT_STATE, EMULATOR_STATE
 from infobip_iac.emulator import EmulatorServer
 
+DATA = Path(__file__).parents[1] / "state" / "data"
 ONE_KEY = """
     version: 1
     api_keys:
@@ -147,3 +148,23 @@ def test_a_plan_of_another_configuration_points_to_a_state_of_its_own(ws: Worksp
 
     own = ws.run("plan", str(other), "--state", ".infobip-iac/other.json", "--detailed-exitcode")
     assert own.code == 2 and "Plan: 1 to add, 0 to change, 0 to revoke." in own.out
+
+
+def test_an_emulator_state_an_older_version_kept_in_the_shared_file_is_pointed_out(
+    ws: Workspace,
+) -> None:
+    """Before states recorded their endpoint, --emulator kept its keys in the shared state
+    file. Nothing can tell them from real ones, so they are not moved, but the first
+    --emulator run says how to move them."""
+    shared = ws.root / DEFAULT_STATE
+    shared.parent.mkdir()
+    shared.write_text((DATA / "state_v1.json").read_text())
+
+    listed = ws.run("state", "list", "--emulator")
+    assert listed.code == 1  # there is no emulator state yet
+    assert f"mv {DEFAULT_STATE} {EMULATOR_STATE}" in listed.err
+    assert "older infobip-iac" in listed.err
+
+    shared.rename(ws.root / EMULATOR_STATE)
+    moved = ws.run("state", "list", "--emulator")
+    assert moved.code == 0 and "api_keys.billing" in moved.out and "mv " not in moved.err
