@@ -11,6 +11,7 @@ import click
 
 from infobip_iac.cli.common import (
     ENVIRONMENT_HELP,
+    TERRAFORM_HELP,
     GlobalOptions,
     TerraformSpelling,
     allow_unknown_scopes_option,
@@ -82,7 +83,7 @@ class _Printer:
             click.echo(line)
 
 
-@click.command(epilog=ENVIRONMENT_HELP)
+@click.command(epilog=f"{ENVIRONMENT_HELP}\n\n{TERRAFORM_HELP}")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATHS]... | PLANFILE")
 @click.option(
     "--auto-approve",

@@ -29,6 +29,7 @@ __all__ = [
     "EMULATOR_GITIGNORE",
     "EMULATOR_STATE",
     "ENVIRONMENT_HELP",
+    "TERRAFORM_HELP",
     "GlobalOptions",
     "TerraformSpelling",
     "allow_unknown_scopes_option",
@@ -68,7 +69,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class TerraformSpelling(click.Option):
     """An option that also answers to Terraform's single-dash spelling (`-out=FILE`,
     `-target ADDR`), which its users type by habit; click parses both. Help lists only the
-    `--` names, so that each option reads once (ENVIRONMENT_HELP mentions the others)."""
+    `--` names, so that each option reads once (TERRAFORM_HELP mentions the others)."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
         every = self.opts
@@ -86,7 +87,10 @@ ENVIRONMENT_HELP = (
     "  and one pair of credentials, tried in this order:\n"
     "  INFOBIP_USERNAME + INFOBIP_PASSWORD        Basic (INFOBIP_USE_SESSION=1: IBSSO)\n"
     "  INFOBIP_CLIENT_ID + INFOBIP_CLIENT_SECRET  OAuth2 client credentials\n"
-    "  INFOBIP_IBSSO_TOKEN                        an IBSSO token made elsewhere\n\n"
+    "  INFOBIP_IBSSO_TOKEN                        an IBSSO token made elsewhere"
+)
+# Said after ENVIRONMENT_HELP by the commands with TerraformSpelling options (and the tool).
+TERRAFORM_HELP = (
     "\b\nTerraform's single-dash spellings are accepted too: -out=FILE, -auto-approve,\n"
     "-detailed-exitcode, -target ADDR, -replace ADDR, -refresh-only, -lock-timeout N."
 )

@@ -13,7 +13,7 @@ import click
 
 from infobip_iac import __version__
 from infobip_iac.cli.commands import LazyGroup
-from infobip_iac.cli.common import ENVIRONMENT_HELP
+from infobip_iac.cli.common import ENVIRONMENT_HELP, TERRAFORM_HELP
 from infobip_iac.errors import ConfigurationError, InfobipIacError
 from infobip_iac.interrupts import Stopped, handle_stop_signals
 
@@ -23,7 +23,7 @@ __all__ = ["cli", "main"]
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=ENVIRONMENT_HELP,
+    epilog=f"{ENVIRONMENT_HELP}\n\n{TERRAFORM_HELP}",
 )
 @click.version_option(__version__, prog_name="infobip-iac")
 def cli() -> None:

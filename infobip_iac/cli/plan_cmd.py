@@ -9,6 +9,7 @@ import click
 
 from infobip_iac.cli.common import (
     ENVIRONMENT_HELP,
+    TERRAFORM_HELP,
     GlobalOptions,
     TerraformSpelling,
     allow_unknown_scopes_option,
@@ -60,7 +61,7 @@ def _warn(event: ApplyEvent) -> None:
     click.echo(f"{event.address}: {event.message}", err=True)
 
 
-@click.command(epilog=ENVIRONMENT_HELP)
+@click.command(epilog=f"{ENVIRONMENT_HELP}\n\n{TERRAFORM_HELP}")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--out",
