@@ -138,6 +138,17 @@ def test_only_an_api_key_in_the_environment_is_a_clear_error(
     assert "INFOBIP_USERNAME" in outcome.err and "Traceback" not in outcome.err
 
 
+def test_a_missing_base_url_and_missing_credentials_are_one_error(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("INFOBIP_BASE_URL", "INFOBIP_USERNAME", "INFOBIP_PASSWORD"):
+        monkeypatch.delenv(name)
+    outcome = ws.plan()
+    assert outcome.code == 1 and "Traceback" not in outcome.err
+    assert "INFOBIP_BASE_URL is not set" in outcome.err
+    assert "no Infobip credentials in the environment" in outcome.err
+
+
 def test_the_progress_bar_shows_only_for_long_reads_on_a_terminal() -> None:
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=100)
