@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 
@@ -101,7 +103,7 @@ def test_apply_help_shows_that_it_takes_a_plan_file(capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     "args",
     [
-        ["validate", "--emulator", "--help"],
+        ["validate", "--emulator", str(Path(__file__).parents[2] / "examples" / "single-team")],
         ["scopes", "list", "--emulator"],
         ["scopes", "show", "sms:message:send", "--emulator"],
     ],
