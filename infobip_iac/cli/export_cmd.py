@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options, open_service
+from infobip_iac.cli.common import GlobalOptions, common_options, open_service, run_endpoint
 from infobip_iac.domain.keys import CALLER_ACCOUNT
 from infobip_iac.engine.refresh import describe_read
 from infobip_iac.errors import UsageError
@@ -63,7 +63,8 @@ def export(*, opts: GlobalOptions, account: str, unmanaged_only: bool, out_dir: 
     in state without writing to Infobip."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is not a folder; give a folder to write into")
-    state = StateStore(opts.state).read()
+    # The state of another endpoint would say nothing about these keys: refused.
+    state = StateStore(opts.state, endpoint=run_endpoint(opts)).read()
     managed = {
         record.id: address
         for address, record in state.resources.items()

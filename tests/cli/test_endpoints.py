@@ -59,12 +59,13 @@ def test_a_state_of_another_endpoint_is_refused_naming_both(
     elsewhere = make_emulator()
     monkeypatch.setenv("INFOBIP_BASE_URL", elsewhere.base_url)
 
-    for command in (ws.plan, ws.apply):
+    exported = ws.root / "exported"
+    for command in (ws.plan, ws.apply, lambda: ws.run("export", "--out", str(exported))):
         refused = command()
         assert refused.code == 1, refused
         assert ws.emulator.base_url in refused.err and elsewhere.base_url in refused.err
         assert "--state FILE" in refused.err and "Traceback" not in refused.err
-    assert ws.state_path.read_bytes() == before
+    assert ws.state_path.read_bytes() == before and not exported.exists()
     assert elsewhere.control.stats()["requests"] == {}
 
     # The same account under a new URL: the state is re-pointed, and then it is in line.
