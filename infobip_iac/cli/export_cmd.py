@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, common_options, open_service, run_endpoint
+from infobip_iac.cli.common import (
+    ENVIRONMENT_HELP,
+    GlobalOptions,
+    common_options,
+    open_service,
+    run_endpoint,
+)
 from infobip_iac.domain.keys import CALLER_ACCOUNT
 from infobip_iac.engine.refresh import describe_read
 from infobip_iac.errors import UsageError
@@ -34,7 +40,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-@click.command()
+@click.command(epilog=ENVIRONMENT_HELP)
 @click.option(
     "--account",
     default=CALLER_ACCOUNT,

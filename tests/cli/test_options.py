@@ -76,7 +76,7 @@ def test_an_option_a_command_does_not_take_is_refused(capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize(
-    "path", [(), ("plan",), ("apply",), ("import",), ("state", "set-endpoint")]
+    "path", [(), ("plan",), ("apply",), ("import",), ("export",), ("state", "set-endpoint")]
 )
 def test_the_help_of_what_reaches_infobip_names_the_environment(
     path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
