@@ -23,6 +23,7 @@ __all__ = [
     "canonical_networks",
     "format_duration",
     "format_instant",
+    "format_wire_instant",
     "is_any_network",
     "parse_duration",
     "parse_instant",
@@ -180,6 +181,26 @@ def format_instant(value: datetime) -> str:
     if value.microsecond or not (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET):
         value = parse_instant(value)
     return _RFC3339 % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
+
+
+_INFOBIP_DATE_TIME = "%04d-%02d-%02dT%02d:%02d:%02d.000+0000"
+
+
+def format_wire_instant(value: datetime) -> str:
+    """Infobip's own spelling of a date-time in a request, `yyyy-MM-dd'T'HH:mm:ss.SSSZ`
+    (`2027-06-30T00:00:00.000+0000`): what its official API clients send and its spec's
+    request examples write. Instants are whole seconds in UTC, so the milliseconds are
+    zero and the offset is `+0000`."""
+    if value.microsecond or not (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET):
+        value = parse_instant(value)
+    return _INFOBIP_DATE_TIME % (
         value.year,
         value.month,
         value.day,

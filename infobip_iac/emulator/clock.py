@@ -64,8 +64,9 @@ def parse_instant(text: str) -> datetime:
 
 
 def format_instant(instant: datetime) -> str:
-    """RFC 3339 in UTC with an explicit offset, whole seconds: `2026-12-01T00:00:00+00:00`."""
-    return instant.astimezone(UTC).replace(microsecond=0).isoformat()
+    """RFC 3339 in UTC with milliseconds and an explicit offset, as the spec's answer
+    examples write them (`2026-12-01T00:00:00.000+00:00`); keys hold whole seconds."""
+    return instant.astimezone(UTC).replace(microsecond=0).isoformat(timespec="milliseconds")
 
 
 def format_http_date(instant: datetime) -> str:

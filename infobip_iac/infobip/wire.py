@@ -20,7 +20,7 @@ from typing import Any, Literal, get_args
 from infobip_iac.domain.keys import KeyWrite, LiveKey, Permission, PlatformLink
 from infobip_iac.domain.normalize import (
     canonical_network,
-    format_instant,
+    format_wire_instant,
     parse_instant,
     sorted_networks,
 )
@@ -291,9 +291,9 @@ def write_to_wire(write: KeyWrite, *, account_id: str | None = None) -> dict[str
     if write.allowed_ips is not None:
         body["allowedIPs"] = [_wire_ip(n) for n in sorted_networks(write.allowed_ips)]
     if write.valid_from is not None:
-        body["validFrom"] = format_instant(write.valid_from)
+        body["validFrom"] = format_wire_instant(write.valid_from)
     if write.valid_to is not None:
-        body["validTo"] = format_instant(write.valid_to)
+        body["validTo"] = format_wire_instant(write.valid_to)
     if write.enabled is not None:
         body["enabled"] = write.enabled
     if write.permissions is not None:

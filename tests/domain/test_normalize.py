@@ -17,6 +17,7 @@ from infobip_iac.domain.normalize import (
     canonical_network,
     format_duration,
     format_instant,
+    format_wire_instant,
     is_any_network,
     parse_duration,
     parse_instant,
@@ -79,6 +80,25 @@ def test_networks_sort_ipv4_first_then_by_address() -> None:
 def test_instants_compare_equal_in_every_spelling(spelling: str) -> None:
     assert parse_instant(spelling) == datetime(2027, 6, 1, tzinfo=UTC)
     assert format_instant(parse_instant(spelling)) == "2027-06-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2027, 6, 30, tzinfo=UTC), "2027-06-30T00:00:00.000+0000"),
+        (datetime(2027, 6, 30, 1, 2, 3, 999000, tzinfo=UTC), "2027-06-30T01:02:03.000+0000"),
+        (
+            datetime(2027, 6, 30, 2, 0, tzinfo=timezone(timedelta(hours=2))),
+            "2027-06-30T00:00:00.000+0000",
+        ),
+        (datetime(986, 1, 2, 3, 4, 5, tzinfo=UTC), "0986-01-02T03:04:05.000+0000"),
+    ],
+)
+def test_wire_instants_are_written_as_infobip_clients_write_them(
+    value: datetime, text: str
+) -> None:
+    assert format_wire_instant(value) == text
+    assert parse_instant(text) == parse_instant(value)
 
 
 def test_dates_and_naive_datetimes_are_utc() -> None:

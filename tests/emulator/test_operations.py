@@ -46,7 +46,7 @@ def test_create_answers_every_apikey_field_with_infobip_shapes(
     assert key["permissions"] == ["PUBLIC_API"]
     assert key["scopeGuids"] == ["sms:message:send"]
     assert "platform" not in key
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|Z)", key["validFrom"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", key["validFrom"])
 
 
 def test_create_defaults_validity_to_now_and_one_year(api: httpx.Client) -> None:
@@ -64,6 +64,7 @@ def test_create_defaults_validity_to_now_and_one_year(api: httpx.Client) -> None
         "2030-01-02T03:04:05+00:00",
         "2030-01-02T03:04:05+0000",
         "2030-01-02T03:04:05.123Z",
+        "2030-01-02T03:04:05.000+0000",  # what Infobip's own clients (and this tool) send
         "2030-01-02T03:04:05",
         "2030-01-02T05:04:05+02:00",
     ],
