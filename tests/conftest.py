@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,7 +30,9 @@ def conformance() -> Any:
 @pytest.fixture
 def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
     """Start emulators with custom settings (`make_emulator(write_limit=2)`), each checked:
-    the test fails if any answer to an Infobip operation did not match the spec's schema."""
+    the test fails if any answer to an Infobip operation did not match the spec's schema,
+    or if any request body this tool's client sent did not match the request schema (tests
+    that send bad bodies on purpose do so with their own HTTP client)."""
     started: list[EmulatorServer] = []
     first_problem = len(conformance.problems) if conformance is not None else 0
 
@@ -37,7 +40,19 @@ def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
         if conformance is not None:
             conformance.check(method, template, status, body)
 
+    def check_request(method: str, template: str, headers: Any, body: bytes) -> None:
+        if conformance is None or not headers.get("user-agent", "").startswith("infobip-iac/"):
+            return
+        if method in ("POST", "PUT") and template.startswith("/settings/2/api-keys"):
+            try:
+                sent = json.loads(body)
+            except ValueError:
+                conformance.problems.append(f"{method} {template} request: not JSON")
+                return
+            conformance.problems.extend(conformance.request_problems(method, template, sent))
+
     def make(**settings: Any) -> EmulatorServer:
+        settings.setdefault("on_request", check_request)
         server = EmulatorServer(on_response=check, **settings)
         started.append(server.start())
         return server
@@ -47,7 +62,7 @@ def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
         server.stop()
     seen = conformance.problems[first_problem:] if conformance is not None else []
     if seen:
-        pytest.fail("emulator answers that break the spec:\n" + "\n".join(seen[:20]))
+        pytest.fail("requests or answers that break the spec:\n" + "\n".join(seen[:20]))
 
 
 @pytest.fixture

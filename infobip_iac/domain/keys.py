@@ -252,6 +252,25 @@ class KeyWrite(_Frozen):
         end = start + self.valid_for if self.valid_for <= LATEST_INSTANT - start else LATEST_INSTANT
         return self.model_copy(update={"valid_to": end, "valid_for": None})
 
+    def update_steps(self) -> tuple[KeyWrite, ...]:
+        """The PUTs that make this update, in order: Infobip's spec forbids one body to
+        carry `platform` together with `permissions` or `scopeGuids`, so such an update is
+        sent in two steps. Unlinking (`platform: []`) goes first, which leaves the key at
+        PUBLIC_API and no scopes; the permissions and scopes follow only when they are
+        something else. Linking sends the permissions and scopes first, then the links."""
+        if self.platform is None or (self.permissions is None and self.scopes is None):
+            return (self,)
+        grants = KeyWrite(permissions=self.permissions, scopes=self.scopes)
+        rest = self.model_copy(update={"permissions": None, "scopes": None})
+        if self.platform:
+            return (grants, rest)
+        if not self.scopes and (self.permissions or _PUBLIC_API_ONLY) == _PUBLIC_API_ONLY:
+            return (rest,)  # unlinking alone leaves the key as wanted
+        return (rest, grants)
+
+
+_PUBLIC_API_ONLY = frozenset({Permission.PUBLIC_API})
+
 
 class MovedBlock(_Frozen):
     from_address: str = Field(alias="from")

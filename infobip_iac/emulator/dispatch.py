@@ -15,12 +15,14 @@ from infobip_iac.emulator.routing import Answer, Call, Route, Router
 from infobip_iac.emulator.stats import RequestStats
 from infobip_iac.emulator.store import Store
 
-__all__ = ["DROP", "Dispatcher", "ResponseHook"]
+__all__ = ["DROP", "Dispatcher", "RequestHook", "ResponseHook"]
 
 log = logging.getLogger("infobip_iac.emulator")
 
 # on_response(method, path_template, status, body_json)
 ResponseHook = Callable[[str, str, int, Any], None]
+# on_request(method, path_template, headers, body_bytes), before the operation runs
+RequestHook = Callable[[str, str, Mapping[str, str], bytes], None]
 
 
 class _Drop:
@@ -40,11 +42,13 @@ class Dispatcher:
         faults: FaultPlan,
         stats: RequestStats,
         on_response: ResponseHook | None,
+        on_request: RequestHook | None = None,
     ) -> None:
         self._store = store
         self._faults = faults
         self._stats = stats
         self._on_response = on_response
+        self._on_request = on_request
         self.infobip = Router()
         for route in infobip:
             self.infobip.add(route)
@@ -73,6 +77,11 @@ class Dispatcher:
         route, params = found
         call = Call(method, path, query, headers, body, params, client_ip)
         self._stats.request(route.operation)
+        if self._on_request is not None:
+            try:
+                self._on_request(method, route.template, headers, body)
+            except Exception:
+                log.exception("on_request hook failed")
         delay_ms, rule = self._faults.select(route.operation)
         if delay_ms:
             time.sleep(delay_ms / 1000)

@@ -25,7 +25,7 @@ from infobip_iac.emulator.catalog import load_catalog
 from infobip_iac.emulator.clock import EmulatorClock, format_http_date
 from infobip_iac.emulator.control import ControlApi
 from infobip_iac.emulator.control_client import EmulatorControl
-from infobip_iac.emulator.dispatch import Dispatcher, ResponseHook
+from infobip_iac.emulator.dispatch import Dispatcher, RequestHook, ResponseHook
 from infobip_iac.emulator.faults import FaultPlan
 from infobip_iac.emulator.limits import ReadBudget
 from infobip_iac.emulator.model import DEFAULT_ROLE, EmulatorUser
@@ -185,7 +185,8 @@ class EmulatorServer:
     `port=0` picks a free port; `data_path` keeps every key, account and user across
     restarts; `write_limit`/`read_rate` of 0 or less mean unlimited; `limit_scope` keys the
     budgets by account or by authenticated caller; `on_response(method, path_template,
-    status, body_json)` sees every answer to an Infobip operation."""
+    status, body_json)` sees every answer to an Infobip operation, `on_request(method,
+    path_template, headers, body_bytes)` every request to one."""
 
     def __init__(
         self,
@@ -198,6 +199,7 @@ class EmulatorServer:
         read_rate: float = 10.0,
         limit_scope: LimitScope = "account",
         on_response: ResponseHook | None = None,
+        on_request: RequestHook | None = None,
     ) -> None:
         if limit_scope not in ("account", "caller"):
             raise ValueError("limit_scope must be 'account' or 'caller'")
@@ -209,6 +211,7 @@ class EmulatorServer:
         self._read_rate = read_rate
         self._limit_scope: LimitScope = limit_scope
         self._on_response = on_response
+        self._on_request = on_request
         self._store = self._load_store()
         self._http: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -272,6 +275,7 @@ class EmulatorServer:
             faults=faults,
             stats=stats,
             on_response=self._on_response,
+            on_request=self._on_request,
         )
         http.dispatcher = dispatcher
         self._http = http

@@ -182,7 +182,8 @@ def build_new_key(
         name=request.name or "",
         valid_from=valid_from,
         valid_to=valid_to,
-        enabled=True if request.enabled is None else request.enabled,
+        # The create request has no `enabled` (a new key is enabled); only a seed sets it.
+        enabled=request.enabled if seeding and request.enabled is not None else True,
         allowed_ips=request.allowed_ips or (),
         permissions=permissions,
         platform=_with_link_keys(platform),

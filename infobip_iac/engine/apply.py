@@ -540,7 +540,8 @@ class _Run:
         key_id = change.key_id
         write = change.write.with_valid_to_resolved(self.service.server_time)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Modifying... [id={key_id}]"))
-        key = self._send_update(change, key_id, write)
+        for step in write.update_steps():
+            key = self._send_update(change, key_id, step)
         self.result.updated += 1
         entry = self.state.resources.get(change.address)
         if entry is not None and entry.id == key_id:

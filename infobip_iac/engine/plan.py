@@ -16,6 +16,7 @@ from typing import Any
 
 from infobip_iac import __version__
 from infobip_iac.domain.keys import (
+    CALLER_ACCOUNT,
     MANAGED_ATTRIBUTES,
     DesiredConfig,
     DesiredKey,
@@ -477,6 +478,12 @@ class _Planner:
                 # Declared revoked and nothing to revoke: never create a key just to
                 # disable it. A state entry whose key is gone is dropped.
                 reason = Reason.GONE if record else Reason.NONE
+                if record is None and self.in_scope(desired.address):
+                    self.warnings.append(
+                        f"{desired.address} is declared with enabled: false and no key "
+                        f'"{desired.name}" exists{_in_account(desired.account)}: it is not '
+                        "created (a new key is always enabled)"
+                    )
                 return _Draft(**common, action=Action.NOOP, reason=reason, forget=bool(record))
             return self._create(desired, common, Reason.GONE if record else Reason.NEW)
 
@@ -499,13 +506,14 @@ class _Planner:
             # Most keys of a large configuration: finished at once, no attributes to diff.
             return _unchanged(common, after=before, ignored=ignored)
         new = {a: json_value(a, wanted[a]) for a in differing}
+        write = _update_body(wanted, differing)
         return _Draft(
             **common,
             action=Action.UPDATE,
             reason=Reason.REENABLE if "enabled" in differing else Reason.CHANGED,
             after={**before, **new},
-            write=_update_body(wanted, differing),
-            writes=1,
+            write=write,
+            writes=len(write.update_steps()),
             ignored=ignored,
             old={a: before[a] for a in differing},
             new=new,
@@ -761,6 +769,10 @@ def _revoke(common: dict[str, Any], before: Attributes, reason: Reason) -> _Draf
     )
 
 
+def _in_account(account: str) -> str:
+    return "" if account == CALLER_ACCOUNT else f" in account {account}"
+
+
 def _permissions(desired: DesiredKey) -> frozenset[Permission]:
     return desired.permissions or frozenset({Permission.PUBLIC_API})
 
@@ -782,7 +794,8 @@ def _create_body(desired: DesiredKey) -> KeyWrite:
         valid_from=desired.valid_from,
         valid_to=desired.valid_to,
         valid_for=desired.valid_for if desired.valid_to is None else None,
-        enabled=True,
+        # No `enabled`: the create request has no such field, and every new key is enabled
+        # (a key declared disabled is never created).
     )
 
 

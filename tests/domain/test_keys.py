@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infobip_iac.domain.keys import KeyWrite, is_key_address
+from infobip_iac.domain.keys import KeyWrite, Permission, PlatformLink, is_key_address
 from infobip_iac.domain.normalize import LATEST_INSTANT
 
 SERVER_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -79,3 +79,27 @@ def test_a_clock_near_the_year_9999_ends_the_validity_at_the_last_rfc3339_instan
 )
 def test_one_rule_says_what_a_key_address_is(text: str, is_address: bool) -> None:
     assert is_key_address(text) is is_address
+
+
+def test_update_steps_never_send_platform_with_permissions_or_scopes() -> None:
+    plain = KeyWrite(name="n", scopes=frozenset({"sms:message:send"}))
+    assert plain.update_steps() == (plain,)
+    unlink_only = KeyWrite(
+        platform=(), permissions=frozenset({Permission.PUBLIC_API}), scopes=frozenset()
+    )
+    assert unlink_only.update_steps() == (KeyWrite(platform=()),)
+    unlink = KeyWrite(
+        name="n",
+        platform=(),
+        permissions=frozenset({Permission.TWO_FA_CLIENT}),
+        scopes=frozenset({"2fa:pin:send"}),
+    )
+    assert unlink.update_steps() == (
+        KeyWrite(name="n", platform=()),
+        KeyWrite(
+            permissions=frozenset({Permission.TWO_FA_CLIENT}), scopes=frozenset({"2fa:pin:send"})
+        ),
+    )
+    links = (PlatformLink(application_id="billing"),)
+    link = KeyWrite(platform=links, scopes=frozenset())
+    assert link.update_steps() == (KeyWrite(scopes=frozenset()), KeyWrite(platform=links))

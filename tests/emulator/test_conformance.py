@@ -88,3 +88,40 @@ def test_the_fixture_checks_every_answer(
     emulator.control.stats()  # the control API is not Infobip's: not checked
     assert checker.checked == checked + 3
     assert len(checker.problems) == problems
+
+
+KEYS = "/settings/2/api-keys"
+GOOD_CREATE = {
+    "name": "k",
+    "allowedIPs": ["203.0.113.0/24"],
+    "validFrom": "2027-06-30T00:00:00.000+0000",
+    "validTo": "2028-06-30T00:00:00.000+0000",
+    "permissions": ["PUBLIC_API"],
+    "scopeGuids": ["sms:message:send"],
+}
+
+
+def test_a_good_request_body_passes(checker: Any) -> None:
+    assert checker.request_problems("POST", KEYS, GOOD_CREATE) == []
+    assert checker.request_problems("PUT", KEY, {"enabled": False}) == []
+    assert checker.request_problems("PUT", KEY, {"platform": []}) == []
+
+
+def test_request_bodies_with_fields_or_combinations_the_spec_lacks_fail(checker: Any) -> None:
+    (enabled,) = checker.request_problems("POST", KEYS, {**GOOD_CREATE, "enabled": True})
+    assert "'enabled' is not a field" in enabled
+    link = {"applicationId": "a", "colour": "red"}
+    (deep,) = checker.request_problems("PUT", KEY, {"platform": [link]})
+    assert "platform/0" in deep
+    assert "'colour'" in deep
+    both = checker.request_problems(
+        "PUT", KEY, {"platform": [], "permissions": ["2FA_CLIENT"], "scopeGuids": []}
+    )
+    assert len(both) == 2
+    assert checker.request_problems("PUT", KEY, {"name": 7})  # the schema itself
+
+
+@pytest.mark.parametrize("bad", ["2027-06-30T00:00:00", "2027-06-30", "2027-06-30T00:00:00+0000"])
+def test_request_date_times_are_rfc_3339_or_infobip_s_own_form(checker: Any, bad: str) -> None:
+    assert checker.request_problems("PUT", KEY, {"validTo": "2027-06-30T00:00:00Z"}) == []
+    assert checker.request_problems("PUT", KEY, {"validTo": bad})

@@ -245,3 +245,8 @@ def test_unknown_paths_and_methods_are_404_with_an_api_error(api: httpx.Client) 
         body = response.json()
         assert body["errorCode"] == "E404"
         assert body["violations"] == [] and body["resources"] == []
+
+
+def test_create_has_no_enabled_field_so_a_new_key_is_enabled(api: httpx.Client) -> None:
+    key = create(api, name="fresh", enabled=False).json()
+    assert key["enabled"] is True

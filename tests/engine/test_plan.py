@@ -407,7 +407,7 @@ def test_create_carries_the_full_body_and_unknowns() -> None:
     assert create.write.valid_for == timedelta(days=90) and create.write.valid_to is None
     assert create.write.name == "CI sender" and create.write.scopes == SCOPES
     assert create.write.permissions == frozenset({Permission.PUBLIC_API})
-    assert create.write.enabled is True
+    assert create.write.enabled is None  # the create request has no such field
     assert create.secret_sink == SecretSinkSpec(sink="file", path="secrets/ci.env")
 
 
