@@ -112,7 +112,9 @@ class PlatformLink(_Frozen):
 
     application_id: str
     entity_id: str | None = None
-    action: Literal["FILL", "FORCE"] | None = None
+    # FILL or FORCE in a manifest (its schema says so); a live link may hold an action the
+    # tool does not know, kept verbatim.
+    action: str | None = None
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.application_id, self.entity_id or "", self.action or "")
@@ -163,14 +165,14 @@ class DesiredKey(_Frozen):
     source: SourceRef | None = None
 
 
-_PERMISSION_VALUES: dict[frozenset[Permission], tuple[str, ...]] = {}
+_PERMISSION_VALUES: dict[frozenset[Permission | str], tuple[str, ...]] = {}
 
 
-def _permission_values(permissions: frozenset[Permission]) -> tuple[str, ...]:
+def _permission_values(permissions: frozenset[Permission | str]) -> tuple[str, ...]:
     """Sorted permission names; there are only a few distinct sets, and many keys."""
     found = _PERMISSION_VALUES.get(permissions)
     if found is None:
-        found = _PERMISSION_VALUES[permissions] = tuple(sorted(p.value for p in permissions))
+        found = _PERMISSION_VALUES[permissions] = tuple(sorted(map(str, permissions)))
     return found
 
 
@@ -179,13 +181,17 @@ _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 class LiveKey(_Frozen):
-    """One key as Infobip reports it. The client never puts `apiKeySecret` here."""
+    """One key as Infobip reports it. The client never puts `apiKeySecret` here.
+
+    A value the tool does not know (a permission such as `ALL`, an IP range such as
+    `10.0.0.*`, a platform action) is kept verbatim as a string: it is shown, compared as an
+    opaque string, and replaced by the declared value when a plan updates the key."""
 
     id: str
     account_id: str
     name: str
     scopes: frozenset[str] = frozenset()
-    permissions: frozenset[Permission] = frozenset()
+    permissions: frozenset[Permission | str] = frozenset()
     platform: tuple[PlatformLink, ...] = ()
     allowed_ips: frozenset[str] = frozenset()
     valid_from: datetime | None = None

@@ -117,17 +117,21 @@ def canonical_networks(values: Iterable[str]) -> frozenset[str]:
 # Plans sort the ranges of every live and declared key, mostly the same few strings; parsing
 # each once keeps a 10,000-key plan from spending most of its time in `ipaddress`.
 @functools.lru_cache(maxsize=65536)
-def _network_sort_key(text: str) -> tuple[int, int, int]:
+def _network_sort_key(text: str) -> tuple[int, int, int, str]:
     fast = _ipv4_parts(text)
     if fast is not None:
         address, length = fast
-        return (4, address & ~(0xFFFFFFFF >> length), length)
-    network = ipaddress.ip_network(text, strict=False)
-    return (network.version, int(network.network_address), network.prefixlen)
+        return (4, address & ~(0xFFFFFFFF >> length), length, "")
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return (99, 0, 0, text)  # a live value kept verbatim (`10.0.0.*`): after the rest
+    return (network.version, int(network.network_address), network.prefixlen, "")
 
 
 def sorted_networks(values: Iterable[str]) -> list[str]:
-    """Canonical networks in a stable, human order: IPv4 before IPv6, by address."""
+    """Canonical networks in a stable, human order: IPv4 before IPv6, by address; texts
+    that are no network (live values kept verbatim) last, by text."""
     listed = list(values)
     if len(listed) < 2:
         return listed  # most keys allow one range: nothing to parse for order

@@ -113,7 +113,7 @@ def json_value(attribute: str, value: Any) -> Any:
             link.model_dump(exclude_none=True) for link in sorted(value, key=PlatformLink.sort_key)
         ]
     if attribute == "permissions":
-        return sorted(Permission(p).value for p in value)
+        return sorted(map(str, value))  # unknown live permissions are plain strings
     if attribute == "scopes":
         return sorted(value)
     if attribute in ("valid_from", "valid_to"):

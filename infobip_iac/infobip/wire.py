@@ -15,7 +15,7 @@ import math
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from infobip_iac.domain.keys import KeyWrite, LiveKey, Permission, PlatformLink
 from infobip_iac.domain.normalize import (
@@ -40,8 +40,6 @@ __all__ = [
 PAGE_SIZE = 100  # the largest `size` Infobip allows, and its default
 MAX_PAGE_INDEX = 100  # `page` starts at 0 and may be at most 100
 
-PlatformAction = Literal["FILL", "FORCE"]
-_PLATFORM_ACTIONS: tuple[PlatformAction, ...] = get_args(PlatformAction)
 
 
 class _MalformedError(Exception):
@@ -104,7 +102,18 @@ _parse_instant = functools.lru_cache(maxsize=4096)(parse_instant)
 # 25,000-key account's keys to about half the memory.
 @functools.lru_cache(maxsize=4096)
 def _network_set(texts: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(_canonical_network(text) for text in texts)
+    return frozenset(map(_live_network, texts))
+
+
+def _live_network(text: str) -> str:
+    """A live range, canonical; one the tool cannot read (`10.0.0.1-10.0.0.5`, `10.0.0.*`)
+    is kept verbatim: Infobip's answers may gain forms over time, and one such value must
+    not fail the account's read. It compares as an opaque string, so a declared range
+    still replaces it."""
+    try:
+        return _canonical_network(text)
+    except ValueError:
+        return text
 
 
 @functools.lru_cache(maxsize=4096)
@@ -112,25 +121,21 @@ def _scope_set(scopes: tuple[str, ...]) -> frozenset[str]:
     return frozenset(sys.intern(scope) for scope in scopes)
 
 
+_PERMISSIONS = {permission.value: permission for permission in Permission}
+
+
 @functools.lru_cache(maxsize=64)
-def _permission_set(values: tuple[str, ...]) -> frozenset[Permission]:
-    return frozenset(Permission(value) for value in values)
+def _permission_set(values: tuple[str, ...]) -> frozenset[Permission | str]:
+    # A permission the tool does not know (`ALL`, say) is kept verbatim, as an opaque string.
+    return frozenset(_PERMISSIONS.get(value, value) for value in values)
 
 
 def _networks(item: dict[str, Any]) -> frozenset[str]:
-    try:
-        return _network_set(tuple(_strings(item, "allowedIPs")))
-    except ValueError:
-        raise _MalformedError(
-            "has an allowedIPs entry that is not an IP address or range"
-        ) from None
+    return _network_set(tuple(_strings(item, "allowedIPs")))
 
 
-def _permissions(item: dict[str, Any]) -> frozenset[Permission]:
-    try:
-        return _permission_set(tuple(_strings(item, "permissions")))
-    except ValueError:
-        raise _MalformedError("has a permission outside PUBLIC_API, 2FA_CLIENT, WEB_SDK") from None
+def _permissions(item: dict[str, Any]) -> frozenset[Permission | str]:
+    return _permission_set(tuple(_strings(item, "permissions")))
 
 
 def _platform(item: dict[str, Any]) -> tuple[PlatformLink, ...]:
@@ -142,9 +147,8 @@ def _platform(item: dict[str, Any]) -> tuple[PlatformLink, ...]:
     links = []
     for link in raw:
         application = _string(link, "applicationId", required=True)
+        # An action other than FILL or FORCE is kept verbatim, as an opaque string.
         action = _string(link, "action")
-        if action is not None and action not in _PLATFORM_ACTIONS:
-            raise _MalformedError("has a platform action other than FILL or FORCE")
         assert application is not None  # required=True
         links.append(
             PlatformLink(

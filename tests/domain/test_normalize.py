@@ -198,7 +198,7 @@ def test_the_ipv4_shortcut_agrees_with_ipaddress(text: str) -> None:
     loose = _reference_network(text, strict=False)
     if loose is not None:
         network = ipaddress.ip_network(text, strict=False)
-        order = (network.version, int(network.network_address), network.prefixlen)
+        order = (network.version, int(network.network_address), network.prefixlen, "")
         assert _network_sort_key(text) == order
 
 

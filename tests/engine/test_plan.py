@@ -36,6 +36,8 @@ from infobip_iac.domain.keys import (
 from infobip_iac.domain.plan import Action, Reason
 from infobip_iac.errors import PlanError, UsageError
 from infobip_iac.infobip.api import AccountKeys
+from infobip_iac.infobip.wire import live_key_from_wire
+from infobip_iac.render.text import render_text
 from infobip_iac.state.model import SecretRecord, StateDocument
 
 SCOPES = frozenset({"sms:message:send", "sms:logs:read"})
@@ -1104,3 +1106,33 @@ def test_an_imports_block_for_a_managed_address_is_done() -> None:
 
     assert change(made, "api_keys.ci").importing_id is None
     assert [u.key_id for u in made.unmanaged] == ["K8"]
+
+
+def test_a_live_key_holding_values_the_tool_does_not_know_is_updated_to_the_declaration() -> None:
+    written = matching(BASE, "K1")
+    odd = live_key_from_wire(
+        {
+            "id": "K1",
+            "accountId": written.account_id,
+            "name": BASE.name,
+            "allowedIPs": ["10.0.0.1-10.0.0.5", "10.0.0.*"],
+            "permissions": ["ALL"],
+            "scopeGuids": sorted(BASE.scopes),
+            "validFrom": "2026-12-03T00:00:00Z",
+            "validTo": "2027-03-03T00:00:00Z",
+            "someNewField": {"x": 1},
+        },
+        operation="list API keys",
+    )
+    current = written.model_copy(
+        update={"allowed_ips": odd.allowed_ips, "permissions": odd.permissions}
+    )
+    made = plan(config(BASE), state({BASE.address: record(written)}), live_map(current))
+
+    update = change(made, "api_keys.ci")
+    assert update.action is Action.UPDATE
+    assert update.write is not None
+    assert update.write.allowed_ips == BASE.allowed_ips
+    assert update.write.permissions == {Permission.PUBLIC_API}
+    shown = render_text(made)
+    assert '"10.0.0.*"' in shown and '"10.0.0.1-10.0.0.5"' in shown and '"ALL"' in shown
