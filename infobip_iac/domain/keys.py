@@ -163,6 +163,10 @@ class DesiredKey(_Frozen):
     secret: SecretSinkSpec = SecretSinkSpec()
     lifecycle: Lifecycle = Lifecycle()
     source: SourceRef | None = None
+    # Where `valid_from`, and `valid_to` or `valid_for`, are written: a date Infobip would
+    # refuse, found only when planning, is reported at its own line.
+    valid_from_source: SourceRef | None = None
+    valid_to_source: SourceRef | None = None
 
 
 _PERMISSION_VALUES: dict[frozenset[Permission | str], tuple[str, ...]] = {}

@@ -25,10 +25,11 @@ from infobip_iac.domain.keys import (
     Permission,
     PlatformLink,
     SecretSinkSpec,
+    SourceRef,
     is_key_address,
     key_address,
 )
-from infobip_iac.domain.normalize import format_duration, parse_instant
+from infobip_iac.domain.normalize import format_duration, format_instant, parse_instant
 from infobip_iac.domain.plan import (
     AccountRead,
     Action,
@@ -182,6 +183,7 @@ def _make_plan(
         refresh_only=refresh_only,
         targets=frozenset(targets),
         replace=frozenset(replace),
+        now=now,
     )
     drafts, drift = planner.run()
     changes = tuple(drafts)
@@ -295,10 +297,12 @@ class _Planner:
         refresh_only: bool,
         targets: frozenset[str],
         replace: frozenset[str],
+        now: datetime,
     ) -> None:
         self.config = config
         self.state = state
         self.index = index
+        self.now = now
         self.refresh_only = refresh_only
         self.targets = targets
         self.replace = replace
@@ -505,6 +509,9 @@ class _Planner:
         if not differing:
             # Most keys of a large configuration: finished at once, no attributes to diff.
             return _unchanged(common, after=before, ignored=ignored)
+        self._check_updated_window(desired, wanted, key, differing)
+        if "platform" in differing:
+            self._check_platform_account(desired)
         new = {a: json_value(a, wanted[a]) for a in differing}
         write = _update_body(wanted, differing)
         return _Draft(
@@ -552,7 +559,83 @@ class _Planner:
         start = desired.valid_from or key.valid_from
         return start + desired.valid_for if start is not None else None
 
+    # -- dates Infobip refuses ---------------------------------------------------------------
+    # Infobip refuses a create whose validFrom or validTo is earlier than the moment of
+    # creation, and any write that leaves validTo earlier than validFrom. Such a change is
+    # an error of the plan, at the line that wrote the date, judged by Infobip's clock
+    # (`now`, from its Date header): never a 400 in the middle of an apply. An update may
+    # keep or set a validFrom in the past: Infobip documents no rule against it.
+
+    def _refused_date(self, desired: DesiredKey, source: SourceRef | None, message: str) -> None:
+        where = source or desired.source
+        at = f"{where}: " if where is not None else ""
+        self.problems.append(Problem((desired.address,), f"{at}{_REFUSED_DATE} {message}"))
+
+    def _check_create_dates(self, desired: DesiredKey) -> None:
+        now = format_instant(self.now)
+        if desired.valid_from is not None and desired.valid_from < self.now:
+            self._refused_date(
+                desired,
+                desired.valid_from_source,
+                f"{desired.address} would be created with valid_from "
+                f"{format_instant(desired.valid_from)}, before now ({now} on Infobip's clock); "
+                "Infobip refuses a new key valid from the past: set a later valid_from, or "
+                "leave it out (the key is then valid from its creation)",
+            )
+            return
+        end = desired.valid_to
+        if end is None and desired.valid_from is not None and desired.valid_for is not None:
+            end = desired.valid_from + desired.valid_for
+        if end is not None and end <= self.now:
+            self._refused_date(
+                desired,
+                desired.valid_to_source,
+                f"{desired.address} would be created valid until {format_instant(end)}, "
+                f"before now ({now} on Infobip's clock); Infobip refuses it: set a later "
+                "valid_to or a longer valid_for",
+            )
+
+    def _check_updated_window(
+        self, desired: DesiredKey, wanted: Attributes, key: LiveKey, differing: list[str]
+    ) -> None:
+        starts = wanted["valid_from"] if "valid_from" in differing else key.valid_from
+        ends = wanted["valid_to"] if "valid_to" in differing else key.valid_to
+        if starts is None or ends is None or ends >= starts:
+            return
+        written = "valid_to" if "valid_to" in differing else "valid_from"
+        source = desired.valid_to_source if written == "valid_to" else desired.valid_from_source
+        self._refused_date(
+            desired,
+            source,
+            f"{desired.address}: the update would leave key {key.id} valid until "
+            f"{format_instant(ends)}, before it becomes valid ({format_instant(starts)}); "
+            f"Infobip refuses that: declare both valid_from and valid_to, or change {written}",
+        )
+
+    def _check_platform_account(self, desired: DesiredKey) -> None:
+        """Infobip links CPaaS X applications only to keys of the caller's own (main)
+        account. Known when the caller's account id is: whether that account is a main
+        account is not, and is left to Infobip."""
+        caller = self.index.resolve(CALLER_ACCOUNT)
+        if (
+            not desired.platform
+            or caller is None
+            or self.index.same_account(desired.account, caller)
+        ):
+            return
+        at = f"{desired.source}: " if desired.source is not None else ""
+        self.problems.append(
+            Problem(
+                (desired.address,),
+                f"{at}{desired.address} links CPaaS X applications (platform) on a key of "
+                f"account {desired.account}; Infobip allows platform only on keys of the "
+                f"credentials' own account ({caller}): move the key there, or drop platform",
+            )
+        )
+
     def _create(self, desired: DesiredKey, common: dict[str, Any], reason: Reason) -> _Draft:
+        self._check_create_dates(desired)
+        self._check_platform_account(desired)
         valid_to = desired.valid_to
         if desired.valid_for is not None and desired.valid_from is not None:
             valid_to = desired.valid_from + desired.valid_for
@@ -767,6 +850,11 @@ def _revoke(common: dict[str, Any], before: Attributes, reason: Reason) -> _Draf
         old={"enabled": before["enabled"]},
         new={"enabled": False},
     )
+
+
+# The code the manifest's diagnostics give a date Infobip refuses (manifest/diagnostics.py),
+# so that a plan's refusal reads like validate's.
+_REFUSED_DATE = "E606"
 
 
 def _in_account(account: str) -> str:

@@ -41,7 +41,6 @@ PAGE_SIZE = 100  # the largest `size` Infobip allows, and its default
 MAX_PAGE_INDEX = 100  # `page` starts at 0 and may be at most 100
 
 
-
 class _MalformedError(Exception):
     """A field of the answer is not what the spec says; turned into a TransportError."""
 

@@ -53,6 +53,9 @@ Time
     E602  `valid_to` not later than `valid_from`
     E603  `valid_to` together with `valid_for`
     E604  `valid_from` + `valid_for` ends after 9999-12-31T23:59:59Z
+    E605  an enabled key whose validity has ended (`valid_to` in the past): Infobip refuses it
+    E606  (plan) a date Infobip refuses for this write: `valid_from` before now for a new
+          key, `valid_to` before now for a new key, or before the key's `valid_from`
 Policy
     E700  validity longer than `policy.max_validity`
     E701  an enabled key without `allowed_ips` under `policy.require_allowed_ips`
@@ -60,7 +63,7 @@ Policy
     E703  a scope in `policy.forbidden_scopes` (or one covering it)
 Warnings
     W100  a scope already granted by a broader one on the same key
-    W101  a key whose validity ends within 30 days (or has ended)
+    W101  a key whose validity ends within 30 days
     W102  an enabled key usable from every IP address
     W103  a broad `<product>:manage` beside narrow scopes of the same product
     W104  an unknown scope let through by `unknown_scopes: warn` / `--allow-unknown-scopes`
@@ -143,6 +146,8 @@ class Code(StrEnum):
     VALID_TO_NOT_AFTER_FROM = "E602"
     VALID_TO_WITH_VALID_FOR = "E603"
     VALIDITY_PAST_LAST_YEAR = "E604"
+    VALIDITY_ENDED = "E605"
+    REFUSED_DATE = "E606"
 
     POLICY_MAX_VALIDITY = "E700"
     POLICY_REQUIRE_ALLOWED_IPS = "E701"

@@ -1,4 +1,5 @@
-"""Warnings: things that are valid but probably not what the writer wants (exit code stays 0).
+"""Warnings: things that are valid but probably not what the writer wants (exit code stays 0);
+and the one check of the clock, a validity that has ended, which is an error.
 
 Scopes granted through a role are left out of the scope warnings: a role is a bundle the
 writer chose as a whole, and its overlaps are Infobip's, not the manifest's.
@@ -98,16 +99,26 @@ def _expiry(draft: KeyDraft, now: datetime) -> list[Diagnostic]:
         return []
     setting = draft.setting(written)
     assert setting is not None
+    where = setting.mark if not setting.inherited else draft.id_mark
     if left <= timedelta(0):
-        message = f"{draft.address} stopped being valid at {format_instant(end)}"
-    else:
-        message = f"{draft.address} stops being valid in {_span(left)} ({format_instant(end)})"
+        # An error, not a warning: Infobip refuses to create a key whose validity has ended,
+        # and a key past its valid_to works nowhere (checked on this machine's clock).
+        return [
+            diagnostic(
+                draft.file.name,
+                where,
+                Code.VALIDITY_ENDED,
+                f"{draft.address} stopped being valid at {format_instant(end)} ({written} is "
+                "in the past); Infobip refuses to create such a key",
+                f"set a later {written}, or set enabled: false to revoke the key",
+            )
+        ]
     return [
         diagnostic(
             draft.file.name,
-            setting.mark if not setting.inherited else draft.id_mark,
+            where,
             Code.EXPIRES_SOON,
-            message,
+            f"{draft.address} stops being valid in {_span(left)} ({format_instant(end)})",
             "extend its validity, or plan the key that replaces it",
         )
     ]

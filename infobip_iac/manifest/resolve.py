@@ -336,7 +336,18 @@ class KeyDraft:
                 "source": trusted(
                     SourceRef, {"file": self.file.name, "line": mark.line, "column": mark.column}
                 ),
+                "valid_from_source": self._source_of("valid_from"),
+                "valid_to_source": self._source_of("valid_to") or self._source_of("valid_for"),
             },
+        )
+
+    def _source_of(self, name: str) -> SourceRef | None:
+        setting = self.setting(name)
+        if setting is None or setting.value is None:
+            return None
+        mark = setting.mark
+        return trusted(
+            SourceRef, {"file": setting.file.name, "line": mark.line, "column": mark.column}
         )
 
 

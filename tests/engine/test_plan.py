@@ -46,7 +46,7 @@ BASE = desired(
     name="CI sender",
     scopes=SCOPES,
     allowed_ips=frozenset({"198.51.100.7/32"}),
-    valid_from=NOW - timedelta(days=1),
+    valid_from=NOW + timedelta(hours=1),
     valid_to=NOW + timedelta(days=90),
 )
 
@@ -1136,3 +1136,37 @@ def test_a_live_key_holding_values_the_tool_does_not_know_is_updated_to_the_decl
     assert update.write.permissions == {Permission.PUBLIC_API}
     shown = render_text(made)
     assert '"10.0.0.*"' in shown and '"10.0.0.1-10.0.0.5"' in shown and '"ALL"' in shown
+
+
+def test_an_update_leaving_valid_to_before_the_live_valid_from_is_refused() -> None:
+    declared = BASE.model_copy(update={"valid_from": None, "valid_to": NOW + timedelta(days=3)})
+    _, current, reads = managed(
+        declared, valid_from=NOW + timedelta(days=10), valid_to=NOW + timedelta(days=20)
+    )
+    with pytest.raises(PlanError, match=r"E606 api_keys\.ci: the update would leave key K1"):
+        plan(config(declared), current, reads)
+    # the same valid_to with a valid_from before it is a plain update
+    both = declared.model_copy(update={"valid_from": NOW + timedelta(days=1)})
+    _, current, reads = managed(
+        both, valid_from=NOW + timedelta(days=10), valid_to=NOW + timedelta(days=20)
+    )
+    assert change(plan(config(both), current, reads), "api_keys.ci").action is Action.UPDATE
+
+
+def test_a_new_key_valid_from_the_past_is_refused_but_an_existing_one_keeps_it() -> None:
+    past = BASE.model_copy(update={"valid_from": NOW - timedelta(days=1)})
+    with pytest.raises(PlanError, match=r"E606 api_keys\.ci would be created with valid_from"):
+        plan(config(past), state(), live_map())
+    cfg, current, reads = managed(past)
+    assert change(plan(cfg, current, reads), "api_keys.ci").action is Action.NOOP
+
+
+def test_platform_on_a_key_of_another_account_than_the_caller_s_is_refused() -> None:
+    links = (PlatformLink(application_id="billing"),)
+    linked = desired("linked", account="SUB1", platform=links, permissions=frozenset())
+    reads = live_map(live("K9", "someone"), SUB1=[])
+    with pytest.raises(PlanError, match="Infobip allows platform only on keys of the credentials"):
+        plan(config(linked), state(), reads)
+    at_home = desired("linked", account=ACCOUNT_ID, platform=links, permissions=frozenset())
+    made = plan(config(at_home), state(), live_map(live("K9", "someone"), **{ACCOUNT_ID: []}))
+    assert change(made, "api_keys.linked").action is Action.CREATE

@@ -56,10 +56,29 @@ def test_validity_ending_soon_is_warned(load_text: LoadText) -> None:
           off: {valid_to: 2026-06-02, enabled: false}
         """
     )
-    assert found(result, "warning") == {("W101", 4, 20), ("W101", 5, 20), ("W101", 7, 49)}
+    assert found(result, "warning") == {("W101", 4, 20), ("W101", 7, 49)}
     by_line = {d.line: d.message for d in result.warnings}
     assert "in 19 days" in by_line[4]
-    assert "stopped being valid" in by_line[5]
+    # ended already: an error, since Infobip refuses such a key (the disabled one is fine)
+    assert result.config is None
+    assert found(result, "error") == {("E605", 5, 20)}
+    assert "stopped being valid" in result.errors[0].message
+    assert "enabled: false" in result.errors[0].hint
+
+
+def test_an_ended_validity_inherited_from_defaults_is_an_error_at_the_key(
+    load_text: LoadText,
+) -> None:
+    result = load_text(
+        """
+        version: 1
+        defaults: {allowed_ips: [192.0.2.1], valid_from: 2026-01-01, valid_for: 30d}
+        api_keys:
+          old: {}
+          fresh: {valid_from: 2026-06-01}
+        """
+    )
+    assert found(result, "error") == {("E605", 4, 3)}
 
 
 def test_keys_open_to_every_address_are_warned(load_text: LoadText) -> None:
