@@ -212,6 +212,9 @@ class Plan(_Frozen):
     # The manifest files the plan was made from (relative to the working folder where
     # inside it); apply records them in the state (StateDocument.configuration).
     configuration: tuple[str, ...] = ()
+    # By account reference, what is left of today's `write_limit` (Infobip's day), where
+    # the state records write requests sent today; other accounts have the whole limit.
+    writes_left: dict[str, int] = {}
     # Staleness guards for saved plans.
     state_lineage: str | None = None
     state_serial: int | None = None
@@ -234,6 +237,10 @@ class Plan(_Frozen):
             if change.writes:
                 counts[change.account] = counts.get(change.account, 0) + change.writes
         return dict(sorted(counts.items()))
+
+    def writes_allowed(self, account: str) -> int:
+        """The writes `account` has left today, as far as the tool knows."""
+        return self.writes_left.get(account, self.write_limit)
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)

@@ -69,6 +69,7 @@ class InfobipApi:
         catalog: ScopeCatalog,
         reads: ReadBudget,
         write_limit: int,
+        count_refused_writes: bool = True,
         limit_scope: LimitScope,
         persist: Callable[[], None],
     ) -> None:
@@ -78,6 +79,7 @@ class InfobipApi:
         self._catalog = catalog
         self._reads = reads
         self._write_limit = write_limit
+        self._count_refused_writes = count_refused_writes
         self._limit_scope = limit_scope
         self._persist = persist
 
@@ -265,7 +267,10 @@ class InfobipApi:
 
     def _admit_write(self, call: Call) -> _Write:
         """Who writes to which account; refused when the daily write limit is spent, before
-        the body is validated (creates and updates count alike)."""
+        the body is validated (creates and updates count alike). An admitted request counts
+        toward the limit whatever its outcome, as far as anyone knows Infobip counts:
+        a write refused for its body, or for a key that does not exist, is spent too
+        (unless `count_refused_writes` is off: then only writes that succeed count)."""
         caller = self._key_manager(call)
         body = call.json()
         account = self._target_account(caller, _account_field(body))
@@ -274,6 +279,9 @@ class InfobipApi:
         refusal = write_refusal(self._store, owner, now, self._write_limit)
         if refusal is not None:
             raise refusal
+        if self._count_refused_writes:
+            self._store.count_write(day_of(now), owner)
+            self._persist()
         return _Write(
             caller=caller,
             body=body,
@@ -285,7 +293,8 @@ class InfobipApi:
 
     def _store_write(self, write: _Write, key: StoredKey, *, previous: StoredKey | None) -> None:
         self._store.put_key(key)
-        self._store.count_write(day_of(write.now), write.owner)
+        if not self._count_refused_writes:
+            self._store.count_write(day_of(write.now), write.owner)
         self._store.audit.append(
             key_write_entry(
                 account_id=key.account_id,

@@ -183,7 +183,8 @@ class EmulatorServer:
     """Infobip's account-management API on a loopback port, in this process.
 
     `port=0` picks a free port; `data_path` keeps every key, account and user across
-    restarts; `write_limit`/`read_rate` of 0 or less mean unlimited; `limit_scope` keys the
+    restarts; `write_limit`/`read_rate` of 0 or less mean unlimited (every write request
+    counts, refused ones too, unless `count_refused_writes` is False); `limit_scope` keys the
     budgets by account or by authenticated caller; `on_response(method, path_template,
     status, body_json)` sees every answer to an Infobip operation, `on_request(method,
     path_template, headers, body_bytes)` every request to one."""
@@ -196,6 +197,7 @@ class EmulatorServer:
         data_path: Path | None = None,
         users: Sequence[EmulatorUser] | None = None,
         write_limit: int = 40,
+        count_refused_writes: bool = True,
         read_rate: float = 10.0,
         limit_scope: LimitScope = "account",
         on_response: ResponseHook | None = None,
@@ -208,6 +210,7 @@ class EmulatorServer:
         self.data_path = data_path
         self._initial_users = list(users) if users is not None else [DEFAULT_USER]
         self._write_limit = write_limit
+        self._count_refused_writes = count_refused_writes
         self._read_rate = read_rate
         self._limit_scope: LimitScope = limit_scope
         self._on_response = on_response
@@ -253,6 +256,7 @@ class EmulatorServer:
             catalog=catalog,
             reads=reads,
             write_limit=self._write_limit,
+            count_refused_writes=self._count_refused_writes,
             limit_scope=self._limit_scope,
             persist=self._persist,
         )

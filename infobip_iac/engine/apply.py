@@ -575,6 +575,7 @@ class _Run:
                     change,
                     verb,
                     lambda: self.service.update_key(key_id, account=where, write=write),
+                    account=where,
                 )
             except AmbiguousWriteError:
                 live = self._read_back(change, key_id, account=where)
@@ -641,20 +642,40 @@ class _Run:
                 f"key back failed ({error}); run plan and apply again",
             )
 
-    def _write(self, change: ResourceChange, verb: str, send: Callable[[], T]) -> T:
-        """Send one write; a 429 or another API error ends the apply with state saved."""
+    def _write(
+        self, change: ResourceChange, verb: str, send: Callable[[], T], *, account: str = ""
+    ) -> T:
+        """Send one write; a 429 or another API error ends the apply with state saved.
+
+        Every request it took counts toward the account's writes of the day, refused,
+        failed and repeated ones too (Infobip's limit counts requests), and the state
+        keeps the tally (`account` is where the key lives, when not the change's)."""
         log.debug("infobip write", verb=verb, address=change.address, key_id=change.key_id)
+        before = self.service.write_requests()
         try:
             answer = send()
         except AmbiguousWriteError:
-            self.result.writes += 1
+            self._count_requests(account or change.account, before)
             raise
         except RateLimitedError as limited:
+            self._count_requests(account or change.account, before, save=True)
             self._stopped_by_limit(change, verb, limited)
         except InfobipApiError as error:
+            self._count_requests(account or change.account, before, save=True)
             self._fail(change, f"{verb} {change.address} failed: {error}")
-        self.result.writes += 1
+        self._count_requests(account or change.account, before)
         return answer
+
+    def _count_requests(self, account: str, before: int, *, save: bool = False) -> None:
+        """Tally the write requests sent since `before` (the service's count then) on
+        today's date of Infobip's clock; `save` for a write whose step saves nothing."""
+        sent = self.service.write_requests() - before
+        if sent <= 0:
+            return
+        self.result.writes += sent
+        self.state.count_writes(account, self.service.server_time().date(), sent)
+        if save:
+            self._save()
 
     # -- secrets -------------------------------------------------------------------------
 

@@ -214,6 +214,11 @@ def _make_plan(
         ),
         warnings=tuple(planner.warnings + _read_warnings(live)),
         write_limit=write_limit,
+        writes_left={
+            account: max(0, write_limit - state.writes_on(account, now.date()))
+            for account in sorted(state.writes)
+            if state.writes_on(account, now.date())
+        },
         state_lineage=state.lineage,
         state_serial=state.serial,
         fingerprints=dict(sorted(fingerprints.items())),

@@ -90,6 +90,11 @@ class KeyService(KeyLister, Protocol):
         """Infobip's clock, from the `Date` header of the latest answer (or local time)."""
         ...
 
+    def write_requests(self) -> int:
+        """Write requests sent so far by this service, refused, failed and repeated ones
+        included: what Infobip's daily write limit counts."""
+        ...
+
 
 def list_accounts_concurrently(
     service: KeyLister,

@@ -171,6 +171,7 @@ class InfobipClient:
         self._jitter = random.Random()  # noqa: S311 - spreads retries; not for secrets
         self._date_lock = threading.Lock()
         self._server_date: tuple[datetime, float] | None = None
+        self._write_requests = 0  # counted under _date_lock
         host = urlsplit(self._base_url).hostname or ""
         if self._base_url.startswith("http://") and not _is_loopback(host):
             _log.warning("infobip base URL is plain http: credentials travel unencrypted")
@@ -344,6 +345,11 @@ class InfobipClient:
         )
         return audit_entries_from_wire(answer)
 
+    def write_requests(self) -> int:
+        """Write requests (creates and updates) sent so far, every attempt counted."""
+        with self._date_lock:
+            return self._write_requests
+
     def server_time(self) -> datetime:
         """Infobip's clock: the latest `Date` header plus the time since it arrived (Date has
         one-second resolution); local UTC time before any answer."""
@@ -461,6 +467,11 @@ class InfobipClient:
             if kind == "read":
                 pacer = self._budget.acquire(account)
             started = self._clock()
+            if kind == "write":
+                # Every attempt is a request Infobip may count toward its 40 a day,
+                # whatever comes back (or whether anything does).
+                with self._date_lock:
+                    self._write_requests += 1
             try:
                 request = self._http.build_request(
                     method, path, params=params, json=json, data=form, headers=headers

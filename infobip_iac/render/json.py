@@ -132,7 +132,11 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             }
             for key in plan.unmanaged
         ],
-        "api_writes": {"count": plan.writes, "limit": plan.write_limit},
+        "api_writes": {
+            "count": plan.writes,
+            "limit": plan.write_limit,
+            "left_today": dict(plan.writes_left),
+        },
         "drift_attribution_unavailable": plan.attribution_unavailable,
         "warnings": [*plan.validation_warnings, *plan.warnings],
     }

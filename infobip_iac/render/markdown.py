@@ -73,12 +73,15 @@ def _header(plan: Plan) -> list[str]:
             "be deleted: a revoked key is disabled, and whatever still uses it stops working.",
             "",
         ]
-    busiest = max(plan.writes_by_account().values(), default=0)
-    if busiest > plan.write_limit:
+    over = {a: n for a, n in plan.writes_by_account().items() if n > plan.writes_allowed(a)}
+    if over:
+        account, busiest = max(over.items(), key=lambda item: item[1])
+        left = plan.writes_allowed(account)
+        today = f", and {left} are left today" if left < plan.write_limit else ""
         lines += [
             "> [!CAUTION]",
             f"> This plan needs {busiest:,} Infobip writes in one account; Infobip allows "
-            f"{plan.write_limit} per account and day.",
+            f"{plan.write_limit} per account and day{today}.",
             "",
         ]
     counts = []

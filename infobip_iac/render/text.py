@@ -367,7 +367,7 @@ class _TextPlan:
             self.out.add(
                 self.out.paint(
                     f"Account {_printable(account)}: {count} Infobip write"
-                    f"{'' if count == 1 else 's'} of {self.plan.write_limit} allowed per day",
+                    f"{'' if count == 1 else 's'} of {_allowed(self.plan, account)}",
                     _BOLD,
                 )
             )
@@ -398,15 +398,21 @@ class _TextPlan:
         for warning in (*plan.validation_warnings, *plan.warnings):
             out.add(out.paint("Warning: ", _YELLOW) + _printable(warning))
         by_account = plan.writes_by_account()
-        over = {a: n for a, n in by_account.items() if n > plan.write_limit}
+        over = {a: n for a, n in by_account.items() if n > plan.writes_allowed(a)}
         for account, needed in over.items():
             where = f" in {_printable(describe_account(account))}" if len(by_account) > 1 else ""
+            left = plan.writes_allowed(account)
+            allowed = (
+                f"the {plan.write_limit} Infobip allows per account and day"
+                if left == plan.write_limit
+                else f"the {left} left today of the {plan.write_limit} Infobip allows per "
+                "account and day"
+            )
             out.add(
                 out.paint("Warning: ", _YELLOW)
-                + f"this plan needs {needed} Infobip writes{where}, more than the "
-                f"{plan.write_limit} Infobip allows per account and day; apply it in parts "
-                "with --target, or over several days (apply stops at the limit, saves "
-                "state and can be resumed)."
+                + f"this plan needs {needed} Infobip writes{where}, more than {allowed}; "
+                "apply it in parts with --target, or over several days (apply stops at the "
+                "limit, saves state and can be resumed)."
             )
         if plan.warnings or plan.validation_warnings or over:
             out.add()
@@ -474,11 +480,28 @@ def summary_line(plan: Plan) -> str:
         counts = f"{imports} to import, {counts}"
     by_account = plan.writes_by_account()
     if len(by_account) > 1:
+        busiest = max(by_account.values())
+        tight = [a for a in by_account if plan.writes_allowed(a) < plan.write_limit]
+        left = (
+            f" ({', '.join(f'{plan.writes_allowed(a)} left today in {a}' for a in tight)})"
+            if tight
+            else ""
+        )
         return (
             f"Plan: {counts} Infobip writes: {plan.writes} in {len(by_account)} accounts, "
-            f"at most {max(by_account.values())} of {plan.write_limit} allowed per day in one."
+            f"at most {busiest} of {plan.write_limit} allowed per day in one{left}."
         )
-    return f"Plan: {counts} Infobip writes: {plan.writes} of {plan.write_limit} allowed per day."
+    account = next(iter(by_account), "")
+    return f"Plan: {counts} Infobip writes: {plan.writes} of {_allowed(plan, account)}."
+
+
+def _allowed(plan: Plan, account: str) -> str:
+    """`40 allowed per day`, or `the 33 left today (40 a day)` when the state knows the
+    writes this tool already sent to `account` today."""
+    left = plan.writes_allowed(account)
+    if left == plan.write_limit:
+        return f"{plan.write_limit} allowed per day"
+    return f"the {left} left today ({plan.write_limit} a day)"
 
 
 def _no_changes(plan: Plan) -> str:
@@ -537,7 +560,7 @@ def text_sections(plan: Plan) -> list[TextSection]:
                 count = writes.get(change.account, 0)
                 entry = (
                     f"Account {_printable(change.account)}: {count} Infobip write"
-                    f"{'' if count == 1 else 's'} of {plan.write_limit} allowed per day\n\n"
+                    f"{'' if count == 1 else 's'} of {_allowed(plan, change.account)}\n\n"
                 )
                 last_account = change.account
             actions.entries.append(entry + take(lambda change=change: made.change(change)))

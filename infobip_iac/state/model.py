@@ -1,8 +1,9 @@
 """The state document: which Infobip key each address manages, and what we last wrote.
 
 On disk (SPEC §5): `{"version", "lineage", "serial", "endpoint", "configuration",
-"accounts", "resources": {address: {...}}}`. It never holds a secret; `secret` records
-only where a secret went and whether it arrived.
+"accounts", "writes": {account: {"day", "requests"}}, "resources": {address: {...}}}`
+("writes" only once a write was tallied). It never holds a secret; `secret` records only
+where a secret went and whether it arrived.
 
 A state belongs to one place, as a Terraform state belongs to one backend: `endpoint` is
 the Infobip base URL its keys live at (or EMULATOR_ENDPOINT for the embedded emulator), and
@@ -14,6 +15,7 @@ or orphaned from another.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
@@ -29,6 +31,7 @@ __all__ = [
     "ResourceState",
     "SecretRecord",
     "StateDocument",
+    "WriteTally",
     "describe_endpoint",
 ]
 
@@ -56,6 +59,16 @@ class SecretRecord(BaseModel):
     location: str | None = None  # a file path or the command name; never the value
     detail: str | None = None  # why a delivery failed
     files_written: list[str] = Field(default_factory=list)  # files this key's sink owns
+
+
+class WriteTally(BaseModel):
+    """The write requests this tool sent to one account on one day of Infobip's clock
+    (UTC), refused and failed ones included: Infobip's limit of 40 a day counts requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+    requests: int = Field(default=0, ge=0)
 
 
 class ResourceState(BaseModel):
@@ -113,6 +126,18 @@ class StateDocument(BaseModel):
     # revoke this state's keys says whose keys they are.
     configuration: list[str] = Field(default_factory=list)
     resources: dict[str, ResourceState] = Field(default_factory=dict)
+    # By account reference ("_" or an id), the latest day a write was sent to it.
+    writes: dict[str, WriteTally] = Field(default_factory=dict)
+
+    def writes_on(self, account: str, day: date) -> int:
+        """Write requests sent to `account` on `day` (0 when none are recorded)."""
+        tally = self.writes.get(account)
+        return tally.requests if tally is not None and tally.day == day else 0
+
+    def count_writes(self, account: str, day: date, requests: int = 1) -> None:
+        """Record `requests` more write requests to `account` on `day`; an earlier day's
+        tally is replaced."""
+        self.writes[account] = WriteTally(day=day, requests=self.writes_on(account, day) + requests)
 
     @model_validator(mode="before")
     @classmethod

@@ -67,6 +67,10 @@ def render_state(doc: StateDocument, *, where: str = "the state") -> bytes:
             f"refusing to write {where}: it holds a value that cannot be stored as JSON "
             "(this is a bug in infobip-iac; please report it)"
         ) from None
+    # Written only once a write was tallied, so a state without one reads as it always did.
+    writes = payload.pop("writes")
+    if writes:
+        payload["writes"] = dict(sorted(writes.items()))
     # Resources last (after the derived `accounts`), sorted by address.
     payload["resources"] = dict(sorted(payload.pop("resources").items()))
     _refuse_secrets(payload, where)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.workspace import CREATE, Workspace
+from e2e.workspace import CREATE, UPDATE, Workspace
 from infobip_iac.emulator import EmulatorServer
 
 FIVE_KEYS = """
@@ -96,3 +96,36 @@ def test_every_create_answer_lost_still_creates_each_key_once(workspace: Workspa
     replan = ws.plan_json()
     actions = {c["address"]: c["change"]["actions"] for c in replan["resource_changes"]}
     assert set(map(tuple, actions.values())) == {("create", "delete")}
+
+
+def test_every_write_request_counts_and_plans_say_what_is_left_today(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.write(FIVE_KEYS)
+    # A create refused (as by a gateway) and a PUT that has to be sent twice.
+    ws.emulator.control.set_faults(
+        [{"operation": CREATE, "kind": "status", "status": 400, "times": 1}]
+    )
+    refused = ws.apply()
+    assert refused.code == 1, refused
+    assert ws.state().writes["_"].requests == 1
+    assert "Infobip writes: 5 of the 39 left today (40 a day)." in ws.plan().out
+
+    ws.emulator.control.clear_faults()
+    assert ws.apply().code == 0
+    ws.write(FIVE_KEYS.replace("      one: {}", "      one: {name: first}"))
+    ws.emulator.control.set_faults(
+        [{"operation": UPDATE, "kind": "status", "status": 503, "times": 1}]
+    )
+    assert "Infobip writes: 1 of the 34 left today (40 a day)." in ws.plan().out
+    with ws.counting() as delta:
+        assert ws.apply().code == 0
+    assert delta[UPDATE] == 2  # the 503, then the PUT sent again
+    tally = ws.state().writes["_"]
+    assert tally.requests == 8
+    assert tally.day.isoformat() == ws.emulator.control.now()[:10]
+
+    ws.emulator.control.advance_clock("1d")  # a new day on Infobip's clock
+    ws.write(FIVE_KEYS.replace("      one: {}", "      one: {name: again}"))
+    assert "Infobip writes: 1 of 40 allowed per day." in ws.plan().out

@@ -74,10 +74,20 @@ def test_writes_over_the_daily_limit_get_429_until_utc_midnight(
     assert api.post(KEYS, json={"name": "next day"}).status_code == 200
 
 
-def test_refused_writes_do_not_use_the_budget(
+def test_refused_writes_use_the_budget_too(
     make_emulator: MakeEmulator, clients: Callable[..., httpx.Client]
 ) -> None:
-    api = clients(make_emulator(write_limit=1, read_rate=0))
+    api = clients(make_emulator(write_limit=3, read_rate=0))
+    assert api.post(KEYS, json={"name": ""}).status_code == 400
+    assert api.put(f"{KEYS}/{'A' * 32}", json={"name": "x"}).status_code == 404
+    assert api.post(KEYS, json={"name": "ok"}).status_code == 200
+    assert api.post(KEYS, json={"name": "over"}).status_code == 429
+
+
+def test_only_successful_writes_count_when_told_so(
+    make_emulator: MakeEmulator, clients: Callable[..., httpx.Client]
+) -> None:
+    api = clients(make_emulator(write_limit=1, read_rate=0, count_refused_writes=False))
     for _ in range(3):
         assert api.post(KEYS, json={"name": ""}).status_code == 400
     assert api.put(f"{KEYS}/{'A' * 32}", json={"name": "x"}).status_code == 404

@@ -135,6 +135,10 @@ class FakeInfobip:
     def server_time(self) -> datetime:
         return NOW
 
+    def write_requests(self) -> int:
+        # every create and update sent, whatever came back
+        return sum(1 for call in self.calls if call.startswith(("create ", "update ")))
+
     def seed(self, name: str, **attributes: Any) -> LiveKey:
         key_id = f"{next(self._ids):032X}"
         values: dict[str, Any] = {

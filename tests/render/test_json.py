@@ -26,7 +26,7 @@ def test_terraform_shape(busy_plan: Plan) -> None:
     document = json.loads(render_json(busy_plan))
 
     assert document["format_version"] == "1.2"
-    assert document["api_writes"] == {"count": 9, "limit": 40}
+    assert document["api_writes"] == {"count": 9, "limit": 40, "left_today": {}}
     changes = by_address(document)
     create = changes["api_keys.ci-sms"]
     assert (create["type"], create["name"], create["mode"]) == (
