@@ -35,6 +35,7 @@ from infobip_iac.domain.plan import Action, Plan, Reason, ResourceChange
 from infobip_iac.domain.secret import Secret
 from infobip_iac.engine.guard_rails import (
     DEFAULT_MAX_WRITES,
+    check_creates_still_valid,
     check_guard_rails,
     check_plan_is_fresh,
 )
@@ -178,6 +179,7 @@ def apply_plan(
     )
     if options.saved_plan:
         check_plan_is_fresh(plan, state, service)
+    check_creates_still_valid(plan, service.server_time())
     run = _Run(plan, service=service, store=store, state=state, options=options, emit=events)
     run.execute()
     return run.result

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import Action, Plan, ResourceChange
 from infobip_iac.errors import ApplyRefusedError, StalePlanError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.secrets.sinks import KeyMeta, refusal_before_create
 from infobip_iac.state.model import StateDocument
 
-__all__ = ["DEFAULT_MAX_WRITES", "check_guard_rails", "check_plan_is_fresh", "sink_refusals"]
+__all__ = [
+    "DEFAULT_MAX_WRITES",
+    "check_creates_still_valid",
+    "check_guard_rails",
+    "check_plan_is_fresh",
+    "sink_refusals",
+]
 
 DEFAULT_MAX_WRITES = 40
 
@@ -143,6 +152,24 @@ def check_plan_is_fresh(plan: Plan, state: StateDocument, service: KeyService) -
                 raise StalePlanError(
                     f'a key named "{key.name}" ({key.id}) appeared in account {account} '
                     "since the plan was made; run plan again (it may adopt that key)"
+                )
+
+
+def check_creates_still_valid(plan: Plan, now: datetime) -> None:
+    """Refuse a plan (ApplyRefusedError) whose new key would now be valid from the past, or
+    until the past, on Infobip's clock (`now`): a saved plan applied later than it was made.
+    Infobip would refuse that create with a 400 after the writes before it were spent."""
+    for change in plan.changes:
+        if change.action not in (Action.CREATE, Action.REPLACE) or change.write is None:
+            continue
+        write = change.write
+        for field, instant in (("valid_from", write.valid_from), ("valid_to", write.valid_to)):
+            if instant is not None and instant < now:
+                raise ApplyRefusedError(
+                    f"{change.address} would be created with {field} {format_instant(instant)}, "
+                    f"now in the past ({format_instant(now)} on Infobip's clock), which Infobip "
+                    "refuses; change the date and make a new plan. Nothing was written to "
+                    "Infobip."
                 )
 
 

@@ -519,6 +519,9 @@ class _Planner:
             self._check_platform_account(desired)
         new = {a: json_value(a, wanted[a]) for a in differing}
         write = _update_body(wanted, differing)
+        if desired.platform and "platform" in differing and key.scopes:
+            # Infobip refuses a key with both links and scopes: the scopes go first.
+            write = write.model_copy(update={"scopes": frozenset()})
         return _Draft(
             **common,
             action=Action.UPDATE,

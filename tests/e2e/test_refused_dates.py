@@ -58,3 +58,19 @@ def test_a_validity_that_has_ended_is_an_error_of_validate(workspace: Workspace)
         shown = outcome.out + outcome.err
         assert "main.yaml:10:15: error E605" in shown, outcome
     assert ws.live() == {}
+
+
+def test_a_saved_plan_whose_new_key_would_now_start_in_the_past_is_refused(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.write(FOUR_KEYS)
+    ws.emulator.control.set_clock("2031-01-31T00:00:00Z")
+    assert ws.plan("--out", "four.plan").code == 0
+    ws.emulator.control.set_clock("2031-02-02T00:00:00Z")  # four's valid_from has passed
+    with ws.counting() as delta:
+        refused = ws.run("apply", "four.plan")
+    assert refused.code == 1, refused
+    assert "api_keys.four would be created with valid_from 2031-02-01T00:00:00Z" in refused.err
+    assert "Nothing was written to Infobip" in refused.err
+    assert writes(delta) == 0

@@ -98,6 +98,18 @@ def test_request_bodies_follow_the_request_schemas(
     ws.assert_converged()
     everything += sent
 
+    # A key with scopes becomes a CPaaS X key: its scopes go first, then the links.
+    second = ws.manifests.joinpath("main.yaml").read_text(encoding="utf-8")
+    ws.write(second.replace("scopes: [sms:message:send]", "platform: [{application_id: billing}]"))
+    sent.clear()
+    outcome = ws.apply()
+    assert outcome.code == 0, outcome
+    assert [list(body) for _, _, body in sent] == [["scopeGuids"], ["platform"]]
+    dated = ws.live()["dated"]
+    assert not dated.scopes and dated.platform
+    ws.assert_converged()
+    everything += sent
+
     if conformance is None:
         pytest.skip("Infobip's OpenAPI document is not beside the repository")
     problems = [
@@ -106,4 +118,4 @@ def test_request_bodies_follow_the_request_schemas(
         for problem in conformance.request_problems(method, template, body)
     ]
     assert problems == []
-    assert len(everything) == 6
+    assert len(everything) == 8

@@ -26,6 +26,7 @@ from engine.builders import (
 from infobip_iac.domain.keys import (
     DesiredConfig,
     ImportBlock,
+    KeyWrite,
     Lifecycle,
     MovedBlock,
     Permission,
@@ -1170,3 +1171,16 @@ def test_platform_on_a_key_of_another_account_than_the_caller_s_is_refused() -> 
     at_home = desired("linked", account=ACCOUNT_ID, platform=links, permissions=frozenset())
     made = plan(config(at_home), state(), live_map(live("K9", "someone"), **{ACCOUNT_ID: []}))
     assert change(made, "api_keys.linked").action is Action.CREATE
+
+
+def test_linking_a_key_that_holds_scopes_clears_them_first() -> None:
+    links = (PlatformLink(application_id="billing"),)
+    linked = BASE.model_copy(update={"platform": links, "scopes": frozenset()})
+    _, current, reads = managed()  # the live key holds BASE's scopes
+    update = change(plan(config(linked), current, reads), "api_keys.ci")
+    assert update.write is not None
+    assert update.write.update_steps() == (
+        KeyWrite(scopes=frozenset()),
+        KeyWrite(platform=links),
+    )
+    assert update.writes == 2
