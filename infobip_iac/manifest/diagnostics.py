@@ -84,6 +84,7 @@ from pydantic_core import ErrorDetails
 from infobip_iac.errors import Diagnostic, Severity
 
 __all__ = [
+    "NOT_BLANK",
     "Code",
     "Position",
     "diagnostic",
@@ -94,6 +95,10 @@ __all__ = [
 
 
 Location = tuple[str | int, ...]
+
+# The pattern of a value with a non-space character: Infobip refuses a blank name or
+# CPaaS X application id (the models use it, the messages recognize it).
+NOT_BLANK = r"\S"
 
 
 class Code(StrEnum):
@@ -364,6 +369,13 @@ def _convert(error: ErrorDetails, location: Location, model: type[BaseModel]) ->
             Code.BAD_VALUE,
             f"{field_name} must not be empty",
             "write a value, or remove the line to use the default",
+            False,
+        )
+    if kind == "string_pattern_mismatch" and context.get("pattern") == NOT_BLANK:
+        return _Converted(
+            Code.BAD_VALUE,
+            f"{field_name} must not be blank",
+            "write a value with more than spaces in it (Infobip refuses a blank one)",
             False,
         )
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):

@@ -32,7 +32,7 @@ from infobip_iac.domain.normalize import (
     parse_duration,
     parse_instant,
 )
-from infobip_iac.manifest.diagnostics import Code
+from infobip_iac.manifest.diagnostics import NOT_BLANK, Code
 
 __all__ = [
     "ACCOUNT_PATTERN",
@@ -264,7 +264,9 @@ class _Model(BaseModel):
 class PlatformSpec(_Model):
     """A CPaaS X application (and optionally entity) the key is limited to."""
 
-    application_id: str = Field(min_length=1, description="CPaaS X application id.")
+    application_id: str = Field(
+        min_length=1, pattern=NOT_BLANK, description="CPaaS X application id."
+    )
     entity_id: str | None = Field(default=None, min_length=1, description="CPaaS X entity id.")
     action: Literal["FILL", "FORCE"] | None = None
 
@@ -420,8 +422,12 @@ class KeySpec(KeySettings):
         json_schema_extra={"allOf": [_ONE_VALIDITY, _PLATFORM_ALONE]},
     )
 
+    # Not blank (a non-space character somewhere): Infobip refuses a blank name.
     name: str | None = Field(
-        default=None, min_length=1, description="Infobip name; default = the id."
+        default=None,
+        min_length=1,
+        pattern=NOT_BLANK,
+        description="Infobip name; default = the id.",
     )
     platform: list[PlatformSpec] = Field(
         default_factory=list,

@@ -105,3 +105,17 @@ def test_unknown_scopes_may_be_let_through(load_text: LoadText) -> None:
     assert relaxed.config.keys["api_keys.k"].scopes == {"sms:brand-new"}
     by_policy = load_text("version: 1\npolicy: {unknown_scopes: warn}\n" + text.split("\n", 1)[1])
     assert {code for code, _, _ in found(by_policy)} == {"W104"}
+
+
+def test_blank_names_and_application_ids_are_errors(load_text: LoadText) -> None:
+    result = load_text(
+        """
+        version: 1
+        defaults: {allowed_ips: [192.0.2.1]}
+        api_keys:
+          k: {name: "  "}
+          p: {platform: [{application_id: " "}]}
+        """
+    )
+    assert found(result, "error") == {("E205", 4, 13), ("E205", 5, 35)}
+    assert all("must not be blank" in d.message for d in result.errors)
