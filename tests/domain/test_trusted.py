@@ -31,6 +31,8 @@ def _desired_fields() -> dict[str, Any]:
         "secret": SecretSinkSpec(sink="file", path="s/{address}.env"),
         "lifecycle": Lifecycle(prevent_revoke=True),
         "source": SourceRef(file="keys.yaml", line=3, column=3),
+        "valid_from_source": SourceRef(file="keys.yaml", line=4, column=17),
+        "valid_to_source": SourceRef(file="keys.yaml", line=5, column=16),
     }
 
 

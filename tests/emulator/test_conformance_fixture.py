@@ -57,6 +57,6 @@ def test_fixture_fails_the_test_whose_emulator_broke_the_spec(
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == 2, result.outlines
     assert outcomes.get("errors", outcomes.get("error")) == 1, result.outlines
-    result.stdout.fnmatch_lines(["*emulator answers that break the spec*", "*GET*api-keys*"])
+    result.stdout.fnmatch_lines(["*requests or answers that break the spec*", "*GET*api-keys*"])
     errored = [line for line in result.outlines if line.startswith("ERROR test_inner.py::")]
     assert len(errored) == 1 and "test_answer_outside_the_spec" in errored[0]
