@@ -518,6 +518,23 @@ def test_created_key_answered_with_a_body_that_is_not_json_is_ambiguous(content:
     assert len(seen) == 1  # never sent again
 
 
+def test_one_unexpected_live_value_does_not_fail_the_account_s_read() -> None:
+    odd = _wire_key(
+        "K2",
+        allowedIPs=["10.0.0.1-10.0.0.5", "10.0.0.*"],
+        permissions=["ALL"],
+        scopeGuids=["brand-new:scope"],
+        rotation={"every": "90d"},
+    )
+    page = {"apiKeys": [_wire_key("K1"), odd], "paging": {"totalCount": 2, "totalPages": 1}}
+    client, _ = _scripted(lambda r: httpx.Response(200, json=page))
+    keys = {key.id: key for key in client.list_keys("_").keys}
+    assert set(keys) == {"K1", "K2"}
+    assert keys["K2"].allowed_ips == {"10.0.0.1-10.0.0.5", "10.0.0.*"}
+    assert keys["K2"].permissions == {"ALL"}
+    assert keys["K2"].scopes == {"brand-new:scope"}
+
+
 def test_redirects_are_not_followed() -> None:
     client, seen = _scripted(
         lambda r: httpx.Response(302, headers={"Location": "https://elsewhere.example/"})
