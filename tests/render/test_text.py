@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from engine.builders import config, desired, live, live_map, matching, plan, record, state
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
+from infobip_iac.render.json import render_json
+from infobip_iac.render.markdown import render_markdown
 from infobip_iac.render.text import NO_CHANGES, render_text
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -175,6 +178,19 @@ def test_more_writes_than_allowed_warns(update_plan: Plan) -> None:
 
     assert "Infobip writes: 1 of 0 allowed per day." in text
     assert "Warning: this plan needs 1 Infobip writes, more than the 0 Infobip allows" in text
+
+
+def test_writes_left_today_bound_the_plan(update_plan: Plan) -> None:
+    account = update_plan.changes[0].account
+    spent = update_plan.model_copy(update={"writes_left": {account: 0}})
+
+    text = render_text(spent)
+
+    assert "Infobip writes: 1 of the 0 left today (40 a day)." in text
+    assert "more than the 0 left today of the 40 Infobip allows per account and day" in text
+    assert "CAUTION" in render_markdown(spent) and "0 are left today" in render_markdown(spent)
+    assert json.loads(render_json(spent))["api_writes"]["left_today"] == {account: 0}
+    assert "Warning" not in render_text(update_plan)
 
 
 def test_names_from_infobip_cannot_drive_the_terminal() -> None:
