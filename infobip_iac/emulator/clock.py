@@ -11,6 +11,7 @@ __all__ = [
     "EmulatorClock",
     "format_http_date",
     "format_instant",
+    "format_key_instant",
     "parse_duration",
     "parse_instant",
 ]
@@ -64,8 +65,13 @@ def parse_instant(text: str) -> datetime:
 
 
 def format_instant(instant: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds and an explicit offset, as the spec's answer
-    examples write them (`2026-12-01T00:00:00.000+00:00`); keys hold whole seconds."""
+    """RFC 3339 in UTC with an explicit offset, whole seconds: `2026-12-01T00:00:00+00:00`."""
+    return instant.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def format_key_instant(instant: datetime) -> str:
+    """An API key's `validFrom`/`validTo`: RFC 3339 in UTC with milliseconds, as the spec's
+    API-key answer examples write them (`2026-12-01T00:00:00.000+00:00`)."""
     return instant.astimezone(UTC).replace(microsecond=0).isoformat(timespec="milliseconds")
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from infobip_iac.emulator.clock import format_instant, parse_instant
+from infobip_iac.emulator.clock import format_key_instant, parse_instant
 
 __all__ = [
     "DEFAULT_ROLE",
@@ -121,8 +121,8 @@ class StoredKey:
             "accountId": self.account_id,
             "name": self.name,
             "allowedIPs": list(self.allowed_ips),
-            "validFrom": format_instant(self.valid_from),
-            "validTo": format_instant(self.valid_to),
+            "validFrom": format_key_instant(self.valid_from),
+            "validTo": format_key_instant(self.valid_to),
             "enabled": self.enabled,
         }
         if self.platform:

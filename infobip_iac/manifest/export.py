@@ -150,7 +150,7 @@ def _key_lines(
             lines.append(f"    roles: {_flow([role])}")
         elif key.scopes:
             lines.append(f"    scopes: {_flow(sorted(key.scopes))}")
-        permissions = sorted(p.value for p in key.permissions)
+        permissions = sorted(map(str, key.permissions))  # unknown live ones are strings
         if permissions != [Permission.PUBLIC_API.value]:
             # PUBLIC_API alone is the default; anything else (none included) is written.
             lines.append(f"    permissions: {_flow(permissions)}")

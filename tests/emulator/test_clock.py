@@ -10,6 +10,7 @@ from infobip_iac.emulator.clock import (
     EmulatorClock,
     format_http_date,
     format_instant,
+    format_key_instant,
     parse_duration,
     parse_instant,
 )
@@ -40,8 +41,9 @@ def test_parse_instant_refuses_the_rest(text: str) -> None:
 
 def test_formats() -> None:
     instant = datetime(2026, 12, 1, 2, 3, 4, 500000, tzinfo=UTC)
-    # RFC 3339 with milliseconds, as the spec's answer examples write it
-    assert format_instant(instant) == "2026-12-01T02:03:04.000+00:00"
+    assert format_instant(instant) == "2026-12-01T02:03:04+00:00"
+    # a key's dates: RFC 3339 with milliseconds, as the spec's API-key answer examples
+    assert format_key_instant(instant) == "2026-12-01T02:03:04.000+00:00"
     assert format_http_date(instant) == "Tue, 01 Dec 2026 02:03:04 GMT"
 
 
