@@ -6,6 +6,11 @@ a key Infobip just created may never reach the state or its secret its sink. Wit
 instead, so every `with`/`finally` runs: the state lock is released. Inside `critical()`
 (one Infobip write, its state save and its secret's delivery) the signal is held back
 until the block ends, and raised then; a second signal raises at once.
+
+A held signal must not let the block wait long: `stop_requested` tells the code that waits
+on the network (the HTTP transport, retry pauses) that a stop is pending, so it abandons
+the wait at once and starts no new request; the create journal keeps a create abandoned
+in flight for the next run.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Stopped", "critical", "handle_stop_signals"]
+__all__ = ["Stopped", "critical", "handle_stop_signals", "raise_if_stopping", "stop_requested"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -32,12 +37,16 @@ class Stopped(KeyboardInterrupt):
 class _Deferral:
     depth = 0
     held: int | None = None
+    # The first stop signal of the run, held back or raised: set until the handlers go.
+    stopping: int | None = None
 
 
 _state = _Deferral()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if _state.stopping is None:
+        _state.stopping = signum
     if _state.depth > 0 and _state.held is None:
         _state.held = signum
         return
@@ -59,6 +68,19 @@ def handle_stop_signals() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _state.held = None
+        _state.stopping = None
+
+
+def stop_requested() -> int | None:
+    """The stop signal that arrived in this run, if one did (held back or not)."""
+    return _state.stopping
+
+
+def raise_if_stopping() -> None:
+    """Raise `Stopped` when a stop signal arrived: nothing new is started after one."""
+    signum = _state.stopping
+    if signum is not None:
+        raise Stopped(signum)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ from typing import Literal
 
 import structlog
 
+from infobip_iac.redaction import redact
+
 __all__ = ["configure_logging", "get_logger"]
 
 LogFormat = Literal["console", "json"]
@@ -25,6 +27,13 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _redact_credentials(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """No credential reaches a log line, whoever put it in the event (see redaction.py)."""
+    return {key: redact(value) if isinstance(value, str) else value for key, value in event.items()}
+
+
 def configure_logging(level: str = "warning", fmt: LogFormat = "console") -> None:
     """Route every log line to stderr at `level`; stdout stays for results only."""
     numeric = logging.getLevelName(level.upper())
@@ -38,6 +47,7 @@ def configure_logging(level: str = "warning", fmt: LogFormat = "console") -> Non
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
+            _redact_credentials,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],

@@ -46,6 +46,7 @@ from infobip_iac.engine.recovery import recover_interrupted_creates
 from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
+from infobip_iac.redaction import redact
 from infobip_iac.state.lock import locked
 from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
@@ -75,7 +76,7 @@ class _Printer:
         self.color = color
 
     def __call__(self, event: ApplyEvent) -> None:
-        line = f"{event.address}: {event.message}"
+        line = redact(f"{event.address}: {event.message}")
         if event.kind in (EventKind.WARNING, EventKind.STOPPED):
             loud = self.color and sys.stderr.isatty()
             click.secho(line, err=True, fg="red", bold=True, color=loud)

@@ -16,6 +16,7 @@ from infobip_iac.cli.commands import LazyGroup
 from infobip_iac.cli.common import ENVIRONMENT_HELP, TERRAFORM_HELP
 from infobip_iac.errors import ConfigurationError, InfobipIacError
 from infobip_iac.interrupts import Stopped, handle_stop_signals
+from infobip_iac.redaction import redact
 
 __all__ = ["cli", "main"]
 
@@ -34,7 +35,8 @@ def _report(error: InfobipIacError) -> None:
     if isinstance(error, ConfigurationError):
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
-    click.echo(f"Error: {error}", err=True)
+    # Messages may quote a server's text; no credential is printed whatever it echoed.
+    click.echo(f"Error: {redact(str(error))}", err=True)
 
 
 def _stopped(stop: Stopped) -> int:

@@ -45,6 +45,7 @@ from infobip_iac.errors import (
     InfobipApiError,
     RateLimitedError,
     SecretSinkError,
+    ServerError,
 )
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.interrupts import critical
@@ -68,6 +69,12 @@ __all__ = [
 # A create is sent at most this often for one key: the first time, and once more only
 # when a lookup by name proved the first one did not land.
 _CREATE_ATTEMPTS = 2
+# A create Infobip refused with a server error (500, 503: it answered, so nothing of it is
+# still at work) is sent again after a lookup by name shows no key came of it, up to this
+# many times in all. 502 and 504 come from a gateway whose upstream may still be at work:
+# those stop the apply, and the journal has the next apply look for the key.
+_CREATE_REFUSALS = 4
+_GATEWAY_STATUSES = (502, 504)
 
 log = get_logger(__name__)
 
@@ -471,12 +478,38 @@ class _Run:
         secret. A create sent again keeps the journal entry of the first one: that one may
         still land (see _settle_unanswered)."""
         known = set(self.state.by_key_id()) | set(self.plan.fingerprints)
-        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        attempt = refusals = 0
+        while attempt < _CREATE_ATTEMPTS:
             try:
                 created = self._write(
-                    change, "create", lambda: self.service.create_key(change.account, write)
+                    change,
+                    "create",
+                    lambda: self.service.create_key(change.account, write),
+                    refused_again=True,
                 )
+            except ServerError as refused:
+                refusals += 1
+                found = self._lookup_after_ambiguity(change, write, known)
+                if found is not None:
+                    self.emit(
+                        ApplyEvent(
+                            EventKind.WARNING,
+                            change.address,
+                            f"the create was answered {refused.message}, yet the key was "
+                            f"found by name and adopted [id={found.id}].",
+                        )
+                    )
+                    return found, None
+                if refusals >= _CREATE_REFUSALS:
+                    self._fail(change, f"create {change.address} failed: {refused}")
+                log.info(
+                    "create refused; no key came of it; sending it again", status=refused.status
+                )
+                pending = replace(pending, sent_at=self.service.server_time())
+                self.journal.begin(pending)
+                continue
             except AmbiguousWriteError as unknown:
+                attempt += 1
                 found = self._lookup_after_ambiguity(change, write, known)
                 if found is not None:
                     self.emit(
@@ -645,9 +678,17 @@ class _Run:
             )
 
     def _write(
-        self, change: ResourceChange, verb: str, send: Callable[[], T], *, account: str = ""
+        self,
+        change: ResourceChange,
+        verb: str,
+        send: Callable[[], T],
+        *,
+        account: str = "",
+        refused_again: bool = False,
     ) -> T:
         """Send one write; a 429 or another API error ends the apply with state saved.
+        With `refused_again`, a server error that is not a gateway's is raised to the
+        caller, who can tell whether the write was made.
 
         Every request it took counts toward the account's writes of the day, refused,
         failed and repeated ones too (Infobip's limit counts requests), and the state
@@ -659,6 +700,11 @@ class _Run:
         except AmbiguousWriteError:
             self._count_requests(account or change.account, before)
             raise
+        except ServerError as refused:
+            self._count_requests(account or change.account, before, save=True)
+            if refused_again and refused.status not in _GATEWAY_STATUSES:
+                raise
+            self._fail(change, f"{verb} {change.address} failed: {refused}")
         except RateLimitedError as limited:
             self._count_requests(account or change.account, before, save=True)
             self._stopped_by_limit(change, verb, limited)

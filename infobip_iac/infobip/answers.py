@@ -1,8 +1,9 @@
 """Infobip's answers as values: JSON bodies decoded, and every non-success mapped to a typed
 error of `infobip_iac.errors` in one function (`api_error`).
 
-Error messages quote Infobip's own `description` and violations (short, written for users)
-but never a raw body: a body may hold an `apiKeySecret` or a token.
+Error messages quote Infobip's own `description` and violations (short, written for users,
+with any credential they echo redacted) but never a raw body: a body may hold an
+`apiKeySecret` or a token.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from infobip_iac.errors import (
     TransportError,
     Violation,
 )
+from infobip_iac.redaction import redact
 
 __all__ = ["api_error", "decode_json", "parse_http_date", "parse_retry_after", "without_hint"]
 
@@ -53,7 +55,8 @@ def decode_json(body: bytes, *, operation: str) -> Any:
 def _text(value: object) -> str:
     if not isinstance(value, str):
         return ""
-    text = " ".join(value.split())
+    # Server text may echo what it was sent (an Authorization header, a password).
+    text = redact(" ".join(value.split()))
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar, assert_never
 
 import httpx
 
+from infobip_iac import redaction
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import InfobipApiError, TransportError
 from infobip_iac.infobip.settings import (
@@ -172,6 +173,7 @@ class OAuth2ClientCredentialsAuth(_RenewableTokenAuth[ClientCredentials]):
         if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
             lifetime = None
         _log.debug("infobip oauth2 token obtained", expires_in=lifetime)
+        redaction.register(token)
         return Secret(token), None if lifetime is None else float(lifetime)
 
 
@@ -196,6 +198,7 @@ class IbssoSessionAuth(_RenewableTokenAuth[UserCredentials]):
             raise TransportError("malformed answer: no session token", operation=operation)
         _log.debug("infobip session created")
         # Sessions end after a period of inactivity the answer does not state: renew on 401.
+        redaction.register(token)
         return Secret(token), None
 
     def close(self) -> None:
@@ -222,7 +225,13 @@ def build_auth(
     *,
     clock: Callable[[], float] = time.monotonic,
 ) -> httpx.Auth:
-    """The auth flow for these credentials."""
+    """The auth flow for these credentials, which are from now on redacted from whatever
+    the tool prints or logs."""
+    match credentials:
+        case UserCredentials(username=username, password=password):
+            redaction.register_basic(username, password.reveal())
+        case ClientCredentials(client_secret=secret) | IbssoToken(token=secret):
+            redaction.register(secret.reveal())
     match credentials:
         case UserCredentials(use_session=True):
             return IbssoSessionAuth(credentials, exchange, clock=clock)

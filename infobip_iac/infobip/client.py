@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from infobip_iac import __version__
+from infobip_iac import __version__, interrupts
 from infobip_iac.domain.keys import CALLER_ACCOUNT, KeyWrite, LiveKey
 from infobip_iac.errors import (
     AmbiguousWriteError,
@@ -51,9 +51,11 @@ from infobip_iac.infobip.pacing import Pacer, ReadBudget
 from infobip_iac.infobip.settings import ConnectionSettings, Credentials, normalize_base_url
 from infobip_iac.infobip.transport import (
     DEFAULT_MAX_BODY,
+    AnswerEncoded,
     AnswerTooLarge,
     AnswerTooSlow,
     BoundedTransport,
+    deadline_http_transport,
 )
 from infobip_iac.infobip.wire import (
     KeyPage,
@@ -64,9 +66,18 @@ from infobip_iac.infobip.wire import (
 )
 from infobip_iac.logs import get_logger
 
-__all__ = ["MAX_READERS", "InfobipClient", "list_accounts_concurrently"]
+__all__ = [
+    "DEFAULT_MAX_THROTTLE_WAIT",
+    "MAX_READERS",
+    "InfobipClient",
+    "list_accounts_concurrently",
+]
 
 KEYS_PATH = "/settings/2/api-keys"
+# In all, a run waits out at most this long for writes' short 429s (`--max-throttle-wait`).
+DEFAULT_MAX_THROTTLE_WAIT = 300.0
+# A write throttled this often in a row is not sent again, whatever Retry-After says.
+_MAX_THROTTLED_WRITES = 20
 KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
 AUDIT_LIMIT = 10_000  # the most entries one audit-log search answers
 
@@ -78,9 +89,9 @@ _log = get_logger(__name__)
 class _Failure(Enum):
     NOT_SENT = "the connection could not be made"
     NO_ANSWER = "no answer"
-    UNUSABLE = "an unusable answer"  # too large or too slow: asking again would not help
+    # Too large, too slow or compressed: asking again would not help.
+    UNUSABLE = "an unusable answer"
     SERVER_ERROR = "server error"
-    THROTTLED = "throttled"
 
 
 def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
@@ -88,8 +99,10 @@ def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
 
     - Reads (GET): anything passing (5xx, 429, no answer): reading twice changes nothing.
     - A PUT sets the fields it carries to fixed values, so sending the same PUT twice leaves
-      the key as sending it once would: retried on 5xx and on no answer. Never on 429: a
-      write 429 is the daily write limit, and stopping there is apply's decision.
+      the key as sending it once would: retried on 5xx and on no answer.
+    - A write's 429 means the write was not made: it is sent again after a short
+      `Retry-After` (see `_wait_out_throttle`); a long one is the daily write limit, and
+      stopping there is apply's decision.
     - A POST creates a key each time it arrives: sent again only when it certainly never
       left (the connection could not be made). One that may have arrived is ambiguous.
     - Auth requests: a token or session made twice is harmless (the first goes unused).
@@ -100,15 +113,13 @@ def _may_retry(kind: Kind, method: str, failure: _Failure) -> bool:
         return False
     if kind == "read":
         return True
-    if failure is _Failure.THROTTLED:
-        return False
     return kind == "auth" or method == "PUT"
 
 
 def _classify(error: httpx.HTTPError) -> _Failure:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return _Failure.NOT_SENT
-    if isinstance(error, AnswerTooLarge | AnswerTooSlow):
+    if isinstance(error, AnswerTooLarge | AnswerTooSlow | AnswerEncoded):
         return _Failure.UNUSABLE
     return _Failure.NO_ANSWER
 
@@ -116,7 +127,7 @@ def _classify(error: httpx.HTTPError) -> _Failure:
 def _describe(error: httpx.HTTPError) -> str:
     # Our own bounds say what happened in words; httpx's messages may carry URLs with
     # query values, so only their type is shown.
-    if isinstance(error, AnswerTooLarge | AnswerTooSlow):
+    if isinstance(error, AnswerTooLarge | AnswerTooSlow | AnswerEncoded):
         return str(error)
     return type(error).__name__
 
@@ -132,8 +143,8 @@ def _default_transport(base_url: str) -> httpx.BaseTransport:
     host = parts.hostname or ""
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and not _is_loopback(host) and not urllib.request.proxy_bypass(host):
-        return httpx.HTTPTransport(proxy=proxy)
-    return httpx.HTTPTransport()
+        return deadline_http_transport(proxy=proxy)
+    return deadline_http_transport()
 
 
 class InfobipClient:
@@ -154,6 +165,7 @@ class InfobipClient:
         max_body: int = DEFAULT_MAX_BODY,
         max_attempts: int = 5,
         max_retry_wait: float = 60.0,
+        max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT,
         backoff: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -165,6 +177,9 @@ class InfobipClient:
         self._max_attempts = max_attempts
         self._timeout = timeout
         self._max_retry_wait = max_retry_wait
+        self._max_throttle_wait = max_throttle_wait
+        # Seconds this client has waited out writes' 429s, against max_throttle_wait.
+        self._throttle_waited = 0.0
         self._backoff = backoff
         self._sleep = sleep
         self._clock = clock
@@ -409,11 +424,42 @@ class InfobipClient:
         twice. Give the server as long again as it was given before saying the outcome is
         unknown (a server that commits later still than that can still cause a duplicate)."""
         _log.debug("create timed out; waiting before its outcome is looked up", wait=self._timeout)
-        self._sleep(self._timeout)
+        self._pause(self._timeout)
 
     def _pause_before_retry(self, attempt: int) -> None:
         ceiling = min(self._backoff * 2 ** (attempt - 1), 8.0)
-        self._sleep(ceiling / 2 + self._jitter.uniform(0, ceiling / 2))
+        self._pause(ceiling / 2 + self._jitter.uniform(0, ceiling / 2))
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, in slices short enough that a stop signal held back by a critical block
+        ends the wait at once (`Stopped`) instead of after it."""
+        left = seconds
+        while left > 0:
+            interrupts.raise_if_stopping()
+            step = min(left, 0.25)
+            self._sleep(step)
+            left -= step
+        interrupts.raise_if_stopping()
+
+    def _wait_out_throttle(self, retry_after: float | None, throttled: int) -> bool:
+        """A write got a 429, so it was not made: wait out a short `Retry-After` and say
+        True (send it again). False for a long or missing one (the daily write limit, for
+        apply to stop on) or once this run's waits would pass `max_throttle_wait`."""
+        if retry_after is None or retry_after > self._max_retry_wait:
+            return False
+        if throttled > _MAX_THROTTLED_WRITES:
+            return False
+        if self._throttle_waited + retry_after > self._max_throttle_wait:
+            _log.warning(
+                "infobip keeps throttling writes; not waiting longer than --max-throttle-wait",
+                waited=round(self._throttle_waited),
+                max_throttle_wait=self._max_throttle_wait,
+            )
+            return False
+        self._throttle_waited += retry_after
+        _log.info("infobip write throttled; waiting before sending it again", wait=retry_after)
+        self._pause(retry_after)
+        return True
 
     def _call(
         self,
@@ -461,7 +507,10 @@ class InfobipClient:
         # the read budget shared by every thread reading that account, not in a sleep of
         # this loop. Retry predicates and wait strategies would have to carry all of that
         # state, and a library's own wait would bypass the shared budget.
+        throttled = 0
         while True:
+            # Nothing new is sent after a stop signal, not even a retry.
+            interrupts.raise_if_stopping()
             attempt += 1
             last = attempt >= self._max_attempts
             if kind == "read":
@@ -487,6 +536,8 @@ class InfobipClient:
                     operation=operation,
                 ) from None
             except httpx.HTTPError as error:
+                # Abandoned for a stop signal: the caller's journal keeps what it sent.
+                interrupts.raise_if_stopping()
                 failure = _classify(error)
                 _log.debug(
                     "infobip request failed",
@@ -541,15 +592,18 @@ class InfobipClient:
                 status=status, body=response.content, operation=operation, retry_after=retry_after
             )
             if status == 429:
-                if kind == "read":
-                    self._budget.throttled(account, retry_after, pacer=pacer)
-                if (
-                    last
-                    or not _may_retry(kind, method, _Failure.THROTTLED)
-                    or (retry_after or 0.0) > self._max_retry_wait
-                ):
+                if kind != "read":
+                    throttled += 1
+                    # Not counted as an attempt: the write was not made, and what bounds
+                    # these waits is their number and their total time.
+                    attempt -= 1
+                    if self._wait_out_throttle(retry_after, throttled):
+                        continue
                     raise outcome_of(failed)
-                continue  # only reads get here: their budget now holds off as asked
+                self._budget.throttled(account, retry_after, pacer=pacer)
+                if last or (retry_after or 0.0) > self._max_retry_wait:
+                    raise outcome_of(failed)
+                continue  # the read budget now holds off as asked
             if status >= 500 and not last and _may_retry(kind, method, _Failure.SERVER_ERROR):
                 self._pause_before_retry(attempt)
                 continue

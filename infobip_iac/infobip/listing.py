@@ -9,7 +9,8 @@ sweep going on while its pages bring keys not seen yet, as long as enough declar
 still missing for a sweep to cost less than looking them up; the declared names still
 missing after that are looked up one by one (`name=`), so that every declared key is found
 even where no paging reaches. What no filter reaches, and no manifest declares, cannot be
-listed: the result says so.
+listed: the result says so. A declared name whose own keys are too many to read fails the
+read: the plan would otherwise create or forget a key it could not see.
 
 The server is not trusted to end: a filter never goes past page 100, and an ascending page
 that only repeats keys already read stops the listing with a TransportError.
@@ -171,11 +172,16 @@ class _Listing:
             named = {**params, "name": name}
             first = self.page(named, 0)
             matches: dict[str, LiveKey] = {}
-            if not self.through(named, first, matches):
-                self.complete = False
-                self.notes.append(
-                    f"more than {REACH:,} keys are named {name!r}; only the first "
-                    f"{REACH:,} were read"
+            # A name whose keys cannot all be read leaves unknown whether the key the
+            # plan looks for exists: planning it as missing (a create) or gone (dropped
+            # from state) would act on what was not read, so the read fails instead.
+            if first.total_count > REACH or not self.through(named, first, matches):
+                raise TransportError(
+                    f"Infobip claims {first.total_count:,} keys named {name!r}, more than "
+                    f"the {REACH:,} paging can read, so whether the key of that name exists "
+                    "cannot be told; nothing was planned. Rename or revoke keys of that name "
+                    "in Infobip, or check INFOBIP_BASE_URL",
+                    operation=_OPERATION,
                 )
             # Kept to exact names, whatever the server's filter matches.
             found.update({k: v for k, v in matches.items() if v.name == name})

@@ -1,8 +1,11 @@
 """A loopback HTTP server that answers Infobip's list of API keys in hostile ways: never,
-a byte at a time, malformed, wrongly typed, with paging that never ends, or without end.
+a byte at a time (body, status line or headers), malformed, wrongly typed, with paging that
+never ends, without end, as a decompression bomb, or echoing the request's credentials.
+A create (POST) either never gets an answer (`create_hangs`) or is refused.
 
-Each behaviour is a function of the handler; the server counts the requests it got. Every
-wait inside is bounded (and ends when the server stops), so a test can never hang on it.
+Each behaviour is a function of the handler; the server counts the requests it got, and
+sets `posted` when a create arrives. Every wait inside is bounded (and ends when the server
+stops), so a test can never hang on it.
 """
 
 from __future__ import annotations
@@ -11,16 +14,33 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["BEHAVIOURS", "HostileServer", "hostile_server"]
+__all__ = ["BEHAVIOURS", "BOMB_BYTES", "HostileServer", "gzip_bomb", "hostile_server"]
 
 _MAX_WAIT_SECONDS = 30
 _HUGE_BYTES = 512 * 1024 * 1024
+# The pause between the bytes or lines of a trickle: each read is quick, the answer never
+# ends. (Shorter than the issue's one a second, so that tests stay short.)
+_TRICKLE_PAUSE = 0.2
+# What a decompression bomb expands to; its gzip body is about a thousandth of that.
+BOMB_BYTES = 256 * 1024 * 1024
 _ids = itertools.count(1)
+_bombs: dict[int, bytes] = {}
+
+
+def gzip_bomb(expanded: int = BOMB_BYTES) -> bytes:
+    """A gzip body of `expanded` spaces (JSON whitespace), made once per size."""
+    if expanded not in _bombs:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        block = b" " * (1024 * 1024)
+        parts = [packer.compress(block) for _ in range(expanded // len(block))]
+        _bombs[expanded] = b"".join([*parts, packer.flush()])
+    return _bombs[expanded]
 
 
 def _key(index: int) -> dict[str, Any]:
@@ -47,6 +67,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests += 1
+        BEHAVIOURS[self.server.behaviour](self)
+
+    def do_POST(self) -> None:
+        """A create: never answered with `create_hangs`, else answered by the behaviour."""
+        self.server.requests += 1
+        self.server.posts += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.posted.set()
+        if self.server.create_hangs:
+            self.wait_until_stopped()
+            return
         BEHAVIOURS[self.server.behaviour](self)
 
     # -- helpers ------------------------------------------------------------------------
@@ -84,6 +115,88 @@ def _trickles(handler: _Handler) -> None:
     except OSError:
         pass  # the client gave up, as it should
     handler.close_connection = True
+
+
+def _trickles_status(handler: _Handler) -> None:
+    """The status line itself a byte at a time: no header ever completes."""
+    _drip(handler, [bytes([byte]) for byte in b"HTTP/1.1 200 OK\r\n"])
+
+
+def _trickles_headers(handler: _Handler) -> None:
+    """The status line at once, then one header line at a time, without end."""
+    lines = (f"X-Filler-{index}: {'x' * 20}\r\n".encode() for index in itertools.count())
+    _drip(handler, itertools.chain([b"HTTP/1.1 200 OK\r\n"], lines))
+
+
+def _drip(handler: _Handler, pieces: Iterable[bytes]) -> None:
+    deadline = time.monotonic() + _MAX_WAIT_SECONDS
+    try:
+        for piece in pieces:
+            if time.monotonic() > deadline or handler.server.stopping.is_set():
+                break
+            handler.wfile.write(piece)
+            handler.wfile.flush()
+            handler.server.stopping.wait(_TRICKLE_PAUSE)
+    except OSError:
+        pass  # the client gave up, as it should
+    handler.close_connection = True
+
+
+def _gzip_bomb(handler: _Handler) -> None:
+    """A page of keys as gzip that expands to BOMB_BYTES, sent whatever was asked for."""
+    body = gzip_bomb()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    with suppress(OSError):
+        handler.wfile.write(body)
+
+
+def _echoes_headers(handler: _Handler) -> None:
+    """A 400 whose description and violations repeat every request header, as some
+    gateways and debugging proxies do."""
+    echoed = "; ".join(f"{name}: {value}" for name, value in handler.headers.items())
+    body = {
+        "errorCode": "E400",
+        "description": f"Bad request. Headers received: {echoed}",
+        "violations": [
+            {"property": name, "violation": value} for name, value in handler.headers.items()
+        ],
+    }
+    handler.send_json(body, status=400)
+
+
+def _huge_account(handler: _Handler) -> None:
+    """Claims 10^11 keys in 10^9 pages, every page full of keys not seen before, whatever
+    the filter (a name included): no read of it can be complete."""
+    keys = [_key(next(_ids)) for _ in range(100)]
+    paging = {
+        "page": 0,
+        "pageSize": 100,
+        "totalCount": 10**11,
+        "totalPages": 10**9,
+        "orderBy": "id",
+        "orderDirection": "ASC",
+    }
+    handler.send_json({"apiKeys": keys, "paging": paging})
+
+
+def _empty_account(handler: _Handler) -> None:
+    handler.send_json(
+        {
+            "apiKeys": [],
+            "paging": {
+                "page": 0,
+                "pageSize": 100,
+                "totalCount": 0,
+                "totalPages": 0,
+                "orderBy": "id",
+                "orderDirection": "ASC",
+            },
+        }
+    )
 
 
 def _malformed_json(handler: _Handler) -> None:
@@ -159,16 +272,25 @@ BEHAVIOURS: dict[str, Callable[[_Handler], None]] = {
     "endless-paging": _endless_paging,
     "huge-declared": _huge_declared,
     "huge-chunked": _huge_chunked,
+    "trickles-status": _trickles_status,
+    "trickles-headers": _trickles_headers,
+    "gzip-bomb": _gzip_bomb,
+    "echoes-headers": _echoes_headers,
+    "huge-account": _huge_account,
+    "empty-account": _empty_account,
 }
 
 
 class HostileServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, behaviour: str) -> None:
+    def __init__(self, behaviour: str, *, create_hangs: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
+        self.create_hangs = create_hangs
         self.requests = 0
+        self.posts = 0
+        self.posted = threading.Event()
         self.stopping = threading.Event()
 
     @property
@@ -177,8 +299,8 @@ class HostileServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def hostile_server(behaviour: str) -> Iterator[HostileServer]:
-    server = HostileServer(behaviour)
+def hostile_server(behaviour: str, *, create_hangs: bool = False) -> Iterator[HostileServer]:
+    server = HostileServer(behaviour, create_hangs=create_hangs)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

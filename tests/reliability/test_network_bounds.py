@@ -1,10 +1,18 @@
-"""Every network call is bounded: a server that never answers, trickles, answers malformed
-JSON or wrong types, pages without end, or sends a huge body makes `plan` exit 1 with a
-clear error, no traceback, within a bounded time and memory. End to end through the CLI;
-the client's own tests (tests/infobip) cover each bound at its source."""
+"""Every network call is bounded: a server that never answers, trickles (body, status line
+or headers), answers malformed JSON or wrong types, pages without end, sends a huge body or
+a decompression bomb makes `plan` exit 1 with a clear error, no traceback, within a bounded
+time and memory. A server that claims more keys of a declared name than paging reaches
+fails the plan instead of planning a create; one that echoes the request's credentials has
+them redacted; a stop signal during a create that hangs abandons it at once. End to end
+through the CLI; the client's own tests (tests/infobip) cover each bound at its source."""
 
 from __future__ import annotations
 
+import base64
+import os
+import signal
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -12,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from infobip_iac.cli.main import main
-from reliability.hostile_server import hostile_server
+from infobip_iac.infobip import client as client_module
+from infobip_iac.infobip.pacing import ReadBudget
+from infobip_iac.state.journal import CreateJournal
+from reliability.hostile_server import gzip_bomb, hostile_server
 
 MANIFEST = """\
 version: 1
@@ -61,6 +72,21 @@ CASES = {
         5,
         "an answer without a length is cut off at the size cap while it streams",
     ),
+    "trickles-status": (
+        "answer took longer than the timeout",
+        5,
+        "one deadline for the whole call: a status line a byte at a time never ends it",
+    ),
+    "trickles-headers": (
+        "answer took longer than the timeout",
+        5,
+        "one deadline for the whole call: headers a line at a time never end it",
+    ),
+    "gzip-bomb": (
+        "answer is gzip-encoded though an unencoded one was asked for",
+        5,
+        "answers are asked for unencoded and an encoded one is refused, never expanded",
+    ),
 }
 
 
@@ -74,6 +100,7 @@ def test_a_hostile_server_ends_plan_with_a_clear_error_in_bounded_time_and_memor
     """Protection: see CASES[behaviour][2] (each case fails without its bound: it hangs,
     exhausts memory, or ends in a traceback)."""
     says, seconds, _protection = CASES[behaviour]
+    gzip_bomb()  # made before memory is measured: the server's, not the tool's
     (tmp_path / "keys.yaml").write_text(MANIFEST)
     monkeypatch.chdir(tmp_path)
     with hostile_server(behaviour) as server:
@@ -117,3 +144,106 @@ def test_a_server_that_refuses_connections_is_a_clear_error_at_once(
     assert code == 1 and "the connection could not be made" in err, err
     assert "Traceback" not in err
     assert time.monotonic() - started < 10
+
+
+def _hostile_env(monkeypatch: pytest.MonkeyPatch, base_url: str, password: str) -> None:
+    monkeypatch.setenv("INFOBIP_BASE_URL", base_url)
+    monkeypatch.setenv("INFOBIP_USERNAME", "someone")
+    monkeypatch.setenv("INFOBIP_PASSWORD", password)
+
+
+def test_a_declared_name_with_more_keys_than_paging_reaches_fails_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Protection: a name whose keys cannot all be read fails the read (listing.by_names);
+    before, the plan went on and planned a create for the name it said it had not read
+    completely (a server claiming 10^11 keys in 10^9 pages, every page full)."""
+    (tmp_path / "keys.yaml").write_text(MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    # Not paced at Infobip's 10 reads a second: the pacing is not what is tested here.
+    monkeypatch.setattr(client_module, "ReadBudget", lambda **kw: ReadBudget(10_000.0, **kw))
+    with hostile_server("huge-account") as server:
+        _hostile_env(monkeypatch, server.base_url, "not-a-secret")
+        code = main(["plan", "keys.yaml", "--timeout", "5"])
+    captured = capsys.readouterr()
+
+    assert code == 1, captured
+    assert "keys named 'one', more than the 10,100 paging can read" in captured.err, captured
+    assert "nothing was planned" in captured.err
+    assert "+ create" not in captured.out and "will be created" not in captured.out
+    assert server.posts == 0
+
+
+def test_credentials_a_server_echoes_back_are_redacted_from_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Protection: server text is redacted before it is printed or logged (redaction.py);
+    before, a 400 that echoed the request headers printed the Basic Authorization value."""
+    password = "correct-horse-battery-staple"
+    basic = base64.b64encode(f"someone:{password}".encode()).decode()
+    (tmp_path / "keys.yaml").write_text(MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    with hostile_server("echoes-headers") as server:
+        _hostile_env(monkeypatch, server.base_url, password)
+        code = main(["plan", "keys.yaml", "--timeout", "5", "--log-level", "debug"])
+    captured = capsys.readouterr()
+
+    assert code == 1, captured
+    assert "Headers received:" in captured.err, captured.err  # the echo itself is shown
+    assert "[redacted]" in captured.err
+    for leaked in (basic, password):
+        assert leaked not in captured.err and leaked not in captured.out
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stop_signal_during_a_hung_create_abandons_it_and_sends_no_other_write(
+    signum: int, code: int, tmp_path: Path
+) -> None:
+    """Protection: a stop signal held back by the create's critical block still ends the
+    wait for its answer (the transport looks for it between slices of a wait), and no
+    request starts after it (client._call); the journal keeps the create for the next run.
+    Before, apply waited out the create's --timeout, then looked the key up, sent a second
+    POST, and exited long after the signal."""
+    (tmp_path / "keys.yaml").write_text(MANIFEST)
+    with hostile_server("empty-account", create_hangs=True) as server:
+        env = {
+            **os.environ,
+            "INFOBIP_BASE_URL": server.base_url,
+            "INFOBIP_USERNAME": "someone",
+            "INFOBIP_PASSWORD": "not-a-secret",
+        }
+        apply = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infobip_iac",
+                "apply",
+                "keys.yaml",
+                "--auto-approve",
+                "--timeout",
+                "60",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.posted.wait(30), "the create never arrived"
+            signalled = time.monotonic()
+            apply.send_signal(signum)
+            _out, err = apply.communicate(timeout=20)
+            stopped_in = time.monotonic() - signalled
+        finally:
+            if apply.poll() is None:
+                apply.kill()
+                apply.wait()
+        posts, requests = server.posts, server.requests
+
+    assert apply.returncode == code, err
+    assert stopped_in < 3, f"stopped {stopped_in:.1f}s after the signal"
+    assert posts == 1 and requests == posts + 1, (posts, requests)  # one list, one create
+    assert "Traceback" not in err
+    pending = CreateJournal(tmp_path / ".infobip-iac" / "state.json").pending()
+    assert [entry.name for entry in pending] == ["one"]
