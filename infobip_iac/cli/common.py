@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from infobip_iac.errors import InfobipIacError
+from infobip_iac.infobip.pacing import DEFAULT_MAX_THROTTLE_WAIT
 from infobip_iac.logs import configure_logging, get_logger
 from infobip_iac.state.files import ensure_private_dir
 from infobip_iac.state.model import EMULATOR_ENDPOINT
@@ -136,6 +137,7 @@ class GlobalOptions:
     log_level: str
     log_format: str
     timeout: float
+    max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT
 
 
 _STATE_OPTION = click.option(
@@ -176,7 +178,17 @@ _TIMEOUT_OPTION = click.option(
     type=click.FloatRange(min=0.1),
     default=DEFAULT_TIMEOUT,
     show_default=True,
-    help="Seconds any one network call may take.",
+    help="Seconds any one network call may take, from connecting to the answer's last byte.",
+)
+_THROTTLE_WAIT_OPTION = click.option(
+    "--max-throttle-wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_MAX_THROTTLE_WAIT,
+    show_default=True,
+    envvar="INFOBIP_IAC_MAX_THROTTLE_WAIT",
+    help="Seconds in all to wait out Infobip's short 429s on writes (each wait at most 60 s; "
+    "a longer Retry-After, the daily write limit, stops the run with exit 3). "
+    "Also INFOBIP_IAC_MAX_THROTTLE_WAIT.",
 )
 
 
@@ -197,7 +209,7 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
         *([_STATE_OPTION] if state else []),
         emulator,
         *_OUTPUT_OPTIONS,
-        *([_TIMEOUT_OPTION] if service else []),
+        *([_TIMEOUT_OPTION, _THROTTLE_WAIT_OPTION] if service else []),
     ]
 
     def decorate(func: F) -> F:
@@ -212,6 +224,7 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
                 log_level=kwargs.pop("log_level"),
                 log_format=kwargs.pop("log_format"),
                 timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT),
+                max_throttle_wait=kwargs.pop("max_throttle_wait", DEFAULT_MAX_THROTTLE_WAIT),
             )
             configure_logging(opts.log_level, "json" if opts.log_format == "json" else "console")
             if state and on_emulator and given is None:
@@ -289,7 +302,10 @@ def open_service(opts: GlobalOptions) -> Iterator[InfobipClient]:
     if opts.emulator:
         keep_emulator_data_out_of_git()
     with open_key_service(
-        emulator=opts.emulator, emulator_data=EMULATOR_DATA, timeout=opts.timeout
+        emulator=opts.emulator,
+        emulator_data=EMULATOR_DATA,
+        timeout=opts.timeout,
+        max_throttle_wait=opts.max_throttle_wait,
     ) as service:
         yield service
 

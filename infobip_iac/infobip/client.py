@@ -47,7 +47,12 @@ from infobip_iac.infobip.api import (
 from infobip_iac.infobip.audit import AUDIT_PATH, AuditEntry, audit_entries_from_wire
 from infobip_iac.infobip.auth import build_auth, close_auth
 from infobip_iac.infobip.listing import read_account, read_by_name
-from infobip_iac.infobip.pacing import Pacer, ReadBudget
+from infobip_iac.infobip.pacing import (
+    DEFAULT_MAX_THROTTLE_WAIT,
+    MAX_RETRY_AFTER,
+    Pacer,
+    ReadBudget,
+)
 from infobip_iac.infobip.settings import ConnectionSettings, Credentials, normalize_base_url
 from infobip_iac.infobip.transport import (
     DEFAULT_MAX_BODY,
@@ -67,15 +72,12 @@ from infobip_iac.infobip.wire import (
 from infobip_iac.logs import get_logger
 
 __all__ = [
-    "DEFAULT_MAX_THROTTLE_WAIT",
     "MAX_READERS",
     "InfobipClient",
     "list_accounts_concurrently",
 ]
 
 KEYS_PATH = "/settings/2/api-keys"
-# In all, a run waits out at most this long for writes' short 429s (`--max-throttle-wait`).
-DEFAULT_MAX_THROTTLE_WAIT = 300.0
 # A write throttled this often in a row is not sent again, whatever Retry-After says.
 _MAX_THROTTLED_WRITES = 20
 KEY_PATH = "/settings/2/api-keys/{apiKeyId}"
@@ -164,7 +166,7 @@ class InfobipClient:
         budget: ReadBudget | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         max_attempts: int = 5,
-        max_retry_wait: float = 60.0,
+        max_retry_wait: float = MAX_RETRY_AFTER,
         max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT,
         backoff: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,

@@ -31,9 +31,22 @@ from typing import Literal
 
 from infobip_iac.logs import get_logger
 
-__all__ = ["DEFAULT_READ_RATE", "HEADROOM", "BudgetScope", "Pacer", "ReadBudget"]
+__all__ = [
+    "DEFAULT_MAX_THROTTLE_WAIT",
+    "DEFAULT_READ_RATE",
+    "HEADROOM",
+    "MAX_RETRY_AFTER",
+    "BudgetScope",
+    "Pacer",
+    "ReadBudget",
+]
 
 DEFAULT_READ_RATE = 10.0  # reads per second per account (Infobip's documented limit)
+# A write's 429 is waited out when its Retry-After is at most this (a burst limit); a longer
+# one is the daily budget of 40 writes, and waiting for it is not the tool's to decide.
+MAX_RETRY_AFTER = 60.0
+# In all, a run waits out writes' short 429s at most this long (`--max-throttle-wait`).
+DEFAULT_MAX_THROTTLE_WAIT = 300.0
 HEADROOM = 0.98  # pace at 98 % of the limit
 # A 429 at our own pace means the server counts more than we do (another client shares the
 # budget, or its clock runs differently): slow down by a fifth each time, which finds a pace

@@ -359,7 +359,7 @@ def test_update_is_retried_because_repeating_it_is_harmless(
     assert requests_of(emulator, UPDATE) == 2
 
 
-def test_write_429_is_raised_at_once(
+def test_a_write_429_longer_than_a_minute_is_raised_at_once(
     emulator: EmulatorServer, connect: Connect, seed: Seed, requests_of: RequestsOf
 ) -> None:
     [key_id] = seed(emulator, 1)
@@ -370,6 +370,53 @@ def test_write_429_is_raised_at_once(
         connect(emulator).update_key(key_id, account="_", write=KeyWrite(enabled=False))
     assert caught.value.retry_after == pytest.approx(3600, abs=2)
     assert requests_of(emulator, UPDATE) == 1
+
+
+class _Sleeps:
+    """A sleep that records its waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def __call__(self, seconds: float) -> None:
+        self.total += seconds
+
+
+@pytest.mark.parametrize("retry_after", [0, 1, 60])
+def test_a_write_429_with_a_short_retry_after_is_waited_out_and_sent_again(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf, retry_after: int
+) -> None:
+    """Protection: a 429 means the write was not made, so after a short Retry-After it is
+    sent again (client._wait_out_throttle); before, every write 429 ended the apply."""
+    emulator.control.set_faults(
+        [{"operation": CREATE, "kind": "rate-limit", "retry_after_s": retry_after, "times": 3}]
+    )
+    sleeps = _Sleeps()
+    client = connect(emulator, sleep=sleeps)
+
+    created = client.create_key("_", KeyWrite(name="throttled"))
+
+    assert created.key.name == "throttled"
+    assert requests_of(emulator, CREATE) == 4  # three 429s, then the create
+    assert sleeps.total == pytest.approx(3 * retry_after, abs=0.01)
+    assert [k.name for k in client.list_keys("_").keys] == ["throttled"]
+
+
+def test_write_429s_stop_being_waited_out_past_the_total_allowed(
+    emulator: EmulatorServer, connect: Connect, requests_of: RequestsOf
+) -> None:
+    """Protection: the waits of one run add up to at most max_throttle_wait
+    (--max-throttle-wait); a server that keeps answering 429 ends the write."""
+    emulator.control.set_faults([{"operation": CREATE, "kind": "rate-limit", "retry_after_s": 10}])
+    sleeps = _Sleeps()
+    client = connect(emulator, sleep=sleeps, max_throttle_wait=25)
+
+    with pytest.raises(RateLimitedError) as caught:
+        client.create_key("_", KeyWrite(name="never"))
+
+    assert caught.value.retry_after == pytest.approx(10, abs=1)
+    assert sleeps.total == pytest.approx(20, abs=0.01)  # two waits fit, a third would not
+    assert requests_of(emulator, CREATE) == 3
 
 
 def test_daily_write_limit(make_emulator: Callable[..., EmulatorServer], connect: Connect) -> None:
