@@ -5,7 +5,8 @@ Run: `.venv/bin/python benchmarks/fault_campaign.py [--runs 1000] [--workers 2] 
 Each run (tests/reliability/campaign.py) applies a random baseline configuration, changes
 it, and applies the change under 1-3 random fault rules of the emulator (5xx, 429 with
 Retry-After, delays beyond the client's timeout, dropped connections, writes that commit and
-lose their answer) up to five times, then compares the emulator's keys, the state and the
+lose their answer; in a quarter of the runs also an answer whose headers trickle or whose
+body is a decompression bomb) up to five times, then compares the emulator's keys, the state and the
 sink files with the configuration. Runs are spread over worker processes, each with its own
 emulator. Printed: the counts the acceptance of issue 6 names, the other checks, and the
 seeds of any run that found a problem (rerun one with `--first-seed S --runs 1 -v`).

@@ -11,6 +11,7 @@ from typing import Any
 from infobip_iac.emulator.control import CONTROL_PREFIX
 from infobip_iac.emulator.failures import OperationError, failure_body
 from infobip_iac.emulator.faults import FaultPlan
+from infobip_iac.emulator.hostile import HostileAnswer
 from infobip_iac.emulator.routing import Answer, Call, Route, Router
 from infobip_iac.emulator.stats import RequestStats
 from infobip_iac.emulator.store import Store
@@ -64,7 +65,7 @@ class Dispatcher:
         headers: Mapping[str, str],
         body: bytes,
         client_ip: str = "",
-    ) -> Answer | _Drop:
+    ) -> Answer | _Drop | HostileAnswer:
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._dispatch_control(method, path, query, headers, body)
         found = self.infobip.match(method, path)
@@ -94,6 +95,10 @@ class Dispatcher:
             self._run(route, call)
             self._stats.dropped()
             return DROP
+        elif rule.kind in ("trickle-headers", "gzip-bomb"):
+            made = self._run(route, call)
+            self._stats.dropped()
+            return HostileAnswer(rule.kind, made.status)
         elif rule.kind == "rate-limit":
             answer = self._failure(
                 route,

@@ -1,5 +1,6 @@
 """Faults the control API injects into Infobip operations: error statuses, 429s, delays,
-connections dropped before anything happens, and writes that commit but lose their answer."""
+connections dropped before anything happens, writes that commit but lose their answer, and
+operations whose answer comes as a header trickle or a decompression bomb (`hostile.py`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from typing import Any, Literal
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "parse_rules"]
 
-FaultKind = Literal["status", "delay", "drop", "commit-then-drop", "rate-limit"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("status", "delay", "drop", "commit-then-drop", "rate-limit")
+FaultKind = Literal[
+    "status", "delay", "drop", "commit-then-drop", "rate-limit", "trickle-headers", "gzip-bomb"
+]
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "status",
+    "delay",
+    "drop",
+    "commit-then-drop",
+    "rate-limit",
+    "trickle-headers",
+    "gzip-bomb",
+)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from infobip_iac.emulator.control import ControlApi
 from infobip_iac.emulator.control_client import EmulatorControl
 from infobip_iac.emulator.dispatch import Dispatcher, RequestHook, ResponseHook
 from infobip_iac.emulator.faults import FaultPlan
+from infobip_iac.emulator.hostile import HostileAnswer, write_hostile
 from infobip_iac.emulator.limits import ReadBudget
 from infobip_iac.emulator.model import DEFAULT_ROLE, EmulatorUser
 from infobip_iac.emulator.operations import InfobipApi, LimitScope
@@ -127,6 +128,10 @@ class _Handler(BaseHTTPRequestHandler):
             body,
             client_ip=str(self.client_address[0]),
         )
+        if isinstance(answer, HostileAnswer):
+            write_hostile(answer, self.wfile)
+            self.close_connection = True
+            return
         if not isinstance(answer, Answer):  # DROP: close having sent nothing
             self.close_connection = True
             return

@@ -3,7 +3,9 @@ that commit but lose their answer; `times`, `probability` with a seed, and clear
 
 from __future__ import annotations
 
+import socket
 import time
+import zlib
 
 import httpx
 import pytest
@@ -145,3 +147,37 @@ def test_bad_rules_are_refused_by_name(
         emulator_control.set_faults([rule])
     assert refused.value.status == 400
     assert "rules[0]" in str(refused.value)
+
+
+def test_gzip_bomb_commits_then_answers_a_gzip_body_that_expands_past_any_cap(
+    emulator: EmulatorServer,
+    api: httpx.Client,
+    emulator_control: EmulatorControl,
+    raw_exchange: RawExchange,
+) -> None:
+    """The fault campaign's decompression bomb: the create is made, and its answer is a
+    small gzip body that expands to 64 MB, sent whatever the client accepts."""
+    emulator_control.set_faults([{"operation": CREATE, "kind": "gzip-bomb", "times": 1}])
+    raw = raw_exchange(emulator, basic_request("POST", KEYS, b'{"name": "k"}'))
+
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Encoding: gzip" in head, head
+    assert len(body) < 200_000
+    expanded = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, 65 * 1024 * 1024)
+    assert len(expanded) == 64 * 1024 * 1024 and not expanded.strip()
+    assert [k["name"] for k in api.get(KEYS).json()["apiKeys"]] == ["k"]  # it was made
+
+
+def test_trickle_headers_commits_then_sends_header_lines_slowly_without_end(
+    emulator: EmulatorServer, api: httpx.Client, emulator_control: EmulatorControl
+) -> None:
+    """The fault campaign's header trickle: each header line comes quickly enough for a
+    per-read timeout, and no blank line ever ends the headers."""
+    emulator_control.set_faults([{"operation": CREATE, "kind": "trickle-headers", "times": 1}])
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+        sock.sendall(basic_request("POST", KEYS, b'{"name": "k"}'))
+        reader = sock.makefile("rb")
+        lines = [reader.readline() for _ in range(4)]
+    assert lines[0] == b"HTTP/1.1 200 OK\r\n"
+    assert all(line.startswith(b"X-Trickle-") for line in lines[1:]), lines
+    assert [k["name"] for k in api.get(KEYS).json()["apiKeys"]] == ["k"]  # it was made

@@ -6,8 +6,10 @@ A run, all from one seed:
    faults;
 2. a changed manifest (keys added, changed, disabled, removed) is applied under 1-3 fault
    rules (5xx, 429 with Retry-After, delays beyond the client's timeout, dropped
-   connections, writes that commit and lose their answer) on any operation, up to five
-   times, until an apply succeeds and a plan finds nothing to do;
+   connections, writes that commit and lose their answer) on any operation, in a quarter
+   of the runs plus one hostile answer (headers trickled a line at a time, or a
+   decompression bomb; see `network_faults`), up to five times, until an apply succeeds
+   and a plan finds nothing to do;
 3. the faults are cleared and the emulator's keys, the state and the sink files are
    compared with the manifest.
 
@@ -47,6 +49,7 @@ __all__ = [
     "KeyDecl",
     "RunReport",
     "campaign_environment",
+    "network_faults",
     "random_faults",
     "run_once",
 ]
@@ -179,6 +182,32 @@ def random_faults(rng: random.Random, *, timeout: float = TIMEOUT_SECONDS) -> li
     return rules
 
 
+# The share of runs with a hostile answer on top of their other faults.
+NETWORK_FAULT_SHARE = 0.25
+NETWORK_FAULT_KINDS = ("trickle-headers", "gzip-bomb")
+
+
+def network_faults(seed: int, faults: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """In NETWORK_FAULT_SHARE of the runs, one rule whose operation commits and then answers
+    with its headers a line at a time or with a decompression bomb, within what is left of
+    FAULT_BUDGET. Drawn from a generator of its own, so that the other draws of a seed,
+    and so the runs without such a rule, stay as they were."""
+    rng = random.Random(f"network {seed}")
+    if rng.random() >= NETWORK_FAULT_SHARE:
+        return []
+    left = FAULT_BUDGET - sum(int(rule["times"]) for rule in faults)
+    if left <= 0:
+        return []
+    return [
+        {
+            "operation": rng.choice(OPERATIONS),
+            "kind": rng.choice(NETWORK_FAULT_KINDS),
+            "times": 1,
+            "probability": rng.choice((1.0, 0.5)),
+        }
+    ]
+
+
 def scenario(seed: int) -> Scenario:
     rng = random.Random(seed)
     count = rng.randint(1, 4)
@@ -202,7 +231,9 @@ def scenario(seed: int) -> Scenario:
         )
     if rng.random() < 0.3:
         seeded.append({"name": f"campaign {seed} someone else's", "scopeGuids": ["sms:logs:read"]})
-    return Scenario(seeded, baseline, changed, random_faults(rng), rng.randint(0, 2**31))
+    faults = random_faults(rng)
+    faults += network_faults(seed, faults)
+    return Scenario(seeded, baseline, changed, faults, rng.randint(0, 2**31))
 
 
 # -- running commands -----------------------------------------------------------------------
