@@ -44,6 +44,7 @@ from infobip_iac.errors import (
     BadRequestError,
     RateLimitedError,
     SecretSinkError,
+    ServerError,
     StalePlanError,
 )
 from infobip_iac.infobip.api import AccountKeys, CreatedKey, ProgressCallback
@@ -523,6 +524,37 @@ def test_a_429_on_a_write_stops_cleanly_and_the_next_apply_carries_on(harness: H
 
     assert resumed.exit_code == 0 and resumed.created == 2
     assert sorted(key.name for key in infobip.keys.values()) == ["a", "b", "c"]
+
+
+def test_a_create_refused_with_a_500_is_looked_up_then_sent_again(harness: Harness) -> None:
+    """Protection: a server that answered 500 or 503 has finished with the request, so
+    once a lookup by name shows no key came of it, the create is sent again in the same
+    apply (before, the apply stopped with exit 1 and every such answer cost an apply)."""
+    infobip = harness.infobip
+    infobip.faults["create"] = [
+        ServerError("HTTP 500", status=500),
+        ServerError("HTTP 503", status=503),
+    ]
+
+    result = harness.apply(config(desired("a")))
+
+    assert result.exit_code == 0, result.error
+    assert infobip.writes() == ["create a", "create a", "create a"]
+    assert [key.name for key in infobip.keys.values()] == ["a"]
+    assert result.created == 1 and result.writes == 3
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_on_a_create_stops_the_apply(harness: Harness, status: int) -> None:
+    """A gateway's upstream may still be at work on the create: it is not sent again; the
+    journal has the next apply look for the key."""
+    infobip = harness.infobip
+    infobip.faults["create"] = [ServerError(f"HTTP {status}", status=status)]
+
+    result = harness.apply(config(desired("a")))
+
+    assert result.exit_code == 1 and f"HTTP {status}" in (result.error or "")
+    assert infobip.writes() == ["create a"]
 
 
 def test_another_api_error_stops_with_what_was_done_saved(harness: Harness) -> None:

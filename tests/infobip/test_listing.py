@@ -220,3 +220,17 @@ def test_without_names_sweep_all_reaches_keys_the_id_ends_leave_out() -> None:
     assert len(swept.keys) > BOTH_ENDS + 1_500
     assert not swept.complete
     assert any("then by name" in note for note in swept.notes)
+
+
+def test_a_name_with_more_keys_than_paging_reaches_fails_the_lookup_at_its_first_page() -> None:
+    """Protection: whether a declared key exists cannot be told from part of its name's
+    keys, so the read fails (before, it went on as incomplete and the plan created it)."""
+    crowd = [
+        LiveKey(id=f"N{i:06d}", account_id="ACC", name="crowded", enabled=True)
+        for i in range(REACH + 1)
+    ]
+    server = _Server(crowd)
+
+    with pytest.raises(TransportError, match="10,101 keys named 'crowded', more than the 10,100"):
+        read_by_name("_", "crowded", fetch=server.fetch)
+    assert len(server.requests) == 1  # the first page's count told it all

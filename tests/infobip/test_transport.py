@@ -1,13 +1,26 @@
-"""Answers are bounded in size and in time, whatever the server sends."""
+"""Answers are bounded in size, encoding and time, whatever the server sends."""
 
 from __future__ import annotations
 
+import gzip
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from reliability.hostile_server import hostile_server
 
-from infobip_iac.infobip.transport import AnswerTooLarge, AnswerTooSlow, BoundedTransport
+from infobip_iac.infobip.transport import (
+    AnswerEncoded,
+    AnswerTooLarge,
+    AnswerTooSlow,
+    BoundedTransport,
+    deadline_http_transport,
+)
+from infobip_iac.interrupts import Stopped, critical, handle_stop_signals
 
 
 class _Chunks(httpx.SyncByteStream):
@@ -78,3 +91,75 @@ def test_slow_trickle_stops_at_the_deadline() -> None:
     with httpx.Client(transport=transport) as client, pytest.raises(AnswerTooSlow):
         client.get("http://x.test/")
     assert clock.now <= 7
+
+
+# -- one deadline for the whole call, over real sockets ----------------------------------------
+
+
+def _timed_get(transport: httpx.BaseTransport, url: str) -> tuple[BaseException, float]:
+    started = time.monotonic()
+    with httpx.Client(transport=transport, timeout=30) as client:
+        try:
+            client.get(url)
+        except httpx.HTTPError as error:
+            return error, time.monotonic() - started
+    raise AssertionError("the request should have failed")
+
+
+@pytest.mark.parametrize("behaviour", ["trickles-status", "trickles-headers", "trickles"])
+def test_a_trickled_answer_ends_at_the_deadline_whatever_part_trickles(behaviour: str) -> None:
+    """Protection: the deadline bounds every socket read of the request (status line and
+    headers included), not only the time between chunks of a body. httpx's own timeout
+    (30 s here) is per read, and each trickled byte comes well within it."""
+    transport = BoundedTransport(deadline_http_transport(), deadline=0.5)
+    with hostile_server(behaviour) as server:
+        error, elapsed = _timed_get(transport, server.base_url + "/settings/2/api-keys")
+    assert isinstance(error, AnswerTooSlow), repr(error)
+    assert 0.4 < elapsed < 3, elapsed
+
+
+def test_silence_until_the_deadline_is_a_plain_timeout_that_may_be_retried() -> None:
+    """Nothing at all came: a read timeout (retried for reads), not an unusable answer."""
+    transport = BoundedTransport(deadline_http_transport(), deadline=0.5)
+    with hostile_server("never-answers") as server:
+        error, elapsed = _timed_get(transport, server.base_url + "/")
+    assert isinstance(error, httpx.ReadTimeout) and not isinstance(error, AnswerTooSlow)
+    assert 0.4 < elapsed < 3, elapsed
+
+
+def test_a_stop_signal_abandons_a_request_waiting_inside_a_critical_block() -> None:
+    """Protection: the transport's waits look for a pending stop between slices, so a
+    signal that critical() holds back still ends the wait at once."""
+    transport = BoundedTransport(deadline_http_transport(), deadline=60)
+    with hostile_server("never-answers") as server:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+        started = time.monotonic()
+        with pytest.raises(Stopped), handle_stop_signals(), critical():
+            timer.start()
+            with (
+                httpx.Client(transport=transport, timeout=60) as client,
+                pytest.raises(httpx.ReadError),
+            ):
+                client.get(server.base_url + "/")
+        elapsed = time.monotonic() - started
+        timer.join()
+    assert elapsed < 2, elapsed
+
+
+def test_answers_are_asked_for_unencoded_and_an_encoded_one_is_refused() -> None:
+    """Protection: a decompression bomb is never expanded: identity is asked for, and a
+    compressed answer is refused before its body is read."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["accept-encoding"])
+        body = gzip.compress(b" " * 1_000_000)
+        return httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"})
+
+    transport = BoundedTransport(httpx.MockTransport(answer), max_bytes=10_000, deadline=5)
+    with (
+        httpx.Client(transport=transport) as client,
+        pytest.raises(AnswerEncoded, match="gzip-encoded"),
+    ):
+        client.get("http://x.test/")
+    assert seen == ["identity"]

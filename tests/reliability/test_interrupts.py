@@ -7,7 +7,13 @@ import signal
 
 import pytest
 
-from infobip_iac.interrupts import Stopped, critical, handle_stop_signals
+from infobip_iac.interrupts import (
+    Stopped,
+    critical,
+    handle_stop_signals,
+    raise_if_stopping,
+    stop_requested,
+)
 
 
 def _signal_self(signum: int) -> None:
@@ -49,3 +55,19 @@ def test_ctrl_c_is_a_keyboard_interrupt_and_handlers_are_restored() -> None:
     with pytest.raises(KeyboardInterrupt), handle_stop_signals():
         _signal_self(signal.SIGINT)
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_a_held_back_signal_is_visible_to_waits_and_stops_new_work_at_once() -> None:
+    """Protection: code that waits on the network inside a critical block sees the pending
+    stop (`stop_requested`) and starts nothing new (`raise_if_stopping`); the run's stop is
+    forgotten once the handlers are gone."""
+    seen = []
+    with pytest.raises(Stopped) as caught, handle_stop_signals(), critical():
+        assert stop_requested() is None
+        raise_if_stopping()  # nothing pending: no effect
+        _signal_self(signal.SIGTERM)
+        seen.append(stop_requested())
+        raise_if_stopping()
+        pytest.fail("raise_if_stopping should have raised")
+    assert seen == [signal.SIGTERM] and caught.value.signum == signal.SIGTERM
+    assert stop_requested() is None
