@@ -117,15 +117,19 @@ def _trickles(handler: _Handler) -> None:
     handler.close_connection = True
 
 
+def _header_lines() -> Iterator[bytes]:
+    return (f"X-Filler-{index}: {'x' * 20}\r\n".encode() for index in itertools.count())
+
+
 def _trickles_status(handler: _Handler) -> None:
-    """The status line itself a byte at a time: no header ever completes."""
-    _drip(handler, [bytes([byte]) for byte in b"HTTP/1.1 200 OK\r\n"])
+    """The status line, then the headers, a byte at a time without end."""
+    head = itertools.chain([b"HTTP/1.1 200 OK\r\n"], _header_lines())
+    _drip(handler, (bytes([byte]) for line in head for byte in line))
 
 
 def _trickles_headers(handler: _Handler) -> None:
     """The status line at once, then one header line at a time, without end."""
-    lines = (f"X-Filler-{index}: {'x' * 20}\r\n".encode() for index in itertools.count())
-    _drip(handler, itertools.chain([b"HTTP/1.1 200 OK\r\n"], lines))
+    _drip(handler, itertools.chain([b"HTTP/1.1 200 OK\r\n"], _header_lines()))
 
 
 def _drip(handler: _Handler, pieces: Iterable[bytes]) -> None:
@@ -144,7 +148,7 @@ def _drip(handler: _Handler, pieces: Iterable[bytes]) -> None:
 
 def _gzip_bomb(handler: _Handler) -> None:
     """A page of keys as gzip that expands to BOMB_BYTES, sent whatever was asked for."""
-    body = gzip_bomb()
+    body = gzip_bomb(handler.server.bomb_bytes)
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Encoding", "gzip")
@@ -288,6 +292,7 @@ class HostileServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
         self.create_hangs = create_hangs
+        self.bomb_bytes = BOMB_BYTES  # what a gzip-bomb answer expands to
         self.requests = 0
         self.posts = 0
         self.posted = threading.Event()
