@@ -16,8 +16,12 @@ The rules this module keeps (SPEC §2, §4, §5):
 - A create's secret reaches its sink before the next write. A sink that fails is reported,
   recorded as `lost`, and the apply goes on; it then ends with exit 1. A second stop signal
   that cuts a delivery short is reported the same way on the way out.
-- A 429 on a write ends the apply cleanly (exit 3): the state holds what was done and the
-  next apply plans only what is left.
+- A 429 on a write that the client did not wait out (a long Retry-After: the daily write
+  limit) ends the apply cleanly (exit 3): the state holds what was done and the next apply
+  plans only what is left. A create refused with 500 or 503 is sent again once a lookup by
+  name shows no key came of it.
+- A stop signal abandons a write waiting on Infobip at once (the client starts nothing
+  after it); the create journal keeps an abandoned create for the next apply.
 """
 
 from __future__ import annotations
