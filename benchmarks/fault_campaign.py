@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from reliability.campaign import (
+    FAULT_SETS,
     CampaignTotals,
     RunReport,
     campaign_environment,
@@ -33,7 +34,7 @@ from reliability.campaign import (
 from infobip_iac.emulator import EmulatorServer
 
 
-def run_seeds(seeds: list[int]) -> list[RunReport]:
+def run_seeds(seeds: list[int], faults: str = "random") -> list[RunReport]:
     """The runs of `seeds` in this process, against one emulator of its own."""
     reports = []
     with (
@@ -42,7 +43,7 @@ def run_seeds(seeds: list[int]) -> list[RunReport]:
         campaign_environment(emulator),
     ):
         for seed in seeds:
-            reports.append(run_once(emulator, seed, Path(folder) / "run"))
+            reports.append(run_once(emulator, seed, Path(folder) / "run", faults=faults))
     return reports
 
 
@@ -53,6 +54,12 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=25, help="runs per task")
     parser.add_argument("-v", "--verbose", action="store_true", help="describe every run")
+    parser.add_argument(
+        "--faults",
+        choices=FAULT_SETS,
+        default="random",
+        help="random rules per seed, or 35 %% 500s and 35 %% 429s on every create",
+    )
     args = parser.parse_args()
 
     seeds = list(range(args.first_seed, args.first_seed + args.runs))
@@ -61,7 +68,7 @@ def main() -> int:
     failed: list[RunReport] = []
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        for done in as_completed([pool.submit(run_seeds, chunk) for chunk in chunks]):
+        for done in as_completed([pool.submit(run_seeds, chunk, args.faults) for chunk in chunks]):
             for report in done.result():
                 totals.add(report)
                 if report.problems:
