@@ -8,9 +8,10 @@ instead, so every `with`/`finally` runs: the state lock is released. Inside `cri
 until the block ends, and raised then; a second signal raises at once.
 
 A held signal must not let the block wait long: `stop_requested` tells the code that waits
-on the network (the HTTP transport, retry pauses) that a stop is pending, so it abandons
-the wait at once and starts no new request; the create journal keeps a create abandoned
-in flight for the next run.
+on the network (the HTTP transport, retry pauses) that a stop is pending, so it starts no
+new request and abandons a wait soon (`seconds_since_stop`: a write in flight gets a
+moment to be answered, so that an ordinary create is recorded rather than left to the
+journal); the create journal keeps a create abandoned in flight for the next run.
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Stopped", "critical", "handle_stop_signals", "raise_if_stopping", "stop_requested"]
+__all__ = [
+    "Stopped",
+    "critical",
+    "handle_stop_signals",
+    "raise_if_stopping",
+    "seconds_since_stop",
+    "stop_requested",
+]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -37,8 +46,10 @@ class Stopped(KeyboardInterrupt):
 class _Deferral:
     depth = 0
     held: int | None = None
-    # The first stop signal of the run, held back or raised: set until the handlers go.
+    # The first stop signal of the run, held back or raised, and when it came (monotonic):
+    # set until the handlers go.
     stopping: int | None = None
+    stopped_at = 0.0
 
 
 _state = _Deferral()
@@ -47,6 +58,7 @@ _state = _Deferral()
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     if _state.stopping is None:
         _state.stopping = signum
+        _state.stopped_at = time.monotonic()
     if _state.depth > 0 and _state.held is None:
         _state.held = signum
         return
@@ -74,6 +86,13 @@ def handle_stop_signals() -> Iterator[None]:
 def stop_requested() -> int | None:
     """The stop signal that arrived in this run, if one did (held back or not)."""
     return _state.stopping
+
+
+def seconds_since_stop() -> float | None:
+    """How long ago the run's stop signal came; None when none did."""
+    if _state.stopping is None:
+        return None
+    return time.monotonic() - _state.stopped_at
 
 
 def raise_if_stopping() -> None:

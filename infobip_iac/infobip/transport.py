@@ -10,9 +10,10 @@ deadline, so the bound is kept in a network backend of httpcore (the library und
 which sees every socket operation: a watchdog thread closing sockets from outside would
 race with the pool that reuses them.
 
-The same backend waits in slices of a quarter second and gives up at once when a stop
-signal is pending (`interrupts.stop_requested`): a request in flight is abandoned within
-moments of SIGTERM or Ctrl-C, even inside a critical block that holds the signal back.
+The same backend waits in slices of a quarter second and looks for a pending stop signal
+(`interrupts`) between them: a read is abandoned at once, a write after WRITE_STOP_GRACE
+seconds (an ordinary answer arrives well within it, and a create answered is recorded
+rather than left to the journal), even inside a critical block that holds the signal back.
 
 Sizes count what reaches the client's memory: answers are asked for unencoded
 (`Accept-Encoding: identity`) and an answer encoded all the same is refused, so a small
@@ -34,6 +35,7 @@ from infobip_iac import interrupts
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "WRITE_STOP_GRACE",
     "AnswerEncoded",
     "AnswerTooLarge",
     "AnswerTooSlow",
@@ -46,6 +48,8 @@ __all__ = [
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 # How often a wait on the network looks for a pending stop signal.
 _POLL_SECONDS = 0.25
+# How long after a stop signal a write still waits for its answer.
+WRITE_STOP_GRACE = 1.5
 
 
 class AnswerTooLarge(httpx.ReadError):
@@ -69,6 +73,7 @@ class _Deadline:
     at: float
     clock: Callable[[], float]
     received: int = 0  # bytes of the answer read so far
+    stop_grace: float = 0.0  # how long after a stop signal the request is still waited for
 
     def remaining(self) -> float:
         return self.at - self.clock()
@@ -93,8 +98,10 @@ def _wait_in_slices(
     limit = clock() + timeout if timeout is not None else None
     if deadline is not None:
         limit = deadline.at if limit is None else min(limit, deadline.at)
+    grace = deadline.stop_grace if deadline is not None else 0.0
     while True:
-        if interrupts.stop_requested() is not None:
+        since = interrupts.seconds_since_stop()
+        if since is not None and since >= grace:
             raise RequestAbandoned("abandoned: a stop signal arrived")
         left = None if limit is None else limit - clock()
         if left is not None and left <= 0:
@@ -263,7 +270,8 @@ class BoundedTransport(httpx.BaseTransport):
         self._clock = clock
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        deadline = _Deadline(self._clock() + self._deadline, self._clock)
+        grace = 0.0 if request.method in ("GET", "HEAD") else WRITE_STOP_GRACE
+        deadline = _Deadline(self._clock() + self._deadline, self._clock, stop_grace=grace)
         _current.set(deadline)
         request.headers["Accept-Encoding"] = "identity"
         try:

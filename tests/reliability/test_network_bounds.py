@@ -200,8 +200,9 @@ def test_a_stop_signal_during_a_hung_create_abandons_it_and_sends_no_other_write
     signum: int, code: int, tmp_path: Path
 ) -> None:
     """Protection: a stop signal held back by the create's critical block still ends the
-    wait for its answer (the transport looks for it between slices of a wait), and no
-    request starts after it (client._call); the journal keeps the create for the next run.
+    wait for its answer (the transport looks for it between slices of a wait and gives a
+    write 1.5 s), and no request starts after it (client._call); the journal keeps the
+    create for the next run.
     Before, apply waited out the create's --timeout, then looked the key up, sent a second
     POST, and exited long after the signal."""
     (tmp_path / "keys.yaml").write_text(MANIFEST)
