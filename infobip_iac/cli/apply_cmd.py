@@ -315,7 +315,7 @@ def _summarize(result: ApplyResult) -> None:
         )
     elif result.error is not None:
         click.echo(
-            f"\nApply stopped: {result.error}\nDone so far (saved in state): {counts}.\n"
+            f"\nApply stopped: {redact(result.error)}\nDone so far (saved in state): {counts}.\n"
             f"Left to do: {', '.join(result.remaining) or 'nothing'}.",
             err=True,
         )
