@@ -1,7 +1,8 @@
 """A loopback HTTP server that answers Infobip's list of API keys in hostile ways: never,
 a byte at a time (body, status line or headers), malformed, wrongly typed, with paging that
 never ends, without end, as a decompression bomb, or echoing the request's credentials.
-A create (POST) either never gets an answer (`create_hangs`) or is refused.
+A create (POST) never gets an answer (`create_hangs`), or is answered by `create_behaviour`
+(default: the same behaviour as reads).
 
 Each behaviour is a function of the handler; the server counts the requests it got, and
 sets `posted` when a create arrives. Every wait inside is bounded (and ends when the server
@@ -79,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.create_hangs:
             self.wait_until_stopped()
             return
-        BEHAVIOURS[self.server.behaviour](self)
+        BEHAVIOURS[self.server.create_behaviour or self.server.behaviour](self)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -290,10 +291,13 @@ BEHAVIOURS: dict[str, Callable[[_Handler], None]] = {
 class HostileServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, behaviour: str, *, create_hangs: bool = False) -> None:
+    def __init__(
+        self, behaviour: str, *, create_hangs: bool = False, create_behaviour: str = ""
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
         self.create_hangs = create_hangs
+        self.create_behaviour = create_behaviour
         self.bomb_bytes = BOMB_BYTES  # what a gzip-bomb answer expands to
         self.requests = 0
         self.posts = 0
@@ -312,8 +316,10 @@ class HostileServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def hostile_server(behaviour: str, *, create_hangs: bool = False) -> Iterator[HostileServer]:
-    server = HostileServer(behaviour, create_hangs=create_hangs)
+def hostile_server(
+    behaviour: str, *, create_hangs: bool = False, create_behaviour: str = ""
+) -> Iterator[HostileServer]:
+    server = HostileServer(behaviour, create_hangs=create_hangs, create_behaviour=create_behaviour)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

@@ -195,6 +195,27 @@ def test_credentials_a_server_echoes_back_are_redacted_from_the_error(
         assert leaked not in captured.err and leaked not in captured.out
 
 
+def test_credentials_echoed_to_a_create_are_redacted_from_apply_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Protection: server text is redacted before apply prints it, in its progress lines
+    and its closing summary alike (answers._text, and apply_cmd's printer behind it); the
+    create's 400 echoes the Basic Authorization value. Before, it was printed verbatim."""
+    password = "correct-horse-battery-staple"
+    basic = base64.b64encode(f"someone:{password}".encode()).decode()
+    (tmp_path / "keys.yaml").write_text(MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    with hostile_server("empty-account", create_behaviour="echoes-headers") as server:
+        _hostile_env(monkeypatch, server.base_url, password)
+        code = main(["apply", "keys.yaml", "--auto-approve", "--timeout", "5"])
+    captured = capsys.readouterr()
+
+    assert code == 1 and server.posts == 1, captured
+    assert "Headers received:" in captured.err and "[redacted]" in captured.err, captured.err
+    for leaked in (basic, password):
+        assert leaked not in captured.err and leaked not in captured.out
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_stop_signal_during_a_hung_create_abandons_it_and_sends_no_other_write(
     signum: int, code: int, tmp_path: Path
