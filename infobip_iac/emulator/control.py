@@ -1,9 +1,17 @@
 """The control API under `/_emulator/` (never part of Infobip's): reset, seed, clock, faults,
-stats, accounts, users and issued secrets. JSON in and out, no authentication."""
+stats, accounts, users and issued secrets. JSON in and out, no authentication.
+
+No authentication makes it reachable by anything that can reach the port, a web page open in
+a browser on the same machine included: a page may POST `text/plain` (or a form) anywhere
+without a CORS preflight. So `check_not_from_a_browser` refuses every control request that
+carries an `Origin` header (browsers add one to every cross-origin POST, and no tool of ours
+sends one) and every request with a body that is not declared `application/json` (which a
+page can only send after a preflight this server never grants).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infobip_iac.emulator.auth import Authenticator
@@ -18,13 +26,37 @@ from infobip_iac.emulator.stats import RequestStats
 from infobip_iac.emulator.store import Store
 from infobip_iac.emulator.validation import build_new_key, read_key_request
 
-__all__ = ["CONTROL_PREFIX", "ControlApi", "ControlError"]
+__all__ = ["CONTROL_PREFIX", "ControlApi", "ControlError", "check_not_from_a_browser"]
 
 CONTROL_PREFIX = "/_emulator"
 
 
 class ControlError(OperationError):
     """A bad control request: answered 400 with {"error": ..., "violations": [...]}."""
+
+
+# The methods a browser can send without a preflight carry a body only with POST; DELETE is
+# held to the same rule so that every changing request is.
+_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_not_from_a_browser(method: str, headers: Mapping[str, str]) -> None:
+    """Refuse a control request a web page could have sent (see the module docstring).
+    `headers` has lower-case names. Raises ControlError (403 or 415)."""
+    if "origin" in headers:
+        raise ControlError(
+            403,
+            "the control API refuses requests that carry an Origin header (a browser sends "
+            "one): it must not be driven from a web page",
+        )
+    if method in _CHANGING_METHODS:
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise ControlError(
+                415,
+                f"{method} to the control API needs Content-Type: application/json "
+                f"(got {media_type or 'none'})",
+            )
 
 
 class ControlApi:

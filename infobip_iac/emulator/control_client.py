@@ -82,6 +82,7 @@ class EmulatorControl:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
+        # Always JSON, never an Origin: the control API refuses anything a browser could send.
         request = urllib.request.Request(  # noqa: S310 - the URL is the emulator's own
             f"{self.base_url}/_emulator{path}",
             data=data,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infobip_iac.emulator.control import CONTROL_PREFIX
+from infobip_iac.emulator.control import CONTROL_PREFIX, check_not_from_a_browser
 from infobip_iac.emulator.failures import OperationError, failure_body
 from infobip_iac.emulator.faults import FaultPlan
 from infobip_iac.emulator.hostile import HostileAnswer
@@ -149,6 +149,7 @@ class Dispatcher:
             return Answer(404, {"error": f"no control operation {method} {path}; known: {known}"})
         route, params = found
         try:
+            check_not_from_a_browser(method, headers)
             with self._store.lock:
                 return route.handler(Call(method, path, query, headers, body, params))
         except OperationError as failure:

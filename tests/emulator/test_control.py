@@ -146,3 +146,61 @@ def test_unknown_control_operation_is_404(emulator: EmulatorServer) -> None:
     answer = httpx.get(f"{emulator.base_url}/_emulator/nothing", timeout=10)
     assert answer.status_code == 404
     assert "POST /_emulator/reset" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/reset"), ("POST", "/faults"), ("POST", "/seed"), ("DELETE", "/faults")],
+)
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_changing_request_without_a_json_content_type_is_refused(
+    emulator: EmulatorServer,
+    emulator_control: EmulatorControl,
+    method: str,
+    path: str,
+    content_type: str | None,
+) -> None:
+    # A web page can send these cross-origin without a preflight; none may change anything.
+    emulator_control.seed([{"name": "kept"}])
+    emulator_control.set_faults([{"kind": "status", "status": 503, "times": 1}])
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = b'{"rules": [], "keys": [{"name": "planted"}]}'
+    answer = httpx.request(
+        method, f"{emulator.base_url}/_emulator{path}", content=body, headers=headers, timeout=10
+    )
+    assert answer.status_code == 415
+    assert "application/json" in answer.json()["error"]
+    assert len(emulator_control.secrets()) == 1  # neither reset nor seeded
+    assert httpx.get(f"{emulator.base_url}/_emulator/faults", timeout=10).json()["rules"]
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:8080"])
+def test_a_request_carrying_an_origin_is_refused(
+    emulator: EmulatorServer, emulator_control: EmulatorControl, origin: str
+) -> None:
+    emulator_control.seed([{"name": "kept"}])
+    reset = httpx.post(
+        f"{emulator.base_url}/_emulator/reset", json={}, headers={"Origin": origin}, timeout=10
+    )
+    assert reset.status_code == 403
+    assert "Origin" in reset.json()["error"]
+    secrets = httpx.get(
+        f"{emulator.base_url}/_emulator/secrets", headers={"Origin": origin}, timeout=10
+    )
+    assert secrets.status_code == 403
+    assert "secrets" not in secrets.json()
+    assert len(emulator_control.secrets()) == 1
+
+
+def test_a_json_request_with_a_charset_is_accepted(
+    emulator: EmulatorServer, emulator_control: EmulatorControl
+) -> None:
+    emulator_control.seed([{"name": "gone"}])
+    answer = httpx.post(
+        f"{emulator.base_url}/_emulator/reset",
+        content=b"{}",
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert emulator_control.secrets() == []
