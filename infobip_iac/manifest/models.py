@@ -18,7 +18,15 @@ import string
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -304,6 +312,30 @@ class SecretSpec(_Model):
     command: list[str] | None = Field(
         default=None, min_length=1, description="For sink exec: the program and its arguments."
     )
+
+    @field_validator("path")
+    @classmethod
+    def _path_has_no_nul(cls, path: str | None) -> str | None:
+        # No file system takes a NUL in a path; found here, it is an error at its line
+        # instead of a crash ("embedded null byte") when plan or apply first touches it.
+        if path is not None and "\0" in path:
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                "the secret path holds a NUL character (\\0), which no file path can hold",
+                "remove the \\0 escape from the path",
+            )
+        return path
+
+    @field_validator("command")
+    @classmethod
+    def _command_has_no_nul(cls, command: list[str] | None) -> list[str] | None:
+        if command is not None and any("\0" in part for part in command):
+            raise fail(
+                Code.BAD_SECRET_SINK,
+                "the command holds a NUL character (\\0), which no program argument can hold",
+                "remove the \\0 escape from the command",
+            )
+        return command
 
     @model_validator(mode="after")
     def _settings_match_sink(self) -> SecretSpec:

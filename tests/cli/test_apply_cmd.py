@@ -281,3 +281,30 @@ def test_imports_and_moves_count_in_the_plan_exit_code_and_the_summary(ws: Works
     assert moved.code == 0, moved
     assert summary.replace("imported", "moved") in moved.out
     assert ws.state().resources["api_keys.billing"].id == legacy_id
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("path", '"secrets/a\\0b.env"'), ("command", '["cat", "a\\0b"]')],
+)
+def test_a_nul_in_a_sink_is_refused_at_its_place_by_every_command(
+    ws: Workspace, field: str, value: str
+) -> None:
+    sink = "file" if field == "path" else "exec"
+    ws.write(
+        "version: 1\n"
+        "api_keys:\n"
+        "  nul:\n"
+        "    scopes: [sms:logs:read]\n"
+        "    allowed_ips: [203.0.113.0/24]\n"
+        f"    secret: {{sink: {sink}, {field}: {value}}}\n"
+    )
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve"]):
+        with ws.counting() as counts:
+            outcome = ws.run(*command, str(ws.manifests))
+        assert outcome.code == 1, (command, outcome)
+        assert "main.yaml:6:" in outcome.out + outcome.err
+        assert "NUL character" in outcome.out + outcome.err
+        assert "Traceback" not in outcome.err and "embedded null" not in outcome.err
+        assert writes(counts) == 0
+    assert not ws.state_path.exists()
