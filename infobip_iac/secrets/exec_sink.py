@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from typing import IO
 
 from infobip_iac.domain.keys import SecretSinkSpec
@@ -29,6 +31,7 @@ from infobip_iac.state.model import SecretRecord
 
 __all__ = [
     "WITHHELD_VARIABLES",
+    "check_command",
     "command_environment",
     "command_environment_without_credentials",
     "run_secret_command",
@@ -106,6 +109,32 @@ def _stop_session(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+def check_command(spec: SecretSinkSpec) -> None:
+    """Refuse (SecretSinkError) a command that cannot be started: a program missing from
+    PATH, or a path that is not an executable file. Looked up as `_start` will run it (no
+    shell, the PATH of the command's environment), so a key is not created whose secret
+    has nowhere to go."""
+    if not spec.command:
+        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
+    program = spec.command[0]
+    if os.sep in program:
+        if not Path(program).is_file():
+            raise _not_found(program)
+        if not os.access(program, os.X_OK):
+            raise SecretSinkError(f'the secret command "{program}" is not executable')
+        return
+    search = command_environment_without_credentials().get("PATH", os.defpath)
+    if shutil.which(program, path=search) is None:
+        raise _not_found(program)
+
+
+def _not_found(program: str) -> SecretSinkError:
+    return SecretSinkError(
+        f'the secret command "{program}" was not found. The command runs without a shell: '
+        "give the program (on PATH or as a path) and its arguments as a list"
+    )
+
+
 def _start(spec: SecretSinkSpec, meta: KeyMeta, program: str) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -118,10 +147,7 @@ def _start(spec: SecretSinkSpec, meta: KeyMeta, program: str) -> subprocess.Pope
             start_new_session=True,
         )
     except FileNotFoundError:
-        raise SecretSinkError(
-            f'the secret command "{program}" was not found. The command runs without a shell: '
-            "give the program (on PATH or as a path) and its arguments as a list"
-        ) from None
+        raise _not_found(program) from None
     except PermissionError:
         raise SecretSinkError(f'the secret command "{program}" is not executable') from None
     except OSError as error:

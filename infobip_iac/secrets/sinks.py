@@ -17,7 +17,7 @@ from typing import TextIO
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
-from infobip_iac.secrets.exec_sink import run_secret_command
+from infobip_iac.secrets.exec_sink import check_command, run_secret_command
 from infobip_iac.secrets.file_sink import (
     check_folder,
     check_folders_below_base,
@@ -115,10 +115,17 @@ def refusal_before_create(
     naming the path and the manifest field, ending with a full stop. Apply asks before its
     first write, rather than create a key whose secret cannot be delivered.
 
-    Only a `file` sink is checked, with every check it makes before writing: a link among
-    the folders below the manifest's, a file in the way that is not this key's (or is a
-    link), a path that cannot be looked at. A path naming the key's `{id}` is checked up
-    to the first component holding it, since the rest is not known before the create."""
+    An `exec` sink's program must exist and be executable. A `file` sink is checked with
+    every check it makes before writing: a link among the folders below the manifest's, a
+    file in the way that is not this key's (or is a link), a path that cannot be looked at.
+    A path naming the key's `{id}` is checked up to the first component holding it, since
+    the rest is not known before the create."""
+    if spec.sink == "exec":
+        try:
+            check_command(spec)
+        except SecretSinkError as refusal:
+            return f"{refusal} (secret.command)."
+        return None
     if spec.sink != "file" or not spec.path:
         return None
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 import pytest
-from e2e.workspace import Workspace
+from e2e.workspace import Workspace, writes
 from rich.console import Console
 
 from infobip_iac.cli import plan_cmd, planning
@@ -295,6 +295,46 @@ def test_a_new_key_whose_sink_apply_would_refuse_is_a_warning_of_the_plan(ws: Wo
     assert ws.apply().code == 0
     # A replace may overwrite the file the key's sink wrote before: no warning then.
     assert ws.plan_json("--replace", "api_keys.reports")["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        ('["no-such-secret-store-4a1f", "put"]', "was not found"),
+        ('["./store.sh"]', "is not executable"),
+        ('["./missing/store.sh"]', "was not found"),
+    ],
+)
+def test_an_exec_sink_that_cannot_run_is_a_plan_warning_and_apply_refuses_before_writing(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, command: str, why: str
+) -> None:
+    ws.write(
+        "version: 1\n"
+        "defaults: {allowed_ips: [203.0.113.0/24]}\n"
+        "api_keys:\n"
+        "  vaulted:\n"
+        "    scopes: [sms:logs:read]\n"
+        f"    secret: {{sink: exec, command: {command}}}\n"
+    )
+    # The command runs from the folder apply runs in, so that is where ./store.sh is.
+    script = ws.manifests / "store.sh"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n", encoding="utf-8")
+    script.chmod(0o644)
+    monkeypatch.chdir(ws.manifests)
+
+    (warning,) = ws.plan_json()["warnings"]
+    assert warning.startswith("api_keys.vaulted: apply on this machine would refuse to create")
+    assert why in warning and "(secret.command)" in warning
+    with ws.counting() as counts:
+        refused = ws.apply()
+    assert refused.code == 1 and why in refused.err, refused
+    assert writes(counts) == 0 and ws.live() == {}
+
+    script.chmod(0o755)
+    if why == "is not executable":
+        assert ws.plan_json()["warnings"] == []
+        assert ws.apply().code == 0
+        assert sorted(ws.live()) == ["vaulted"]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
