@@ -8,6 +8,7 @@ The tree, drawn once::
     ├── CredentialsError            no usable connection settings (e.g. only INFOBIP_API_KEY)
     ├── StateError                  the state file cannot be read, written or upgraded
     │   ├── StateLockedError        another process holds the lock
+    │   ├── StateLockLostError      the lock's files were removed or replaced while held
     │   └── StalePlanError          a saved plan no longer matches state or live keys
     ├── PlanError                   the planner refuses (ambiguous name, prevent_revoke, …)
     ├── ApplyRefusedError           a guard rail refuses the apply before any write
@@ -49,6 +50,7 @@ __all__ = [
     "ServerError",
     "StalePlanError",
     "StateError",
+    "StateLockLostError",
     "StateLockedError",
     "TransportError",
     "UsageError",
@@ -120,6 +122,11 @@ class StateLockedError(StateError):
         self.lock_id = lock_id
         self.holder = holder
         super().__init__(message)
+
+
+class StateLockLostError(StateError):
+    """The state lock this run held is no longer the lock others see (its files were
+    removed or replaced): the run stops before its next write."""
 
 
 class StalePlanError(StateError):

@@ -22,6 +22,12 @@ The rules this module keeps (SPEC §2, §4, §5):
   name shows no key came of it.
 - A stop signal abandons a write waiting on Infobip at once (the client starts nothing
   after it); the create journal keeps an abandoned create for the next apply.
+- No Infobip write is sent once the state lock's files were removed or replaced (another run
+  may hold the lock now): the apply stops there (`state.lock.check_still_held`; the state
+  store and the journal check it before each of their writes too).
+- A create whose key the state then cannot record (a full disk, a read-only state, a lost
+  lock) stops the apply naming the key, saying its secret was not delivered, and what the
+  next apply does: its journal entry stays, so the next apply revokes that key.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from infobip_iac.errors import (
     RateLimitedError,
     SecretSinkError,
     ServerError,
+    StateError,
+    StateLockLostError,
 )
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.interrupts import critical
@@ -57,6 +65,7 @@ from infobip_iac.logs import get_logger
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, files_to_claim, lost_record
 from infobip_iac.state.journal import CreateJournal, PendingCreate
+from infobip_iac.state.lock import check_still_held
 from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
 from infobip_iac.state.store import StateStore
 
@@ -363,6 +372,12 @@ class _Run:
         return creates + updates + revokes
 
     def _perform(self, step: _Step) -> None:
+        try:
+            self._perform_unguarded(step)
+        except StateLockLostError as lost:
+            self._fail(step.change, f"{step.describe()} was not sent: {lost}")
+
+    def _perform_unguarded(self, step: _Step) -> None:
         if step.verb == "create":
             self._create(step.change)
         elif step.verb == "update":
@@ -469,8 +484,16 @@ class _Run:
         self.state.resources[change.address] = self._entry_from_key(
             change, key, self._provisional_record(change, key, owned_files)
         )
-        self._save()
-        self.journal.end(change.address)
+        try:
+            self._save()
+        except StateError as failure:
+            self._unrecorded_create(change, key, failure)
+        try:
+            self.journal.end(change.address)
+        except StateError as failure:
+            # The state records the key, which is all recovery needs to leave it alone; the
+            # secret is delivered all the same (a lost lock stops the next write).
+            self.emit(ApplyEvent(EventKind.WARNING, change.address, _clause(str(failure))))
         self.emit(ApplyEvent(EventKind.WRITTEN, change.address, f"Creation complete [id={key.id}]"))
         self._deliver(change, key, secret, owned_files)
 
@@ -545,6 +568,25 @@ class _Run:
                 continue
             return created.key, created.secret
         raise AssertionError("unreachable: the last attempt returns or fails")
+
+    def _unrecorded_create(
+        self, change: ResourceChange, key: LiveKey, failure: StateError
+    ) -> NoReturn:
+        """Stop after a create the state could not record. Its secret is not delivered: the
+        key is known only to the create journal, whose entry stays, and the next apply's
+        recovery revokes every key such an entry left (a delivered secret would then be of
+        a revoked key, and its file in the way of the key created in its place)."""
+        self.awaiting_delivery = False
+        self.result.secrets_lost.append(change.address)
+        self._fail(
+            change,
+            f"{change.address} was created at Infobip [id={key.id}], but the state could not "
+            f"record it: {_clause(str(failure))}. Its secret was NOT delivered, and nothing "
+            "more was written. The create journal "
+            f"({self.journal.path.name}, beside the state) still lists this create: the next "
+            f"apply finds key {key.id} by its name {key.name!r}, revokes it, and creates "
+            f"{change.address} again (fix the cause first)",
+        )
 
     def _lookup_after_ambiguity(
         self, change: ResourceChange, write: KeyWrite, known: set[str]
@@ -691,12 +733,14 @@ class _Run:
         refused_again: bool = False,
     ) -> T:
         """Send one write; a 429 or another API error ends the apply with state saved.
-        With `refused_again`, a server error that is not a gateway's is raised to the
-        caller, who can tell whether the write was made.
+        Not sent once the state lock was lost (StateLockLostError). With `refused_again`,
+        a server error that is not a gateway's is raised to the caller, who can tell
+        whether the write was made.
 
         Every request it took counts toward the account's writes of the day, refused,
         failed and repeated ones too (Infobip's limit counts requests), and the state
         keeps the tally (`account` is where the key lives, when not the change's)."""
+        check_still_held(self.store.path)
         log.debug("infobip write", verb=verb, address=change.address, key_id=change.key_id)
         before = self.service.write_requests()
         try:
@@ -776,10 +820,20 @@ class _Run:
             return
         self.awaiting_delivery = False
         entry.secret = record
-        self._save()
         # A command is named as one: "delivered to sh" reads like a place.
         kind = "command " if record.sink == "exec" else ""
         where = f" to {kind}{record.location}" if record.location else ""
+        try:
+            self._save()
+        except StateError as failure:
+            self._fail(
+                change,
+                f"{change.address} was created [id={key.id}] and its secret delivered{where}, "
+                f"but the state could not record the delivery: {_clause(str(failure))}. "
+                "Nothing more was written. The state still says the secret was not "
+                "delivered, so the next apply replaces the key (a new key, whose secret "
+                "goes to the same place)",
+            )
         self.emit(ApplyEvent(EventKind.SECRET, change.address, f"Secret delivered{where}"))
 
     def _lost_on_stop(self, change: ResourceChange, key: LiveKey) -> None:

@@ -28,6 +28,7 @@ from typing import cast, get_args
 from infobip_iac.domain.keys import LiveKey, SinkKind
 from infobip_iac.errors import StateError
 from infobip_iac.state.files import ensure_private_dir, write_atomically
+from infobip_iac.state.lock import check_still_held
 from infobip_iac.state.model import ResourceState, SecretRecord
 
 __all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
@@ -115,6 +116,7 @@ class CreateJournal:
 
     def __init__(self, state_path: Path) -> None:
         self.path = journal_path_for(state_path)
+        self._state_path = state_path
 
     def pending(self) -> list[PendingCreate]:
         """The creates begun and not ended, oldest first; [] when there is no journal."""
@@ -174,6 +176,8 @@ class CreateJournal:
         self._store([])
 
     def _store(self, entries: list[PendingCreate]) -> None:
+        # Written under the state lock only, and never once that lock was lost.
+        check_still_held(self._state_path)
         try:
             if not entries:
                 self.path.unlink(missing_ok=True)

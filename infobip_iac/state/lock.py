@@ -5,19 +5,32 @@ Two files sit beside the state:
 - `<state>.lock` holds the holder's `LockInfo` as JSON. It is what other runs show in their
   "locked" message and what `force-unlock` checks its id against, and it outlives a killed
   holder, so a crash is reported instead of silently forgotten.
-- `<state>.flock` is never removed; the holder keeps an exclusive `filelock` (flock) on it
-  for as long as it holds the lock. filelock alone is not enough: its lock vanishes with the
-  holder's process and carries no details for others to read. The flock is what makes
-  taking the lock race-free and tells a live holder from a dead one: a `.lock` file whose
-  flock nobody holds was left by a process that died without releasing it.
+- `<state>.flock` is never removed by the tool; the holder keeps an exclusive flock(2) on
+  an open descriptor of it for as long as it holds the lock. The flock is what makes taking
+  the lock race-free and tells a live holder from a dead one: the kernel drops it with the
+  holder's process, so a `.lock` file whose flock nobody holds was left by a process that
+  died without releasing it.
 
-A lock left by a dead process is never taken over automatically: the run that died may have
-been interrupted mid-apply, so a person looks first and breaks it with `force-unlock ID`.
+Deleting files must not let a second run in, yet a flock lives on its inode, not its name:
+after `rm state.json.flock state.json.lock` a second run creates new files and locks them.
+So the holder remembers the identity (device, inode) of both files as it took them, and
+`check_still_held` compares them with what the names point at now; apply calls it (through
+the state store and the create journal, and before every Infobip write) and stops before
+writing when they differ. Taking the lock checks the same after the flock is granted, so a
+file removed between our open and our flock is never mistaken for the lock.
+
+A lock left by a process that provably died (it ran on this host, its process is gone and
+the flock is free) is taken over with a warning naming it; the run that takes it carries
+on, and apply's journal recovery (`engine.recovery`) finds any create it left unrecorded.
+A lock from another host, or one whose recorded process still runs, is left alone: a person
+looks first and breaks it with `force-unlock ID`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import getpass
 import json
 import os
@@ -31,25 +44,79 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
-from infobip_iac.errors import StateError, StateLockedError
+from infobip_iac.errors import StateError, StateLockedError, StateLockLostError
 from infobip_iac.logs import get_logger
 from infobip_iac.state.files import ensure_private_dir, write_atomically
 
-__all__ = ["LockInfo", "StateLock", "locked"]
+__all__ = ["LockInfo", "StateLock", "check_still_held", "locked"]
 
 _log = get_logger(__name__)
-# The flocks this process holds, by lock id. Kept here rather than on a StateLock object so
-# that dropping the object (or releasing through another one) cannot free a flock early:
-# filelock releases a lock when its object is garbage-collected.
-_HELD: dict[str, tuple[FileLock, Path]] = {}
-_HELD_GUARD = threading.Lock()
 _POLL_SECONDS = 0.05
 # The holder writes its details just after taking the flock; a contender that finds the
 # flock taken waits this long for them rather than report an anonymous holder.
 _HOLDER_GRACE_SECONDS = 1.0
 _MAX_INFO_BYTES = 64 * 1024
+_FLOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+FileIdentity = tuple[int, int]  # (st_dev, st_ino)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A lock this process holds: the descriptor its flock is on, and the identity of the
+    two files as they were when it was taken."""
+
+    state_path: Path
+    fd: int
+    flock_path: Path
+    flock_identity: FileIdentity
+    info_path: Path
+    info_identity: FileIdentity
+
+    def what_changed(self) -> str | None:
+        """Why the lock files are no longer the ones taken, or None when they are."""
+        for path, identity in (
+            (self.flock_path, self.flock_identity),
+            (self.info_path, self.info_identity),
+        ):
+            try:
+                now = _identity_of(path)
+            except FileNotFoundError:
+                return f"the lock file {path} was removed"
+            except OSError as error:
+                return f"the lock file {path} cannot be looked at ({error.strerror})"
+            if now != identity:
+                return f"the lock file {path} was replaced by another file"
+        return None
+
+
+# The flocks this process holds, by lock id. Kept here rather than on a StateLock object so
+# that dropping the object (or releasing through another one) cannot free a flock early.
+_HELD: dict[str, _Held] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _identity_of(path: Path) -> FileIdentity:
+    found = os.lstat(path)
+    return found.st_dev, found.st_ino
+
+
+def check_still_held(state_path: Path) -> None:
+    """Raise StateLockLostError when a lock this process holds on `state_path` is no longer
+    the lock others see: its files were removed or replaced, so another run may have taken
+    the lock meanwhile. Nothing to check when this process holds none."""
+    with _HELD_GUARD:
+        held = [h for h in _HELD.values() if h.state_path == state_path]
+    for lock in held:
+        changed = lock.what_changed()
+        if changed is not None:
+            raise StateLockLostError(
+                f"the state lock of {state_path} is no longer held: {changed} while this run "
+                "held it, so another run may be changing the state now. This run stopped "
+                "before writing anything more to Infobip or to the state. Check that no "
+                "other infobip-iac runs on this state, then run plan to see where things "
+                "stand."
+            )
 
 
 def _who() -> str:
@@ -148,6 +215,8 @@ class StateLock:
         # release could do so while a contender had it open and was about to lock it, and a
         # third run would then create and lock a new file, so two runs would hold the lock.
         self._flock_path = state_path.with_name(state_path.name + ".flock")
+        # The dead holder whose lock the last acquire took over, if it did.
+        self.taken_over: LockInfo | None = None
 
     def acquire(self, info: LockInfo, *, timeout: float) -> str:
         """Take the lock for `info`, waiting up to `timeout` seconds (0: one attempt).
@@ -161,50 +230,98 @@ class StateLock:
             raise StateError(
                 f"cannot create the state folder {self.state_path.parent}: {error.strerror}"
             ) from None
-        flock = FileLock(str(self._flock_path), mode=0o600, thread_local=False)
-        try:
-            flock.acquire(timeout=max(timeout, 0.0), poll_interval=_POLL_SECONDS)
-        except Timeout:
-            raise self._locked_error(self._holder_once_written(), waited=timeout) from None
-        except OSError as error:
-            raise StateError(f"cannot lock {self._flock_path}: {error.strerror}") from None
+        fd, flock_identity = self._take_flock(timeout)
         try:
             left_behind = self.holder()
             if left_behind is not None:
-                # We hold the flock, so nobody alive holds this lock: its owner died.
-                raise self._locked_error(left_behind, waited=0, abandoned=True)
+                # We hold the flock, so no running process holds this lock.
+                self._take_over(left_behind)
             write_atomically(self.info_path, info.to_json().encode())
+            info_identity = _identity_of(self.info_path)
         except OSError as error:
-            flock.release()
+            os.close(fd)
             raise StateError(
                 f"cannot write the lock file {self.info_path}: {error.strerror}"
             ) from None
         except BaseException:
-            flock.release()
+            os.close(fd)
             raise
         with _HELD_GUARD:
-            _HELD[info.id] = (flock, self.info_path)
+            _HELD[info.id] = _Held(
+                state_path=self.state_path,
+                fd=fd,
+                flock_path=self._flock_path,
+                flock_identity=flock_identity,
+                info_path=self.info_path,
+                info_identity=info_identity,
+            )
         return info.id
+
+    def _take_flock(self, timeout: float) -> tuple[int, FileIdentity]:
+        """An open descriptor of `.flock` with our exclusive flock on it, and its identity.
+
+        Hand-written on fcntl rather than with filelock: the lock must stay tied to a
+        descriptor whose inode we can compare with the file's name later (see the module
+        docstring), which filelock does not expose."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            try:
+                fd = os.open(self._flock_path, _FLOCK_FLAGS, 0o600)
+            except OSError as error:
+                raise StateError(f"cannot lock {self._flock_path}: {error.strerror}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                os.close(fd)
+                if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise StateError(f"cannot lock {self._flock_path}: {error.strerror}") from None
+                if time.monotonic() >= deadline:
+                    raise self._locked_error(self._holder_once_written(), waited=timeout) from None
+                time.sleep(_POLL_SECONDS)
+                continue
+            found = os.fstat(fd)
+            identity = (found.st_dev, found.st_ino)
+            try:
+                current: FileIdentity | None = _identity_of(self._flock_path)
+            except FileNotFoundError:
+                current = None
+            if current == identity:
+                return fd, identity
+            # The file was removed or replaced between our open and our flock: what we
+            # hold is no lock anyone else can see. Try again with what the name is now.
+            os.close(fd)
+
+    def _take_over(self, dead: LockInfo) -> None:
+        """Take the lock `dead` left, when it provably died; else raise StateLockedError."""
+        if not dead.process_is_gone():
+            raise self._locked_error(dead, waited=0, abandoned=True)
+        self.taken_over = dead
+        _log.warning(
+            f"took over the state lock of {self.state_path} left by {dead.describe()}: "
+            f"process {dead.pid} on this host is no longer running and held no lock. Any "
+            "create it left unrecorded is looked for before planning.",
+            lock_id=dead.id,
+        )
 
     def release(self, lock_id: str) -> None:
         """Give back a lock this process acquired."""
         with _HELD_GUARD:
             held = _HELD.get(lock_id)
-            if held is None or held[1] != self.info_path:
+            if held is None or held.info_path != self.info_path:
                 raise StateError(
                     f"lock {lock_id} on {self.state_path} is not held by this process; "
                     "a lock left by another process is broken with force-unlock"
                 )
             del _HELD[lock_id]
-        flock = held[0]
         try:
-            current = self._read_holder_quietly()
-            if current is not None and current.id == lock_id:
+            changed = held.what_changed()
+            if changed is None:
                 self.info_path.unlink(missing_ok=True)
             else:
-                _log.warning("state lock file changed while held", path=str(self.info_path))
+                # Not ours to remove any more: it may be another run's lock now.
+                _log.warning(f"state lock lost while held: {changed}", path=str(self.info_path))
         finally:
-            flock.release()
+            os.close(held.fd)
 
     def force_unlock(self, lock_id: str) -> None:
         """Break a lock whose holder is gone; `lock_id` must be the id it was taken with."""
@@ -218,10 +335,9 @@ class StateLock:
                 f"{lock_id} is not the id of the lock on {self.state_path}; it is held by "
                 f"{holder.describe()}. Pass the id shown in the lock message."
             )
-        flock = FileLock(str(self._flock_path), mode=0o600, thread_local=False)
         try:
-            flock.acquire(timeout=0)
-        except Timeout:
+            fd, _ = self._take_flock(0)
+        except StateLockedError:
             raise StateLockedError(
                 f"the lock on {self.state_path} is held by a running process: "
                 f"{holder.describe()}. Wait for it to finish or stop it; force-unlock only "
@@ -234,7 +350,7 @@ class StateLock:
             if current is not None and current.id == lock_id:
                 self.info_path.unlink(missing_ok=True)
         finally:
-            flock.release()
+            os.close(fd)
 
     def holder(self) -> LockInfo | None:
         """Who holds the lock, or None. A lock file that cannot be parsed raises StateError."""
@@ -282,15 +398,20 @@ class StateLock:
                 + ". Try again when it has finished, or pass a longer --lock-timeout."
             )
         lines = [f"the state {state} is locked by {holder.describe()}."]
-        if holder.process_is_gone():
+        if abandoned and not holder.process_is_gone() and holder.host == socket.gethostname():
+            lines.append(
+                f"Its process {holder.pid} still runs on this host, yet holds no lock: the "
+                "lock files may have been deleted while it ran. Stop it, or wait for it."
+            )
+        elif holder.process_is_gone():
             lines.append(
                 f"The lock is stale: process {holder.pid} on this host is no longer running "
                 "(it was killed or crashed without releasing the lock)."
             )
         elif abandoned:
             lines.append(
-                "The lock is stale: no running process holds it any more (its holder was "
-                "killed or crashed without releasing it)."
+                "No running process on this host holds it; its holder ran on another host, "
+                "so whether it still runs cannot be told from here."
             )
         elif waited:
             lines.append(f"Waited {waited:g}s for it; pass a longer --lock-timeout to wait more.")

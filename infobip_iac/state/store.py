@@ -20,6 +20,7 @@ from infobip_iac.state.files import (
     sweep_temp_files,
     write_atomically,
 )
+from infobip_iac.state.lock import check_still_held
 from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.versions import upgrade_document
 
@@ -170,8 +171,11 @@ class StateStore:
 
         The previous file is first copied to `<state>.backup`. Refused when the file on disk
         belongs to another lineage or has moved past `doc.serial` (someone wrote in between),
-        so always pass the document the previous write returned.
+        so always pass the document the previous write returned. Refused too when this
+        process held the state's lock and its files were removed or replaced since
+        (StateLockLostError): another run may be writing.
         """
+        check_still_held(self.path)
         current = self._read_bytes(self.path)
         if current is not None:
             on_disk = self._decode_or_explain(current)

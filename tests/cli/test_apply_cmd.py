@@ -3,7 +3,9 @@ rules, secrets on stdout only when asked, and the summary."""
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,82 @@ def test_a_nul_in_a_sink_is_refused_at_its_place_by_every_command(
         assert "Traceback" not in outcome.err and "embedded null" not in outcome.err
         assert writes(counts) == 0
     assert not ws.state_path.exists()
+
+
+FILE_SINK_KEY = """
+    version: 1
+    defaults:
+      allowed_ips: [203.0.113.0/24]
+      secret: {sink: file, path: "secrets/{address}.env"}
+    api_keys:
+      reports:
+        scopes: [sms:logs:read]
+"""
+
+
+def _full_disk_for(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
+    """Every write of `target` through the state store fails as on a full disk."""
+    from infobip_iac.state import store as store_module
+
+    real = store_module.write_atomically
+
+    def failing(path: Path, data: bytes) -> None:
+        if Path(path).absolute() == target:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(store_module, "write_atomically", failing)
+
+
+def test_a_state_write_failing_after_a_create_names_the_key_its_secret_and_the_next_step(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(FILE_SINK_KEY)
+    with monkeypatch.context() as patched:
+        _full_disk_for(patched, ws.state_path)
+        failed = ws.apply()
+    (key,) = ws.live().values()
+    assert failed.code == 1, failed
+    assert f"api_keys.reports was created at Infobip [id={key.id}]" in failed.err
+    assert "No space left on device" in failed.err
+    assert "Its secret was NOT delivered" in failed.err
+    assert f"finds key {key.id} by its name 'reports', revokes it, and creates" in failed.err
+    assert not (ws.manifests / "secrets" / "api_keys.reports.env").exists()
+    assert not ws.state_path.exists()
+
+    # What it said the next apply does is what the next apply does.
+    again = ws.apply()
+    assert again.code == 0, again
+    with ws.client() as client:
+        keys = client.list_keys("_").keys
+    enabled = [k for k in keys if k.enabled]
+    assert [k.id for k in keys if not k.enabled] == [key.id]
+    assert len(enabled) == 1 and enabled[0].id != key.id
+    written = (ws.manifests / "secrets" / "api_keys.reports.env").read_text()
+    assert f"INFOBIP_API_KEY_ID={enabled[0].id}" in written
+    ws.assert_converged()
+
+
+def test_a_state_write_failing_after_a_delivery_says_the_secret_was_delivered(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(FILE_SINK_KEY)
+    from infobip_iac.engine import apply as apply_module
+
+    real = apply_module.deliver
+
+    def deliver_then_fill_the_disk(*args: object, **kwargs: object) -> object:
+        record = real(*args, **kwargs)  # type: ignore[arg-type]
+        _full_disk_for(monkeypatch, ws.state_path)
+        return record
+
+    monkeypatch.setattr(apply_module, "deliver", deliver_then_fill_the_disk)
+    failed = ws.apply()
+    monkeypatch.undo()
+    (key,) = ws.live().values()
+    secret_file = ws.manifests / "secrets" / "api_keys.reports.env"
+    assert failed.code == 1, failed
+    assert f"api_keys.reports was created [id={key.id}] and its secret delivered to " in failed.err
+    assert str(secret_file) in failed.err
+    assert "the next apply replaces the key" in failed.err
+    assert f"INFOBIP_API_KEY_ID={key.id}" in secret_file.read_text()

@@ -6,6 +6,7 @@ statemgr.TestLocker): contention between processes, a killed holder, force-unloc
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import multiprocessing
@@ -19,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from infobip_iac.errors import StateError, StateLockedError
-from infobip_iac.state.lock import LockInfo, StateLock, locked
+from infobip_iac.errors import StateError, StateLockedError, StateLockLostError
+from infobip_iac.logs import configure_logging
+from infobip_iac.state.lock import LockInfo, StateLock, check_still_held, locked
 
 _fork = multiprocessing.get_context("fork")
 
@@ -209,53 +211,121 @@ def _killed_holder(state_path: Path) -> LockInfo:
     return info
 
 
-def test_the_lock_of_a_killed_holder_is_reported_stale_then_broken_with_its_id(
-    state_path: Path,
+def test_the_lock_of_a_killed_holder_is_taken_over_with_a_warning_naming_it(
+    state_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    configure_logging("warning")  # as the CLI does: warnings to stderr
     dead = _killed_holder(state_path)
     started = time.monotonic()
-
-    with pytest.raises(StateLockedError) as caught:
-        StateLock(state_path).acquire(LockInfo.new("apply"), timeout=5)
-
-    assert time.monotonic() - started < 1  # a stale lock is not waited for
-    message = str(caught.value)
-    assert "stale" in message
-    assert f"process {dead.pid} on this host is no longer running" in message
-    assert f"infobip-iac force-unlock {dead.id}" in message
-    assert caught.value.lock_id == dead.id
-
-    with pytest.raises(StateError, match="is not the id"):
-        StateLock(state_path).force_unlock("0" * 36)
-    assert StateLock(state_path).holder() == dead
-
-    StateLock(state_path).force_unlock(dead.id)
-
-    assert StateLock(state_path).holder() is None
-    with locked(state_path, "apply", timeout=0) as fresh:
-        assert StateLock(state_path).holder() == fresh
-
-
-def test_a_lock_left_without_a_live_flock_is_stale_even_on_another_host(
-    state_path: Path,
-) -> None:
     lock = StateLock(state_path)
-    state_path.parent.mkdir(parents=True)
-    elsewhere = LockInfo.new("apply")
+    fresh = LockInfo.new("apply")
+
+    assert lock.acquire(fresh, timeout=5) == fresh.id
+
+    assert time.monotonic() - started < 1  # a dead holder is not waited for
+    assert lock.taken_over == dead
+    assert StateLock(state_path).holder() == fresh
+    warning = capsys.readouterr().err
+    assert f"took over the state lock of {state_path} left by {dead.describe()}" in warning
+    assert f"process {dead.pid} on this host is no longer running" in warning
+    with pytest.raises(StateLockedError):
+        StateLock(state_path).acquire(LockInfo.new("plan"), timeout=0)
+    lock.release(fresh.id)
+    assert StateLock(state_path).holder() is None
+
+
+def _elsewhere(lock: StateLock) -> LockInfo:
+    """A lock file left by a run on another host, whose flock nobody here holds."""
+    lock.state_path.parent.mkdir(parents=True)
+    template = LockInfo.new("apply")
     elsewhere = LockInfo(
-        id=elsewhere.id,
+        id=template.id,
         who="ci@runner-7",
         operation="apply",
-        created=elsewhere.created,
+        created=template.created,
         pid=4242,
         host="runner-7",
     )
     lock.info_path.write_text(elsewhere.to_json())
+    return elsewhere
 
-    with pytest.raises(StateLockedError, match="no running process holds it") as caught:
+
+def test_a_lock_left_on_another_host_is_not_taken_over_but_broken_with_its_id(
+    state_path: Path,
+) -> None:
+    lock = StateLock(state_path)
+    elsewhere = _elsewhere(lock)
+
+    with pytest.raises(StateLockedError, match="holder ran on another host") as caught:
         lock.acquire(LockInfo.new("plan"), timeout=0)
 
-    assert "ci@runner-7" in str(caught.value)
+    message = str(caught.value)
+    assert "ci@runner-7" in message
+    assert f"infobip-iac force-unlock {elsewhere.id}" in message
+    assert caught.value.lock_id == elsewhere.id
+    assert lock.holder() == elsewhere
+    with pytest.raises(StateError, match="is not the id"):
+        lock.force_unlock("0" * 36)
+    assert lock.holder() == elsewhere
+
+    lock.force_unlock(elsewhere.id)
+
+    assert lock.holder() is None
+    with locked(state_path, "apply", timeout=0) as fresh:
+        assert lock.holder() == fresh
+
+
+def test_a_lock_whose_process_still_runs_here_is_not_taken_over(state_path: Path) -> None:
+    """Only the flock was deleted: the holder still runs (here: this very process) though
+    no flock is held; that is no proof of death."""
+    lock = StateLock(state_path)
+    state_path.parent.mkdir(parents=True)
+    alive = LockInfo.new("apply")  # this process, which is running
+    lock.info_path.write_text(alive.to_json())
+
+    with pytest.raises(StateLockedError, match=f"Its process {os.getpid()} still runs"):
+        lock.acquire(LockInfo.new("plan"), timeout=0)
+    assert lock.holder() == alive
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["rm both", "rm flock", "rm info", "replace info"],
+)
+def test_a_lock_whose_files_were_removed_or_replaced_is_known_lost(
+    state_path: Path, tamper: str
+) -> None:
+    lock = StateLock(state_path)
+    info = LockInfo.new("apply")
+    lock.acquire(info, timeout=0)
+    flock_path = state_path.with_name("state.json.flock")
+    check_still_held(state_path)  # intact: nothing raised
+
+    if tamper in ("rm both", "rm flock"):
+        flock_path.unlink()
+    if tamper in ("rm both", "rm info"):
+        lock.info_path.unlink()
+    if tamper == "replace info":
+        # Same content, another file: what `force-unlock` and a new holder leave behind.
+        os.rename(lock.info_path, lock.info_path.with_suffix(".old"))
+        lock.info_path.write_text(info.to_json())
+
+    with pytest.raises(StateLockLostError, match="is no longer held") as caught:
+        check_still_held(state_path)
+    assert "stopped before writing anything more" in str(caught.value)
+    assert "was removed" in str(caught.value) or "was replaced" in str(caught.value)
+    # A second run gets in when both files are gone: the first must stop, as it does.
+    if tamper == "rm both":
+        with locked(state_path, "apply", timeout=0) as second:
+            assert lock.holder() == second
+            lock.release(info.id)  # the first run's release leaves the second's lock alone
+            assert lock.holder() == second
+    else:
+        lock.release(info.id)
+
+
+def test_check_still_held_ignores_states_this_process_does_not_lock(state_path: Path) -> None:
+    check_still_held(state_path)  # no lock held: nothing to compare, nothing raised
 
 
 def test_release_through_the_lock_of_another_state_is_refused(
@@ -272,15 +342,14 @@ def test_release_through_the_lock_of_another_state_is_refused(
 def test_a_contender_waits_a_moment_for_the_holders_details(tmp_path: Path) -> None:
     """Between taking the flock and writing its details the holder is anonymous; a
     contender arriving then (five applies started together) still names the holder."""
-    from filelock import FileLock
-
     from infobip_iac.state.files import write_atomically
 
     state = tmp_path / "state.json"
     lock = StateLock(state)
     holder = LockInfo.new("apply")
-    flock = FileLock(str(state.with_name("state.json.flock")), thread_local=False)
-    flock.acquire()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    flock_fd = os.open(state.with_name("state.json.flock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(flock_fd, fcntl.LOCK_EX)
     late_details = threading.Timer(
         0.3, lambda: write_atomically(lock.info_path, holder.to_json().encode())
     )
@@ -290,6 +359,6 @@ def test_a_contender_waits_a_moment_for_the_holders_details(tmp_path: Path) -> N
             StateLock(state).acquire(LockInfo.new("plan"), timeout=0)
     finally:
         late_details.join()
-        flock.release()
+        os.close(flock_fd)
     assert holder.id in str(caught.value)
     assert 'for "apply"' in str(caught.value)
