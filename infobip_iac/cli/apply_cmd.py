@@ -47,7 +47,7 @@ from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
 from infobip_iac.redaction import redact
-from infobip_iac.state.lock import locked
+from infobip_iac.state.lock import locked, taken_over_from
 from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
 
@@ -169,7 +169,12 @@ def apply(
     ):
         state = store.read()
         # Keys an interrupted apply created but never recorded: revoked by this plan.
-        state = recover_interrupted_creates(service, store, state, events=printer)
+        # A dead holder's last create may still land: recovery gives it time to (one call's
+        # timeout at most), so that it is not made a second time.
+        in_flight_for = opts.timeout if taken_over_from(opts.state) is not None else 0.0
+        state = recover_interrupted_creates(
+            service, store, state, events=printer, in_flight_for=in_flight_for
+        )
         if isinstance(source, Plan):
             planned = source
         else:

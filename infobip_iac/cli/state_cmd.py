@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from infobip_iac.cli.common import (
 )
 from infobip_iac.domain.keys import is_key_address, key_address
 from infobip_iac.errors import UsageError
-from infobip_iac.state.lock import StateLock, locked
+from infobip_iac.state.lock import LockInfo, StateLock, locked
 from infobip_iac.state.model import ResourceState, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
 
@@ -211,16 +212,48 @@ def set_endpoint(lock_timeout: float, *, opts: GlobalOptions) -> int:
 
 @click.command("force-unlock")
 @click.argument("lock_id")
+@click.option(
+    "-force",
+    "--force",
+    "force",
+    is_flag=True,
+    help="Break the lock without asking for confirmation.",
+)
 @state_options
-def force_unlock(lock_id: str, *, opts: GlobalOptions) -> int:
+def force_unlock(lock_id: str, force: bool, *, opts: GlobalOptions) -> int:
     """Break a state lock left by a run that was killed or crashed.
 
     LOCK_ID is the id shown in the "locked" message. Only a lock whose holder is no longer
-    running can be broken; look at what the interrupted run did before breaking it.
+    running can be broken; look at what the interrupted run did before breaking it. A lock
+    left by a dead run on this host is taken over by the next run without this command;
+    it is for a lock from another host, whose holder cannot be checked from here. Asks
+    for `yes` first (as Terraform does) unless -force is given.
     """
     lock = StateLock(opts.state)
     holder = lock.holder()
+    if not force:
+        _confirm_force_unlock(lock_id, holder)
     lock.force_unlock(lock_id)
     held_by = f" (held by {holder.describe()})" if holder else ""
     click.echo(f"Lock {lock_id} on {opts.state} is broken{held_by}; the state is unlocked.")
     return 0
+
+
+def _confirm_force_unlock(lock_id: str, holder: LockInfo | None) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "force-unlock asks for `yes` before breaking a lock, but there is no terminal "
+            "to ask on. Pass -force to break it without asking"
+        )
+    held_by = f"\n  It is held by {holder.describe()}." if holder else ""
+    answer = click.prompt(
+        "Do you really want to force-unlock?\n"
+        "  infobip-iac will remove the lock on the state. This lets other runs change the\n"
+        "  state, even though it may still be in use."
+        f"{held_by}\n"
+        "  Only 'yes' will be accepted to confirm.\n\n  Enter a value",
+        default="",
+        show_default=False,
+    )
+    if answer.strip() != "yes":
+        raise UsageError(f"force-unlock cancelled; lock {lock_id} was left in place")

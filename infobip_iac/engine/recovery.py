@@ -8,12 +8,18 @@ such a key: nobody holds its secret, so it is put in state at a deposed address 
 which no manifest declares, and the plan that follows revokes it.
 
 `recover_interrupted_creates` does that for apply, under the state lock, before planning.
+When apply took the lock over from a process that died (`state.lock`), that process's last
+create may still be on its way: killed mid-request, its request can still be committed by
+Infobip after it died. So a journaled create sent less than `in_flight_for` seconds ago (the
+per-call timeout: no answer comes later than that) that has not shown up is looked for once
+more when that time is up, rather than taken for one that never landed and made again.
 `preview_interrupted_creates` gives plan the same state without saving anything, so that
 the plan a reviewer reads (and saves) is the plan apply carries out after its recovery.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,15 +38,29 @@ def recover_interrupted_creates(
     state: StateDocument,
     *,
     events: Callable[[ApplyEvent], None],
+    in_flight_for: float = 0.0,
 ) -> StateDocument:
     """The state with every key a journaled create left behind recorded for revocation
     (and saved); `state` itself when nothing was found. The journal is emptied: this read
-    settles every entry."""
+    settles every entry. `in_flight_for`: see the module docstring (0: look once)."""
     journal = CreateJournal(store.path)
     pending = journal.pending()
     if not pending:
         return state
     found = _recovered(service, store, state, pending)
+    wait, youngest = _time_left_in_flight(service, found, pending, in_flight_for)
+    if youngest is not None and wait > 0:
+        events(
+            ApplyEvent(
+                EventKind.WARNING,
+                youngest.address,
+                f"the run that held the lock died {in_flight_for - wait:.0f}s after sending "
+                f"this create, and no key named {youngest.name!r} has come of it yet; "
+                f"waiting {wait:.0f}s for it to land or not before planning.",
+            )
+        )
+        time.sleep(wait)
+        found = _recovered(service, store, state, pending)
     for note in found.notes:
         events(ApplyEvent(EventKind.WARNING, note.address, note.message(preview=False)))
     updated = store.write(found.state) if found.notes else state
@@ -100,6 +120,21 @@ class _Found:
             f"key {self.key_id} named {self.name!r} was made by a create {how}; nobody holds "
             f"its secret, so {then}."
         )
+
+
+def _time_left_in_flight(
+    service: KeyService, found: _Recovery, pending: list[PendingCreate], in_flight_for: float
+) -> tuple[float, PendingCreate | None]:
+    """Seconds until the youngest create that has not shown up can no longer land, and
+    that create (None when every create has shown up)."""
+    seen = {note.entry for note in found.notes}
+    unseen = [entry for entry in pending if entry not in seen]
+    if in_flight_for <= 0 or not unseen:
+        return 0.0, None
+    youngest = max(unseen, key=lambda entry: entry.sent_at)
+    # Infobip's clock, as its last answer (the lookups just made) told it.
+    age = (service.server_time() - youngest.sent_at).total_seconds()
+    return max(0.0, min(in_flight_for, in_flight_for - age)), youngest
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ folder) could otherwise aim the secret somewhere it does not belong:
   name (`O_EXCL|O_NOFOLLOW`), fsynced and renamed into place, so it never exists with a
   wider mode and a planted link is never written through;
 - a symlink at the final path is refused, even when the path is one this key owned;
-- an existing file is only replaced when this key's sink wrote it before (`owned_files`).
+- an existing file is only replaced when this key's sink wrote it before (`owned_files`);
+- an existing file that this sink wrote for another key (its content is exactly what
+  `file_contents` writes, naming that key's id; mode 0600, ours) is moved aside to
+  `<stem>.replaced-<id><suffix>` and the move is said: re-adding an address removed earlier
+  finds the revoked key's file there, and must not be refused for it, nor destroy it (its
+  key may still be enabled if the state forgot it by hand). Any other file is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.domain.sinkpath import PLACEHOLDERS, fill_sink_path
 from infobip_iac.errors import SecretSinkError
+from infobip_iac.logs import get_logger
 from infobip_iac.secrets.gitcheck import warn_if_git_would_commit
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.state.files import (
@@ -47,6 +53,7 @@ __all__ = [
     "write_secret_file",
 ]
 
+_log = get_logger(__name__)
 # Values safe to leave unquoted in a .env file read by shells, docker and dotenv libraries.
 _DOTENV_BARE = re.compile(r"[A-Za-z0-9_./+=:@-]*")
 # The longest file name Linux and macOS file systems take, in bytes.
@@ -138,12 +145,65 @@ def _check_name_length(target: Path) -> None:
         )
 
 
-def _check_existing(target: Path, owned_files: Collection[str]) -> None:
+# A secret file is a few hundred bytes; a bigger file is certainly not one of ours.
+_MAX_OWN_FILE_BYTES = 64 * 1024
+_DOTENV_LINE = re.compile(r'(INFOBIP_API_KEY(?:_ID)?)=("(?:[^"\\]|\\.)*"|[^"\n]*)')
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_JSON_FIELDS = frozenset({"id", "name", "account", "apiKeySecret"})
+
+
+def _key_id_of_own_file(target: Path, found: os.stat_result) -> str | None:
+    """The key id named by a file this sink wrote (see the module docstring), or None when
+    the file is anything else. A raw file names no key, so it is never recognised."""
+    private = stat.S_IMODE(found.st_mode) == 0o600 and found.st_uid == os.getuid()
+    if not private or found.st_size > _MAX_OWN_FILE_BYTES:
+        return None
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read(_MAX_OWN_FILE_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    key_id = _dotenv_key_id(text) if text.startswith("INFOBIP_API_KEY=") else _json_key_id(text)
+    return key_id if key_id is not None and _KEY_ID.fullmatch(key_id) else None
+
+
+def _dotenv_key_id(text: str) -> str | None:
+    lines = text.split("\n")
+    if len(lines) != 3 or lines[2] != "":
+        return None
+    matched = [_DOTENV_LINE.fullmatch(line) for line in lines[:2]]
+    if matched[0] is None or matched[1] is None:
+        return None
+    if (matched[0].group(1), matched[1].group(1)) != ("INFOBIP_API_KEY", "INFOBIP_API_KEY_ID"):
+        return None
+    return matched[1].group(2)
+
+
+def _json_key_id(text: str) -> str | None:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or set(body) != _JSON_FIELDS or not isinstance(body["id"], str):
+        return None
+    return body["id"]
+
+
+def _aside_path(target: Path, key_id: str) -> Path:
+    """Where the file of `key_id` goes when another key's secret takes its place: beside
+    it, keeping its suffix (so a `.gitignore` pattern like `*.env` still covers it)."""
+    return target.with_name(f"{target.stem}.replaced-{key_id}{target.suffix}")
+
+
+def _check_existing(target: Path, owned_files: Collection[str]) -> str | None:
+    """Refuse a target this key may not write; the id of another key whose own file is in
+    the way (to be moved aside), or None when the target is free or this key's."""
     _check_name_length(target)
     try:
         found = os.lstat(target)
     except FileNotFoundError:
-        return
+        return None
     except OSError as error:
         raise _unusable(target, error) from None
     if stat.S_ISLNK(found.st_mode):
@@ -153,11 +213,21 @@ def _check_existing(target: Path, owned_files: Collection[str]) -> None:
         )
     if not stat.S_ISREG(found.st_mode):
         raise SecretSinkError(f"{target} exists and is not a regular file; choose another path")
-    if not _same_file_name(target, owned_files):
+    if _same_file_name(target, owned_files):
+        return None
+    key_id = _key_id_of_own_file(target, found)
+    if key_id is None:
         raise SecretSinkError(
             f"{target} already exists and was not written by this key's secret sink; "
             "it is left untouched. Move it away or choose another path"
         )
+    aside = _aside_path(target, key_id)
+    if os.path.lexists(aside):
+        raise SecretSinkError(
+            f"{target} holds the secret of key {key_id}, written by infobip-iac, and "
+            f"{aside} (where it would be moved) exists too; move one of them away"
+        )
+    return key_id
 
 
 def check_folder(folder: Path) -> None:
@@ -191,10 +261,12 @@ def check_folders_below_base(spec: SecretSinkSpec, target: Path) -> None:
             )
 
 
-def check_target(spec: SecretSinkSpec, target: Path, owned_files: Collection[str]) -> None:
-    """Every check the sink makes before it writes `target`, none of which writes."""
+def check_target(spec: SecretSinkSpec, target: Path, owned_files: Collection[str]) -> str | None:
+    """Every check the sink makes before it writes `target`, none of which writes. Returns
+    the id of another key whose file written by this sink is in the way: the write moves
+    it aside first."""
     check_folders_below_base(spec, target)
-    _check_existing(target, owned_files)
+    return _check_existing(target, owned_files)
 
 
 def _sweep_abandoned_temp_files(folder: Path) -> None:
@@ -208,6 +280,25 @@ def _sweep_abandoned_temp_files(folder: Path) -> None:
     remove_abandoned(folder / name for name in names if is_temp_file_name(name))
 
 
+def _move_aside(target: Path, key_id: str) -> None:
+    aside = _aside_path(target, key_id)
+    try:
+        # link + unlink rather than rename: link refuses to replace a file that appeared
+        # at `aside` since the check.
+        os.link(target, aside, follow_symlinks=False)
+        target.unlink()
+    except OSError as error:
+        raise SecretSinkError(
+            f"cannot move {target} (the secret file of key {key_id}) aside to {aside}: "
+            f"{error.strerror}"
+        ) from None
+    _log.warning(
+        f"{target} held the secret of key {key_id}, written by infobip-iac for a key no "
+        f"longer at this address; moved it to {aside}. Delete it once that key is revoked.",
+    )
+    warn_if_git_would_commit(aside)
+
+
 def write_secret_file(
     spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, owned_files: Collection[str] = ()
 ) -> SecretRecord:
@@ -217,7 +308,9 @@ def write_secret_file(
         ensure_private_dir(folder)
     except OSError as error:
         raise SecretSinkError(f"cannot create the folder {folder}: {error.strerror}") from None
-    check_target(spec, target, owned_files)
+    previous_key = check_target(spec, target, owned_files)
+    if previous_key is not None:
+        _move_aside(target, previous_key)
     try:
         write_atomically(target, file_contents(spec, secret, meta))
     except TempFileError as error:

@@ -48,7 +48,7 @@ from infobip_iac.errors import StateError, StateLockedError, StateLockLostError
 from infobip_iac.logs import get_logger
 from infobip_iac.state.files import ensure_private_dir, write_atomically
 
-__all__ = ["LockInfo", "StateLock", "check_still_held", "locked"]
+__all__ = ["LockInfo", "StateLock", "check_still_held", "locked", "taken_over_from"]
 
 _log = get_logger(__name__)
 _POLL_SECONDS = 0.05
@@ -72,6 +72,8 @@ class _Held:
     flock_identity: FileIdentity
     info_path: Path
     info_identity: FileIdentity
+    # The dead holder whose lock this one took over, if it did.
+    taken_over: LockInfo | None = None
 
     def what_changed(self) -> str | None:
         """Why the lock files are no longer the ones taken, or None when they are."""
@@ -99,6 +101,13 @@ _HELD_GUARD = threading.Lock()
 def _identity_of(path: Path) -> FileIdentity:
     found = os.lstat(path)
     return found.st_dev, found.st_ino
+
+
+def taken_over_from(state_path: Path) -> LockInfo | None:
+    """The dead holder whose lock on `state_path` this process took over, if it did: its
+    last requests may still be on their way to Infobip (see `engine.recovery`)."""
+    with _HELD_GUARD:
+        return next((h.taken_over for h in _HELD.values() if h.state_path == state_path), None)
 
 
 def check_still_held(state_path: Path) -> None:
@@ -231,6 +240,7 @@ class StateLock:
                 f"cannot create the state folder {self.state_path.parent}: {error.strerror}"
             ) from None
         fd, flock_identity = self._take_flock(timeout)
+        self.taken_over = None
         try:
             left_behind = self.holder()
             if left_behind is not None:
@@ -254,6 +264,7 @@ class StateLock:
                 flock_identity=flock_identity,
                 info_path=self.info_path,
                 info_identity=info_identity,
+                taken_over=self.taken_over,
             )
         return info.id
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from e2e.workspace import CREATE, Workspace, writes
+from leakguard import LeakWatch
 
 from infobip_iac.cli.apply_cmd import _summarize
 from infobip_iac.emulator import EmulatorServer
@@ -389,3 +390,30 @@ def test_a_state_write_failing_after_a_delivery_says_the_secret_was_delivered(
     assert str(secret_file) in failed.err
     assert "the next apply replaces the key" in failed.err
     assert f"INFOBIP_API_KEY_ID={key.id}" in secret_file.read_text()
+
+
+def test_re_adding_a_removed_address_moves_its_old_secret_file_aside(
+    ws: Workspace, leak_guard: LeakWatch
+) -> None:
+    ws.write(FILE_SINK_KEY)
+    assert ws.apply().code == 0
+    first = ws.live()["reports"]
+    ws.write(FILE_SINK_KEY.replace("reports", "other"))
+    removed = ws.apply()
+    assert removed.code == 0, removed
+    assert "api_keys.reports" not in ws.state().resources
+    secret_file = ws.manifests / "secrets" / "api_keys.reports.env"
+    assert f"INFOBIP_API_KEY_ID={first.id}" in secret_file.read_text()  # left behind
+
+    ws.write(FILE_SINK_KEY)
+    assert ws.plan_json()["warnings"] == []
+    readded = ws.apply()
+
+    assert readded.code == 0, readded
+    aside = secret_file.with_name(f"api_keys.reports.replaced-{first.id}.env")
+    assert f"moved it to {aside}" in readded.err
+    assert f"INFOBIP_API_KEY_ID={first.id}" in aside.read_text()
+    leak_guard.allow(aside)  # the sink's own file, moved aside by the sink
+    new_id = ws.state().resources["api_keys.reports"].id
+    assert new_id != first.id
+    assert f"INFOBIP_API_KEY_ID={new_id}" in secret_file.read_text()

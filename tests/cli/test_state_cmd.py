@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from infobip_iac.cli.main import main
+from infobip_iac.logs import configure_logging
 from infobip_iac.state.lock import LockInfo, StateLock
 from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
 from infobip_iac.state.store import StateStore
@@ -198,29 +203,88 @@ def test_rm_while_another_run_holds_the_lock_names_the_holder(
     assert len(StateStore(state_file).read().resources) == 2
 
 
-def _abandoned_lock(state_file: Path) -> LockInfo:
-    """A lock file whose holder is gone: what a killed apply leaves behind."""
-    info = LockInfo.new("apply")
+def _abandoned_lock(state_file: Path, *, host: str = "runner-7") -> LockInfo:
+    """A lock file whose flock nobody holds, left by a run on `host` (another host by
+    default: whether its holder still runs cannot be told from here)."""
+    mine = LockInfo.new("apply")
+    info = LockInfo(
+        id=mine.id,
+        who=f"ci@{host}",
+        operation="apply",
+        created=mine.created,
+        pid=_ended_pid(),
+        host=host,
+    )
     StateLock(state_file).info_path.write_text(info.to_json())
     return info
 
 
-def test_force_unlock_breaks_a_stale_lock_given_its_id(
+def _ended_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a stdin that looks like a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_force_unlock_breaks_a_lock_from_another_host_given_its_id_and_force(
     state_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stale = _abandoned_lock(state_file)
 
-    assert run("force-unlock", "not-the-id", "--state", str(state_file)) == 1
+    assert run("force-unlock", "not-the-id", "-force", "--state", str(state_file)) == 1
     assert "is not the id of the lock" in capsys.readouterr().err
     assert StateLock(state_file).holder() == stale
 
-    assert run("force-unlock", stale.id, "--state", str(state_file)) == 0
+    assert run("force-unlock", stale.id, "-force", "--state", str(state_file)) == 0
     assert f"Lock {stale.id} on {state_file} is broken" in capsys.readouterr().out
     assert StateLock(state_file).holder() is None
     assert run("state", "rm", "api_keys.billing", "--state", str(state_file)) == 0
 
 
-def test_a_stale_lock_blocks_state_changes_until_broken(
+def test_force_unlock_without_force_refuses_without_a_terminal(
+    state_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = _abandoned_lock(state_file)
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))  # piped, not a terminal
+
+    assert run("force-unlock", stale.id, "--state", str(state_file)) == 1
+
+    assert "Pass -force" in capsys.readouterr().err
+    assert StateLock(state_file).holder() == stale
+
+
+@pytest.mark.parametrize(("typed", "broken"), [("yes", True), ("y", False), ("", False)])
+def test_force_unlock_asks_and_takes_only_yes(
+    state_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    typed: str,
+    broken: bool,
+) -> None:
+    stale = _abandoned_lock(state_file)
+    monkeypatch.setattr("sys.stdin", _Terminal(f"{typed}\n"))
+
+    code = run("force-unlock", stale.id, "--state", str(state_file))
+
+    out, err = capsys.readouterr()
+    assert "Do you really want to force-unlock?" in out
+    assert "Only 'yes' will be accepted to confirm." in out
+    assert stale.describe() in out
+    if broken:
+        assert code == 0 and StateLock(state_file).holder() is None
+    else:
+        assert code == 1 and "force-unlock cancelled" in err
+        assert StateLock(state_file).holder() == stale
+
+
+def test_a_lock_from_another_host_blocks_state_changes_until_broken(
     state_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stale = _abandoned_lock(state_file)
@@ -228,8 +292,22 @@ def test_a_stale_lock_blocks_state_changes_until_broken(
     assert run("state", "mv", "api_keys.billing", "api_keys.b", "--state", str(state_file)) == 1
 
     err = capsys.readouterr().err
-    assert "stale" in err
+    assert "another host" in err
     assert f"infobip-iac force-unlock {stale.id}" in err
+
+
+def test_a_lock_left_by_a_dead_process_on_this_host_is_taken_over(
+    state_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("warning")
+    dead = _abandoned_lock(state_file, host=socket.gethostname())
+
+    assert run("state", "mv", "api_keys.billing", "api_keys.b", "--state", str(state_file)) == 0
+
+    err = capsys.readouterr().err
+    assert f"took over the state lock of {state_file} left by {dead.describe()}" in err
+    assert "api_keys.b" in StateStore(state_file).read().resources
+    assert StateLock(state_file).holder() is None
 
 
 def test_a_terraform_state_is_named_and_not_blamed_on_infobip_iac(

@@ -165,3 +165,109 @@ def test_sigterm_stops_an_apply_between_writes_with_state_saved_and_lock_release
     # Files of keys revoked in later rounds are in no state any more; the sink wrote them.
     for written in (tmp_path / "keys" / "secrets").glob("*.env"):
         leak_guard.allow(written)
+
+
+def _wait_for_lock_of(state: Path, child: subprocess.Popen[str]) -> None:
+    """Until `child` has written its lock details (a condition, polled; not a guess)."""
+    lock = StateLock(state)
+    deadline = time.monotonic() + 30
+    while True:
+        holder = lock._read_holder_quietly()
+        if holder is not None and holder.pid == child.pid:
+            return
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.01)
+
+
+def _secrets_in_place(emulator: EmulatorServer, root: Path) -> None:
+    """Every enabled key's secret is in its sink: nothing was lost without a word."""
+    for key in read_emulator(emulator).values():
+        if not key.enabled:
+            continue
+        written = (root / "keys" / "secrets" / f"api_keys.{key.name}.env").read_text()
+        assert f"INFOBIP_API_KEY={key.secret}\n" in written, key.name
+        assert f"INFOBIP_API_KEY_ID={key.id}\n" in written, key.name
+
+
+@pytest.mark.slow
+def test_deleting_the_lock_files_mid_apply_lets_no_second_apply_duplicate_a_key(
+    project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, leak_guard: LeakWatch
+) -> None:
+    """Issue 11, item 7: with 1.5 s on every call, `rm` both lock files while an apply that
+    creates 2 keys holds them, and start a second apply. The second gets the lock (the
+    files are new); the first finds its lock gone before its first write and stops there.
+    Without the check both created the keys: a duplicate enabled key, its secret lost."""
+    emulator, env = project
+    emulator.control.set_faults([{"operation": "*", "kind": "delay", "delay_ms": 1500}])
+    (tmp_path / "keys" / "main.yaml").write_text(_manifest(["k1", "k2"]))
+    state = tmp_path / ".infobip-iac" / "state.json"
+
+    first = _start_apply(tmp_path, env)
+    _wait_for_lock_of(state, first)
+    # Its first call takes 1.5 s: the files go well before it could write anything.
+    state.with_name("state.json.flock").unlink()
+    state.with_name("state.json.lock").unlink()
+    second = _start_apply(tmp_path, env, "--lock-timeout", "0")
+    first_code, first_out, first_err = first.wait(timeout=120), *first.communicate(timeout=10)
+    second_code, second_out, second_err = second.wait(timeout=120), *second.communicate(10)
+
+    assert "Traceback" not in first_err + second_err
+    assert first_code == 1, (first_out, first_err)
+    assert "create api_keys.k1 was not sent: the state lock of" in first_err, first_err
+    # Removed, or by now replaced by the second apply's own file.
+    assert "state.json.flock was re" in first_err and "while this run held it" in first_err
+    assert "0 created" in first_err  # its summary: nothing done
+    assert second_code == 0, (second_out, second_err)
+    assert "2 created" in second_out
+    records = read_emulator(emulator).values()
+    assert sorted(key.name for key in records) == ["k1", "k2"]  # no duplicate, none revoked
+    _secrets_in_place(emulator, tmp_path)
+    assert StateLock(state).holder() is None
+    assert run_command("plan", "keys", "--detailed-exitcode").code == 0
+    for written in (tmp_path / "keys" / "secrets").glob("*.env"):
+        leak_guard.allow(written)
+
+
+@pytest.mark.slow
+def test_an_apply_killed_mid_apply_leaves_a_lock_the_next_apply_takes_over_and_carries_on(
+    project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, leak_guard: LeakWatch
+) -> None:
+    """Issue 11, item 8: after kill -9 the next unattended apply needs no force-unlock: it
+    names the dead holder, recovers the create that was in flight, and converges."""
+    emulator, env = project
+    # Creates answer after 1.5 s; the kill lands while the first create is in flight.
+    emulator.control.set_faults(
+        [{"operation": "POST /settings/2/api-keys", "kind": "delay", "delay_ms": 1500}]
+    )
+    (tmp_path / "keys" / "main.yaml").write_text(_manifest(["k1", "k2"]))
+    state = tmp_path / ".infobip-iac" / "state.json"
+    before = emulator.control.stats()["requests"].get("POST /settings/2/api-keys", 0)
+
+    doomed = _start_apply(tmp_path, env)
+    deadline = time.monotonic() + 30
+    while emulator.control.stats()["requests"].get("POST /settings/2/api-keys", 0) == before:
+        assert doomed.poll() is None and time.monotonic() < deadline, doomed.communicate()
+        time.sleep(0.005)
+    dead = StateLock(state).holder()
+    doomed.kill()
+    assert doomed.wait(timeout=30) == -signal.SIGKILL
+    doomed.communicate(timeout=10)
+    assert dead is not None and dead.pid == doomed.pid
+    assert state.with_name("state.json.creating").exists()  # the create in flight
+
+    carried_on = run_command(
+        "apply", "keys", "--auto-approve", "--lock-timeout", "0", "--timeout", "10"
+    )
+
+    assert carried_on.code == 0, carried_on
+    assert "took over the state lock of" in carried_on.err, carried_on.err
+    assert f"(pid {dead.pid} on {dead.host})" in carried_on.err
+    # Its create was still on its way: found once it landed, kept aside and revoked.
+    assert "waiting" in carried_on.err and "to land or not before planning" in carried_on.err
+    assert _enabled_names(emulator) == ["k1", "k2"]  # the late key revoked, not a duplicate
+    _secrets_in_place(emulator, tmp_path)
+    assert not state.with_name("state.json.creating").exists()
+    assert StateLock(state).holder() is None
+    assert run_command("plan", "keys", "--detailed-exitcode").code == 0
+    for written in (tmp_path / "keys" / "secrets").glob("*.env"):
+        leak_guard.allow(written)

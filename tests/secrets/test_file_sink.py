@@ -15,6 +15,7 @@ import pytest
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
+from infobip_iac.logs import configure_logging
 from infobip_iac.secrets import file_sink
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, files_to_claim, refusal_before_create
@@ -197,6 +198,58 @@ def test_an_existing_file_not_written_by_this_key_is_left_untouched(
         deliver(spec_for(tmp_path), secret, meta, show_secrets=False)
 
     assert foreign.read_text() == "SOMEONE_ELSES=1\n"
+
+
+@pytest.mark.parametrize("file_format", ["dotenv", "json"])
+def test_a_file_this_sink_wrote_for_another_key_is_moved_aside_not_refused(
+    tmp_path: Path,
+    secret: Secret,
+    secret_value: str,
+    meta: KeyMeta,
+    capsys: pytest.CaptureFixture[str],
+    file_format: str,
+) -> None:
+    """Re-adding an address removed earlier: the revoked key's file is in the way."""
+    configure_logging("warning")
+    spec = spec_for(tmp_path, "secrets/{address}.conf", format=file_format)
+    old_meta = KeyMeta(address=meta.address, key_id="0F" * 16, name=meta.name, account="_")
+    old = Path(send(spec, Secret("old-secret"), old_meta))  # its state entry is gone since
+    old_text = old.read_text()
+    assert refusal_before_create(spec, meta, []) is None  # no refusal before the create
+
+    written = Path(send(spec, secret, meta))
+
+    assert written == old
+    assert secret_value in written.read_text()
+    aside = old.with_name(f"api_keys.ci-sms.replaced-{'0F' * 16}.conf")
+    assert aside.read_text() == old_text and mode_of(aside) == 0o600
+    assert f"moved it to {aside}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "mode"),
+    [
+        ("INFOBIP_API_KEY=s\nINFOBIP_API_KEY_ID=ABC\n", 0o644),  # not private: not ours
+        ("INFOBIP_API_KEY=s\nINFOBIP_API_KEY_ID=ABC\nOTHER=1\n", 0o600),  # more than ours
+        ("INFOBIP_API_KEY_ID=ABC\nINFOBIP_API_KEY=s\n", 0o600),  # not in our order
+        ('{"id": "ABC", "apiKeySecret": "s"}', 0o600),  # not all our fields
+        ("just-a-secret\n", 0o600),  # raw names no key: never recognised
+    ],
+)
+def test_a_file_not_exactly_as_this_sink_writes_is_still_refused(
+    tmp_path: Path, secret: Secret, meta: KeyMeta, content: str, mode: int
+) -> None:
+    foreign = tmp_path / "secrets" / "api_keys.ci-sms.env"
+    foreign.parent.mkdir()
+    foreign.write_text(content)
+    foreign.chmod(mode)
+
+    assert refusal_before_create(spec_for(tmp_path), meta, []) is not None
+    with pytest.raises(SecretSinkError, match="was not written by this key's secret sink"):
+        deliver(spec_for(tmp_path), secret, meta, show_secrets=False)
+
+    assert foreign.read_text() == content
+    assert sorted(p.name for p in foreign.parent.iterdir()) == ["api_keys.ci-sms.env"]
 
 
 def test_a_file_this_key_wrote_before_is_replaced(
