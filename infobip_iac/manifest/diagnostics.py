@@ -16,6 +16,7 @@ Files and YAML
     E109  the file is empty or its top level is not a mapping
     E110  a file cannot be read
     E111  a mapping key that is a list or mapping
+    E112  a value, list or mapping larger than any manifest needs (`manifest.bounds`)
 Structure
     E200  `version` missing
     E201  `version` not supported
@@ -67,6 +68,7 @@ Warnings
     W102  an enabled key usable from every IP address
     W103  a broad `<product>:manage` beside narrow scopes of the same product
     W104  an unknown scope let through by `unknown_scopes: warn` / `--allow-unknown-scopes`
+    W105  a scope written twice in one list
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class Code(StrEnum):
     NOT_A_MAPPING = "E109"
     UNREADABLE = "E110"
     BAD_MAPPING_KEY = "E111"
+    TOO_LARGE = "E112"
 
     MISSING_VERSION = "E200"
     UNSUPPORTED_VERSION = "E201"
@@ -164,6 +167,7 @@ class Code(StrEnum):
     OPEN_TO_ANY_IP = "W102"
     BROAD_MANAGE = "W103"
     UNKNOWN_SCOPE_ALLOWED = "W104"
+    DUPLICATE_SCOPE = "W105"
 
     @property
     def severity(self) -> Severity:

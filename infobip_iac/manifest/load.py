@@ -16,7 +16,8 @@ from infobip_iac.domain.keys import (
 )
 from infobip_iac.errors import ConfigurationError, Diagnostic
 from infobip_iac.gc_pause import gc_paused
-from infobip_iac.manifest.diagnostics import Location, sort_diagnostics
+from infobip_iac.manifest.bounds import MAX_KEYS
+from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, sort_diagnostics
 from infobip_iac.manifest.lint import lint_key
 from infobip_iac.manifest.policy import check_policy
 from infobip_iac.manifest.resolve import build_drafts, gather_shared, grant_scopes
@@ -62,11 +63,19 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
     moment = now
     files, problems = expand_paths(paths or [Path()])
     manifests: list[ManifestFile] = []
+    keys = 0
     for path in files:
         manifest, found = read_manifest(path)
         problems.extend(found)
-        if manifest is not None:
-            manifests.append(manifest)
+        if manifest is None:
+            continue
+        manifests.append(manifest)
+        keys += len(manifest.keys)
+        if keys > MAX_KEYS:
+            # Each file is bounded on its own (manifest.bounds); so is their sum, before
+            # more files are read and anything is built from them all.
+            problems.append(_too_many_keys(manifest, keys))
+            return LoadResult(None, sort_diagnostics(problems), (manifest.name,))
 
     shared, found = gather_shared(manifests)
     problems.extend(found)
@@ -137,6 +146,17 @@ def load_or_raise(
     if result.config is None:
         raise ConfigurationError(result.diagnostics)
     return result.config, result.diagnostics
+
+
+def _too_many_keys(manifest: ManifestFile, keys: int) -> Diagnostic:
+    return diagnostic(
+        manifest.name,
+        manifest.key_mark(("api_keys",)),
+        Code.TOO_LARGE,
+        f"with this file the configuration declares {keys:,} keys or more; a configuration "
+        f"may have at most {MAX_KEYS:,}",
+        "split it into several configurations, each with its own state",
+    )
 
 
 def _utc(now: datetime | None) -> datetime:

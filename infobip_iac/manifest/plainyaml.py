@@ -27,6 +27,13 @@ __all__ = ["MAX_KEY_LENGTH", "MAX_NESTING", "PlainRead", "read_plain"]
 MAX_KEY_LENGTH = 256
 # Manifests nest five levels; deeper documents are left to the full pipeline's limits.
 MAX_NESTING = 16
+# Python's regex engine keeps state for every character a repeated group matches: a 1 MB
+# line costs hundreds of megabytes, and each line a tuple of its parts. Longer lines, or
+# more of them than a configuration of the largest size needs, are left to the full
+# pipeline, which refuses what is too large before building anything.
+MAX_LINE_CHARS = 16 * 1024
+MAX_LINES = 200_000
+_LONG_LINE = re.compile(rf"[^\n]{{{MAX_LINE_CHARS + 1}}}")
 
 Location = tuple[str | int, ...]
 # (data, marks of values, marks of mapping keys), as yamlload's builder records them.
@@ -61,6 +68,8 @@ def read_plain(
     id is at depth 2); None records all of them.
     """
     if _OUTSIDE.search(text) is not None:
+        return None
+    if text.count("\n") >= MAX_LINES or _LONG_LINE.search(text) is not None:
         return None
     try:
         return _PlainReader(plain_scalar, marks_depth).read(text)

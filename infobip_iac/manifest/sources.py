@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from infobip_iac.errors import Diagnostic
+from infobip_iac.manifest.bounds import check_bounds
 from infobip_iac.manifest.diagnostics import (
     Code,
     Location,
@@ -133,6 +134,11 @@ def read_manifest(path: Path) -> tuple[ManifestFile | None, list[Diagnostic]]:
     name = str(path)
     document, problems = parse_file(path, name)
     if document is None:
+        return None, problems
+    # Before any model is built from it: past Infobip's bounds a file is refused whole.
+    bounded = check_bounds(document.data, document.marks, name)
+    problems += bounded
+    if any(found.severity == "error" for found in bounded):
         return None, problems
     manifest, more = read_document(document, name, path.parent)
     # A value YAML could not read as tagged is reported once, not again as a wrong type.

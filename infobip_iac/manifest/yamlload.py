@@ -6,6 +6,10 @@ ourselves instead of using a constructor, so that we can:
 - remember where each mapping key and each value starts (`NodeMarks`), for diagnostics;
 - refuse duplicate mapping keys, which a constructor silently lets the last one win;
 - bound alias expansion and nesting depth, so a small hostile file cannot eat memory;
+- bound the size of what is built: before composing, one pass over libyaml's events refuses
+  a scalar, a list or a mapping larger than any manifest needs (`MAX_TEXT_CHARS`,
+  `MAX_LIST_ITEMS`, `MAX_MAPPING_ENTRIES`), since composing a 10 MB file of tiny nodes
+  takes half a gigabyte; `manifest.bounds` then holds the built values to Infobip's own;
 - resolve plain scalars by YAML 1.2's core schema: `yes`, `on`, `12:30`, `2027-01-01` stay
   strings instead of becoming booleans, sexagesimal integers or dates behind the writer's
   back (dates are parsed later, by `domain.normalize`, as the field says).
@@ -30,6 +34,13 @@ from typing import Any, NamedTuple
 
 import yaml
 from yaml.composer import Composer
+from yaml.events import (
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -45,6 +56,9 @@ __all__ = [
     "MAX_ALIAS_EXPANSION",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_LIST_ITEMS",
+    "MAX_MAPPING_ENTRIES",
+    "MAX_TEXT_CHARS",
     "Location",
     "Mark",
     "MarkTable",
@@ -62,6 +76,13 @@ MAX_DEPTH = 64
 # Nodes reached a second time through an alias or merge. Anchors for shared blocks in a large
 # manifest stay far below this; a "billion laughs" file hits it after a few levels.
 MAX_ALIAS_EXPANSION = 200_000
+# No field of a manifest needs more text than this (a path, a command argument, a name).
+MAX_TEXT_CHARS = 4096
+# Lists of IP ranges are the longest a manifest has; scope lists are bounded tighter later.
+MAX_LIST_ITEMS = 10_000
+# `api_keys` is the largest mapping: the most keys a configuration may have, the largest
+# measured (docs/PERFORMANCE.md).
+MAX_MAPPING_ENTRIES = 25_000
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE, _SEQ, _MAP = (
@@ -481,6 +502,67 @@ def _syntax_problem(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     )
 
 
+def _too_large(file: str, event: Any, message: str, hint: str) -> Diagnostic:
+    mark = event.start_mark
+    return diagnostic(file, Mark(mark.line + 1, mark.column + 1), Code.TOO_LARGE, message, hint)
+
+
+def _scan_sizes(text: str, file: str) -> Diagnostic | None:
+    """Walk libyaml's events (nothing is composed) and refuse the first scalar, list or
+    mapping past the bounds; None when there is none. A syntax error is left to the
+    composing pass, which reports it."""
+    loader = _Loader(text)
+    # For each open collection: [its start event, nodes in it so far, is a mapping].
+    open_collections: list[list[Any]] = []
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, CollectionEndEvent):
+                open_collections.pop()
+                continue
+            if not isinstance(event, NodeEvent):
+                continue
+            if open_collections:
+                parent = open_collections[-1]
+                parent[1] += 1
+                entries = parent[1] // 2 if parent[2] else parent[1]
+                limit = MAX_MAPPING_ENTRIES if parent[2] else MAX_LIST_ITEMS
+                if entries > limit:
+                    return _too_large(
+                        file,
+                        parent[0],
+                        *(
+                            (
+                                f"this mapping has more than {limit:,} entries; a "
+                                f"configuration may have at most {limit:,} keys",
+                                "split the keys into several configurations, each with its "
+                                "own state",
+                            )
+                            if parent[2]
+                            else (
+                                f"this list has more than {limit:,} entries; no list of a "
+                                "manifest needs that many (a scope list holds each scope once)",
+                                "shorten the list",
+                            )
+                        ),
+                    )
+            if isinstance(event, ScalarEvent) and len(event.value) > MAX_TEXT_CHARS:
+                return _too_large(
+                    file,
+                    event,
+                    f"this value is {len(event.value):,} characters long; a value may have at "
+                    f"most {MAX_TEXT_CHARS:,}",
+                    "no field of a manifest needs that much text",
+                )
+            if isinstance(event, CollectionStartEvent):
+                open_collections.append([event, 0, isinstance(event, MappingStartEvent)])
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
 def parse_text(
     text: str, file: str, *, plain_style: bool = True
 ) -> tuple[YamlDocument | None, list[Diagnostic]]:
@@ -495,6 +577,9 @@ def parse_text(
         if plain is not None:
             data, values, keys = plain
             return YamlDocument(data, NodeMarks(values, keys, partial(_all_marks, text))), []
+        too_large = _scan_sizes(text, file)
+        if too_large is not None:
+            return None, [too_large]
         loader = _Loader(text)
         try:
             root = loader.get_single_node()

@@ -1,14 +1,13 @@
 """Crash safety: `infobip-iac apply` in a child process, killed with SIGKILL at random
 moments while the emulator's delays keep it mid-apply, 50 times over a changing
-configuration. After every kill the state is readable, a lock left behind is reported with
-its holder and the `force-unlock` command, and the next apply converges with no key twice
-and every new key's secret in its sink or reported as lost."""
+configuration. After every kill the state is readable, a lock left behind is taken over by
+the next apply with a warning naming the dead holder (no `force-unlock`), and that apply
+converges with no key twice and every new key's secret in its sink or reported as lost."""
 
 from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -21,7 +20,6 @@ import pytest
 from e2e.workspace import Outcome, Workspace
 from leakguard import LeakWatch
 
-from infobip_iac.cli.main import main
 from infobip_iac.emulator import EmulatorServer
 from infobip_iac.errors import StateError
 from infobip_iac.infobip.client import InfobipClient
@@ -34,7 +32,6 @@ SCOPES = ("sms:message:send", "sms:logs:read", "2fa:pin:send", "email:message:se
 # Every Infobip operation waits this long, so an apply of a few writes takes long enough
 # for a kill to land inside it.
 DELAY_MS = 40
-_FORCE_UNLOCK = re.compile(r"infobip-iac force-unlock (\S+)")
 
 
 def _manifest(rng: random.Random, round_number: int) -> str:
@@ -60,7 +57,7 @@ class CrashLog:
     """What the kills did, for the assertions at the end and their messages."""
 
     kills: int = 0
-    stale_locks: int = 0
+    stale_locks: int = 0  # left by the killed child, taken over by the next apply
     unreadable: list[str] = field(default_factory=list)
     restored_from_backup: int = 0
     duplicates: list[str] = field(default_factory=list)
@@ -132,17 +129,18 @@ def _read_state(store: StateStore, log: CrashLog) -> None:
 
 
 def _recover(root: Path, dead_pid: int, log: CrashLog) -> Outcome:
-    """Apply again in-process; a lock the killed child left is reported, then broken with
-    the command the report names."""
-    applied = run_command("apply", str(root / "keys"), "--auto-approve", "--allow-revokes")
-    if "is locked by" in applied.err:
+    """Apply again in-process, as unattended CI would: a lock the killed child left is taken
+    over with a warning naming it (no force-unlock). `--timeout 2` bounds how long it gives
+    the dead child's last create to land (every call here answers within 40 ms)."""
+    applied = run_command(
+        "apply", str(root / "keys"), "--auto-approve", "--allow-revokes", "--timeout", "2"
+    )
+    if "took over the state lock" in applied.err:
         log.stale_locks += 1
-        command = _FORCE_UNLOCK.search(applied.err)
-        if f"pid {dead_pid}" not in applied.err or "stale" not in applied.err or not command:
+        if f"(pid {dead_pid} on " not in applied.err:
             log.lock_messages_without_details.append(applied.err)
-            return applied
-        assert main(["force-unlock", command.group(1)]) == 0
-        applied = run_command("apply", str(root / "keys"), "--auto-approve", "--allow-revokes")
+    elif "is locked by" in applied.err:
+        log.lock_messages_without_details.append(applied.err)
     return applied
 
 
@@ -199,7 +197,7 @@ def test_apply_killed_at_random_moments_leaves_readable_state_and_converges_with
         _check_live(tmp_path, emulator, store, log)
 
     print(  # the figures for docs/RELIABILITY.md (shown with `pytest -s`)
-        f"crash proof: {log.kills} SIGKILLs, {log.stale_locks} stale locks reported, "
+        f"crash proof: {log.kills} SIGKILLs, {log.stale_locks} dead holders' locks taken over, "
         f"{len(log.unreadable)} unreadable states, {len(log.duplicates)} duplicates, "
         f"{len(log.unconverged)} not converged, {len(log.unreported_lost)} unreported lost secrets"
     )

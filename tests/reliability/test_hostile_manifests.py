@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -15,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from infobip_iac.cli.main import main
+from infobip_iac.manifest import load as load_module
+from infobip_iac.manifest import load_configuration
+from infobip_iac.manifest.bounds import MAX_SCOPE_ITEMS
 
 VALID = """\
 version: 1
@@ -236,3 +241,83 @@ def test_a_fifo_inside_a_manifest_folder_is_reported(
         code, output = _run(capsys, "validate", str(folder))
 
     _assert_clear_error(code, output, folder / "pipe.yaml", "not a regular file")
+
+
+# -- large values, lists and mappings under the 10 MB cap (issue 11, item 9) ---------------
+
+_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+# (the benchmark's case, the diagnostic expected, at line:column of the generated file)
+_LARGE_CASES = {
+    "4 MB scalar": ("E112: this value is 4,194,304 characters long", "6:29"),
+    "600,000 scopes in a flow list": ("E112: this list has more than 10,000 entries", "6:13"),
+    "150,000 keys": ("E112: this mapping has more than 25,000 entries", "5:3"),
+    "1 MB name": ("E112: this value is 1,048,576 characters long", "6:11"),
+    "100,000 duplicate scopes": ("E112: this list has more than 10,000 entries", "6:13"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LARGE_CASES))
+def test_a_large_manifest_under_the_cap_is_refused_early_under_256_mb(case: str) -> None:
+    """Each measured at 0.3 to 2.8 GB before; now refused with its place, and the whole
+    `validate` (a child process reading its own VmHWM) stays under 256 MB."""
+    sys.path.insert(0, str(_BENCHMARKS))
+    try:
+        import hostile_manifests
+    finally:
+        sys.path.remove(str(_BENCHMARKS))
+    with tempfile.TemporaryDirectory() as temp:
+        started = time.monotonic()
+        report = hostile_manifests.measure(case, Path(temp))
+        seconds = time.monotonic() - started
+    expected, place = _LARGE_CASES[case]
+    assert f"hostile.yaml:{place}: error {expected}" in report, report
+    assert "exit 1" in report and "(ok)" in report, report  # (ok): peak under 256 MB
+    assert seconds < 60, report
+
+
+def test_a_name_longer_than_255_characters_is_an_error_at_its_place(tmp_path: Path) -> None:
+    manifest = tmp_path / "keys.yaml"
+    manifest.write_text(VALID.replace("  fine:\n", f"  fine:\n    name: {'n' * 256}\n"))
+    result = load_configuration([manifest])
+    assert result.config is None
+    (error,) = result.errors
+    assert (error.line, error.column, error.code) == (4, 11, "E205")
+    assert "is 256 characters long; a key name may have at most 255" in error.message
+
+
+def test_a_scope_list_longer_than_twice_the_catalog_is_refused(tmp_path: Path) -> None:
+    manifest = tmp_path / "keys.yaml"
+    scopes = ", ".join(f"made:up:s{i}" for i in range(MAX_SCOPE_ITEMS + 1))
+    manifest.write_text(VALID.replace("[sms:logs:read]", f"[{scopes}]"))
+    result = load_configuration([manifest])
+    assert result.config is None
+    (error,) = result.errors
+    assert (error.line, error.code) == (4, "E112")
+    assert f"lists {MAX_SCOPE_ITEMS + 1:,} entries; at most {MAX_SCOPE_ITEMS:,}" in error.message
+
+
+def test_a_scope_listed_twice_is_a_warning_naming_the_second(tmp_path: Path) -> None:
+    manifest = tmp_path / "keys.yaml"
+    manifest.write_text(
+        VALID.replace("[sms:logs:read]", "\n      - sms:logs:read\n      - sms:logs:read")
+    )
+    result = load_configuration([manifest])
+    assert result.config is not None
+    (warning,) = [w for w in result.warnings if w.code == "W105"]
+    assert (warning.line, warning.column) == (6, 9)
+    assert 'scope "sms:logs:read" is listed twice in api_keys.fine.scopes' in warning.message
+    assert result.config.keys["api_keys.fine"].scopes == frozenset({"sms:logs:read"})
+
+
+def test_the_keys_of_all_files_together_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "MAX_KEYS", 3)
+    for name in ("a", "b"):
+        body = "".join(f"  {name}{i}:\n    scopes: [sms:logs:read]\n" for i in range(2))
+        (tmp_path / f"{name}.yaml").write_text(f"version: 1\napi_keys:\n{body}")
+    result = load_configuration([tmp_path])
+    assert result.config is None
+    (error,) = result.errors
+    assert error.file.endswith("b.yaml") and (error.line, error.code) == (2, "E112")
+    assert "declares 4 keys or more; a configuration may have at most 3" in error.message
