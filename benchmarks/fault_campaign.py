@@ -6,8 +6,11 @@ Each run (tests/reliability/campaign.py) applies a random baseline configuration
 it, and applies the change under 1-3 random fault rules of the emulator (5xx, 429 with
 Retry-After, delays beyond the client's timeout, dropped connections, writes that commit and
 lose their answer; in a quarter of the runs also an answer whose headers trickle or whose
-body is a decompression bomb) up to five times, then compares the emulator's keys, the state and the
-sink files with the configuration. Runs are spread over worker processes, each with its own
+body is a decompression bomb) up to five times, then compares the emulator's keys, the state
+and the sink files with the configuration. One run in five first meets a process fault
+(tests/reliability/process_faults.py): an apply killed with SIGKILL mid-apply (`kill-9`), or
+the lock files deleted under a running apply while a second one starts (`lock-deletion`);
+both are counted under "faults fired". Runs are spread over worker processes, each with its own
 emulator. Printed: the counts the acceptance of issue 6 names, the other checks, and the
 seeds of any run that found a problem (rerun one with `--first-seed S --runs 1 -v`).
 """

@@ -13,6 +13,10 @@ A run, all from one seed:
 3. the faults are cleared and the emulator's keys, the state and the sink files are
    compared with the manifest.
 
+One run in five also meets a process fault before step 2's applies (`process_faults`): its
+first apply of the changed manifest runs in a child process that is killed with SIGKILL
+mid-apply, or whose lock files are deleted while a second apply starts.
+
 The commands run in-process through `infobip_iac.cli.main.main`, as a user would run them,
 against an `EmulatorServer` in this process; the checks read the emulator over raw HTTP (not
 through the tool's client, so a misreading shared by the tool and its checks cannot hide).
@@ -43,6 +47,7 @@ from infobip_iac.cli.main import main
 from infobip_iac.emulator import EmulatorServer
 from infobip_iac.errors import StateError
 from infobip_iac.state.store import StateStore
+from reliability.process_faults import ChildOutcome, process_fault, run_with_process_fault
 
 __all__ = [
     "CampaignTotals",
@@ -74,6 +79,8 @@ MAX_APPLIES = 5
 # The client's timeout in the campaign: short, so that delays beyond it cost little.
 TIMEOUT_SECONDS = 0.3
 _ID_IN_TEXT = re.compile(r"\b[0-9A-F]{32}\b")
+# The exit a process fault's SIGKILL leaves (128 + 9), which is no crash of the tool.
+KILLED = 137
 
 
 @dataclass(frozen=True)
@@ -379,7 +386,7 @@ class _Journal:
     def note(self, label: str, outcome: Outcome, store: StateStore, report: RunReport) -> None:
         self.outputs.append((f"{label} stdout", outcome.out, True))
         self.outputs.append((f"{label} stderr", outcome.err, False))
-        if outcome.code not in (0, 1, 2, 3) or "Traceback" in outcome.err:
+        if outcome.code not in (0, 1, 2, 3, KILLED) or "Traceback" in outcome.err:
             report.crashes.append(f"{label} exit {outcome.code}: {outcome.err[-400:]}")
         for line in outcome.err.splitlines():
             if "NOT DELIVERED" in line or "NOT delivered" in line:
@@ -439,6 +446,21 @@ def run_once(
 
     (manifests / "main.yaml").write_text(manifest_text(plan.changed), encoding="utf-8")
     control.set_faults(plan.faults, seed=plan.fault_seed)
+    fault = process_fault(seed)
+    if fault is not None:
+        report.faults = [*plan.faults, {"kind": fault}]
+
+        def second_apply() -> ChildOutcome:
+            done = run_command(*apply_args)
+            return ChildOutcome(
+                "apply after the lock files went", done.code, done.out, done.err, True
+            )
+
+        ran = run_with_process_fault(fault, seed, emulator, state_path, apply_args, second_apply)
+        for child in ran:
+            journal.note(child.label, Outcome(child.code, child.out, child.err), store, report)
+        if any(child.fired for child in ran):
+            report.fired[fault] = report.fired.get(fault, 0) + 1
     for attempt in range(1, MAX_APPLIES + 1):
         outcome = run_command(*apply_args, "--log-level", "debug")
         report.applies = attempt
