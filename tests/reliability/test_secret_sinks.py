@@ -154,14 +154,18 @@ def test_a_sink_file_in_the_way_stops_apply_before_it_creates_a_key_it_cannot_de
 ) -> None:
     """Protection: apply checks before its first write that each new key's file sink may
     write its file. Found by the SIGKILL proof: a key removed (so forgotten) and declared
-    again met its old secret file; every apply then created a key whose secret it could
-    not deliver and revoked the one before, two writes a day wasted for nothing."""
+    again met a file in the way; every apply then created a key whose secret it could
+    not deliver and revoked the one before, two writes a day wasted for nothing. (The
+    sink's own file of the removed key is moved aside since issue 11; a file the sink did
+    not write, as here, is still refused.)"""
     ws = workspace
     declared = _manifest('{sink: file, path: "secrets/{address}.env"}')
     ws.write(declared)
     assert ws.apply().code == 0
     ws.write("version: 1\napi_keys: {}\n")
     assert ws.apply().code == 0  # revoked and forgotten; its file stays
+    # Someone else's file now stands where the sink wrote: not the sink's own.
+    (ws.manifests / "secrets" / "api_keys.payments.env").write_text("MINE=1\n")
     ws.write(declared)
 
     with ws.counting() as requests:
