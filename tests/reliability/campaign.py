@@ -389,7 +389,10 @@ class _Journal:
         if outcome.code not in (0, 1, 2, 3, KILLED) or "Traceback" in outcome.err:
             report.crashes.append(f"{label} exit {outcome.code}: {outcome.err[-400:]}")
         for line in outcome.err.splitlines():
-            if "NOT DELIVERED" in line or "NOT delivered" in line:
+            # Recovery reports a key an interrupted create made (a kill-9) as one whose
+            # secret "nobody holds", before revoking it.
+            said = ("NOT DELIVERED", "NOT delivered", "nobody holds its secret")
+            if any(words in line for words in said):
                 self.reported_lost.update(_ID_IN_TEXT.findall(line))
         try:
             state = store.read()
