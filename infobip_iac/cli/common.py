@@ -15,9 +15,6 @@ import click
 from infobip_iac.errors import InfobipIacError
 from infobip_iac.infobip.pacing import DEFAULT_MAX_THROTTLE_WAIT
 from infobip_iac.logs import configure_logging, get_logger
-from infobip_iac.state.files import ensure_private_dir
-from infobip_iac.state.model import EMULATOR_ENDPOINT
-from infobip_iac.state.store import StateStore
 
 if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
@@ -264,6 +261,10 @@ def run_endpoint(opts: GlobalOptions) -> str:
     """Where this run reaches Infobip, as a state and a saved plan record it: the normalised
     INFOBIP_BASE_URL, or EMULATOR_ENDPOINT with --emulator. Raises CredentialsError, with
     every problem of the environment at once, when the settings are not usable."""
+    # Imported here, as in the functions below: validate, show and scopes, which take these
+    # options too, read no state and reach no endpoint, and start faster without them.
+    from infobip_iac.state.model import EMULATOR_ENDPOINT
+
     if opts.emulator:
         return EMULATOR_ENDPOINT
     from infobip_iac.infobip.settings import settings_from_env
@@ -277,6 +278,8 @@ def _note_an_emulator_state_kept_in_the_shared_file() -> None:
     first --emulator run without EMULATOR_STATE says how to move it, once per run."""
     if EMULATOR_STATE.exists() or not DEFAULT_STATE.is_file():
         return
+    from infobip_iac.state.store import StateStore
+
     try:
         shared = StateStore(DEFAULT_STATE).read()
     except InfobipIacError:
@@ -313,6 +316,8 @@ def open_service(opts: GlobalOptions) -> Iterator[InfobipClient]:
 def keep_emulator_data_out_of_git() -> None:
     """Write EMULATOR_GITIGNORE unless a file of that name is there already (the user's
     own is left as it is). A `git add -A` would otherwise commit every issued secret."""
+    from infobip_iac.state.files import ensure_private_dir
+
     ensure_private_dir(EMULATOR_GITIGNORE.parent)
     try:
         # O_EXCL: a .gitignore written meanwhile by anyone else is never replaced.
