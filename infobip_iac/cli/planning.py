@@ -7,18 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from infobip_iac.cli.common import TerraformSpelling
 from infobip_iac.domain.keys import DesiredConfig, describe_account
@@ -34,6 +25,10 @@ from infobip_iac.render.json import render_json
 from infobip_iac.render.markdown import render_markdown
 from infobip_iac.render.text import render_text
 from infobip_iac.state.model import StateDocument
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 __all__ = [
     "MANIFEST_SUFFIXES",
@@ -111,10 +106,14 @@ def load_configuration(
 
 class ReadReporter:
     """Says on stderr what each account's read cost, and shows a progress bar while a read
-    takes more than a few pages, when stderr is a terminal."""
+    takes more than a few pages, when stderr is a terminal.
+
+    rich is imported only for a read long enough for a bar: a plan of a few keys, the
+    common case, starts faster without it."""
 
     def __init__(self, *, color: bool, console: Console | None = None) -> None:
-        self._console = console or Console(stderr=True, no_color=not color, highlight=False)
+        self._color = color
+        self._console = console
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
 
@@ -131,17 +130,11 @@ class ReadReporter:
 
     def page_read(self, account: str, pages: int, expected: int) -> None:
         if self._progress is None:
-            if expected <= _PAGES_BEFORE_A_BAR or not self._console.is_terminal:
+            if expected <= _PAGES_BEFORE_A_BAR:
                 return
-            self._progress = Progress(
-                TextColumn("Reading live keys of {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("pages"),
-                TimeElapsedColumn(),
-                console=self._console,
-                transient=True,
-            )
+            self._progress = self._new_bar()
+            if self._progress is None:
+                return
             self._progress.start()
         task = self._tasks.get(account)
         if task is None:
@@ -152,6 +145,31 @@ class ReadReporter:
     def account_read(self, read: AccountKeys) -> None:
         self._stop_bar()
         click.echo(describe_read(read), err=True)
+
+    def _new_bar(self) -> Progress | None:
+        """A progress bar on the console, or None when that is not a terminal."""
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        if self._console is None:
+            self._console = Console(stderr=True, no_color=not self._color, highlight=False)
+        if not self._console.is_terminal:
+            return None
+        return Progress(
+            TextColumn("Reading live keys of {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
 
     def _stop_bar(self) -> None:
         if self._progress is not None:

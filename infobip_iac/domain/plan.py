@@ -42,7 +42,10 @@ PLAN_FORMAT_VERSION = 1
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator and serializer are built on its first use, not at
+    # import. Most are built by domain.trusted, which needs neither, and a command's start
+    # should not pay for the ones it never validates or dumps.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Action(StrEnum):

@@ -16,8 +16,6 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from infobip_iac.domain.keys import (
     MANAGED_ATTRIBUTES,
     DesiredKey,
@@ -194,6 +192,10 @@ def _structured_differences(
     added: dict[str, list[Any]] = {}
     removed: dict[str, list[Any]] = {}
     if numbered:
+        # Imported here: deepdiff (with its caches) costs a plan's start a fortieth of a
+        # second, and most plans have no object set that changed.
+        from deepdiff import DeepDiff
+
         # threshold 0: report added and removed members even when none are shared,
         # rather than one "value changed" for the whole dictionary.
         report = DeepDiff(left, right, view="tree", threshold_to_diff_deeper=0)
