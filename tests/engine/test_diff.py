@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import deepdiff
 import pytest
 from deepdiff import DeepDiff
 from hypothesis import given, settings
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 
 from engine.builders import NOW, desired, live
 from infobip_iac.domain.keys import Permission, PlatformLink
-from infobip_iac.engine import diff
 from infobip_iac.engine.diff import (
     attribute_changes,
     desired_attributes,
@@ -151,7 +151,8 @@ def test_deepdiff_compares_the_object_sets_once_and_only_those(
         calls.append(len(args[0]))
         return DeepDiff(*args, **kwargs)
 
-    monkeypatch.setattr(diff, "DeepDiff", counting)
+    # engine.diff imports DeepDiff when it first needs it, so the package's name is patched.
+    monkeypatch.setattr(deepdiff, "DeepDiff", counting)
     one, two = {"application_id": "a"}, {"application_id": "b"}
     pairs = {
         f"k{n}": ({"platform": [one], "scopes": ["x"]}, {"platform": [two], "scopes": ["y"]})
