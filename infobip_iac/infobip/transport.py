@@ -22,6 +22,7 @@ compressed body can never expand into gigabytes.
 
 from __future__ import annotations
 
+import ssl
 import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -196,14 +197,16 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_http_transport(proxy: str | None = None) -> httpx.HTTPTransport:
+def deadline_http_transport(
+    proxy: str | None = None, verify: ssl.SSLContext | bool = True
+) -> httpx.HTTPTransport:
     """httpx's own transport, its socket operations bounded by each request's deadline.
 
     httpx's transport does not take a network backend, while the httpcore pool it wraps
     does (a public argument of httpcore): the pool's backend is wrapped in place. Should
     a later httpx hide it, the transport works unbounded by the deadline between chunks
     of a body only, and `tests/infobip/test_transport.py` fails on the header trickle."""
-    transport = httpx.HTTPTransport(proxy=proxy)
+    transport = httpx.HTTPTransport(proxy=proxy, verify=verify)
     pool = transport._pool
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
