@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render.plans import busy_plan as make_busy_plan
-from render.plans import targeted_plan
+from builders import busy_plan as make_busy_plan
+from builders import targeted_plan
 
 from infobip_iac.domain.plan import Plan
 from infobip_iac.errors import UsageError

@@ -7,24 +7,22 @@ import itertools
 import signal
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import ACCOUNT_ID, NOW, config, declared
 
 from infobip_iac.domain.keys import (
     DesiredConfig,
-    DesiredKey,
     ImportBlock,
     KeyWrite,
     Lifecycle,
     LiveKey,
     MovedBlock,
     Permission,
-    Policy,
     SecretSinkSpec,
-    key_address,
 )
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.domain.secret import Secret
@@ -52,9 +50,6 @@ from infobip_iac.interrupts import Stopped
 from infobip_iac.state.journal import CreateJournal
 from infobip_iac.state.model import StateDocument
 from infobip_iac.state.store import StateStore
-
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-ACCOUNT_ID = "8F0792F86035A9F4290821F1EE6BC06A"
 
 # --- an in-memory Infobip -----------------------------------------------------------------
 
@@ -162,22 +157,7 @@ class FakeInfobip:
         return queue.pop(0) if queue else None
 
 
-# --- builders -------------------------------------------------------------------------------
-
-
-def desired(ident: str, **settings: Any) -> DesiredKey:
-    values: dict[str, Any] = {
-        "name": ident,
-        "scopes": frozenset({"sms:message:send"}),
-        "allowed_ips": frozenset({"203.0.113.0/24"}),
-        "valid_to": NOW + timedelta(days=300),
-        **settings,
-    }
-    return DesiredKey(address=key_address(ident), ident=ident, **values)
-
-
-def config(*keys: DesiredKey, **policy: Any) -> DesiredConfig:
-    return DesiredConfig(keys={key.address: key for key in keys}, policy=Policy(**policy))
+# --- planning against the fake ----------------------------------------------------------
 
 
 def plan_for(infobip: FakeInfobip, cfg: DesiredConfig, state: StateDocument) -> Plan:
@@ -244,12 +224,12 @@ def test_creates_go_first_then_updates_then_revokes_with_state_saved_after_each(
     infobip = harness.infobip
     stays = infobip.seed("stays")
     removed = infobip.seed("removed")
-    harness.apply(config(desired("stays"), desired("removed")))
+    harness.apply(config(declared("stays"), declared("removed")))
     assert set(harness.state().resources) == {"api_keys.stays", "api_keys.removed"}
     harness.saves = 0
     infobip.calls.clear()
 
-    result = harness.apply(config(desired("stays", allowed_ips=frozenset()), desired("fresh")))
+    result = harness.apply(config(declared("stays", allowed_ips=frozenset()), declared("fresh")))
 
     assert result.exit_code == 0, result
     assert infobip.writes() == ["create fresh", f"update {stays.id}", f"update {removed.id}"]
@@ -263,7 +243,7 @@ def test_creates_go_first_then_updates_then_revokes_with_state_saved_after_each(
 
 
 def test_second_apply_of_the_same_configuration_writes_nothing(harness: Harness) -> None:
-    cfg = config(desired("a"), desired("b", valid_to=None, valid_for=timedelta(days=90)))
+    cfg = config(declared("a"), declared("b", valid_to=None, valid_for=timedelta(days=90)))
     first = harness.apply(cfg)
     assert first.created == 2
     harness.infobip.calls.clear()
@@ -275,7 +255,7 @@ def test_second_apply_of_the_same_configuration_writes_nothing(harness: Harness)
 
 
 def test_valid_for_is_resolved_against_infobips_clock_and_remembered(harness: Harness) -> None:
-    harness.apply(config(desired("rel", valid_to=None, valid_for=timedelta(days=90))))
+    harness.apply(config(declared("rel", valid_to=None, valid_for=timedelta(days=90))))
     record = harness.state().resources["api_keys.rel"]
     assert record.valid_for == "90d"
     assert record.attributes["valid_to"] == "2027-02-23T12:00:00Z"
@@ -284,12 +264,12 @@ def test_valid_for_is_resolved_against_infobips_clock_and_remembered(harness: Ha
 def test_moves_imports_and_adoptions_change_state_without_writes(harness: Harness) -> None:
     infobip = harness.infobip
     old = infobip.seed("old")
-    harness.apply(config(desired("old")))
+    harness.apply(config(declared("old")))
     adopted = infobip.seed("adopt-me")
     imported = infobip.seed("legacy name")
     infobip.calls.clear()
     cfg = config(
-        desired("new", name="old"), desired("adopt-me"), desired("legacy", name="legacy name")
+        declared("new", name="old"), declared("adopt-me"), declared("legacy", name="legacy name")
     ).model_copy(
         update={
             "moved": (MovedBlock.model_validate({"from": "api_keys.old", "to": "api_keys.new"}),),
@@ -310,14 +290,14 @@ def test_moves_imports_and_adoptions_change_state_without_writes(harness: Harnes
 
 def test_refresh_only_apply_takes_live_attributes_into_state(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
+    harness.apply(config(declared("a")))
     key_id = harness.state().resources["api_keys.a"].id
     infobip.keys[key_id] = infobip.keys[key_id].model_copy(
         update={"allowed_ips": frozenset({"198.51.100.0/24"})}
     )
     state = harness.state()
     refresh = make_plan(
-        config(desired("a")), state, {"_": infobip.list_keys("_")}, now=NOW, refresh_only=True
+        config(declared("a")), state, {"_": infobip.list_keys("_")}, now=NOW, refresh_only=True
     )
     infobip.calls.clear()
 
@@ -329,7 +309,7 @@ def test_refresh_only_apply_takes_live_attributes_into_state(harness: Harness) -
 
 
 def test_prevent_revoke_is_remembered_in_state(harness: Harness) -> None:
-    harness.apply(config(desired("guarded", lifecycle=Lifecycle(prevent_revoke=True))))
+    harness.apply(config(declared("guarded", lifecycle=Lifecycle(prevent_revoke=True))))
     assert harness.state().resources["api_keys.guarded"].prevent_revoke is True
 
 
@@ -342,7 +322,7 @@ def test_a_create_whose_answer_is_lost_is_found_by_name_and_adopted(
     infobip = harness.infobip
     infobip.faults["create"] = ["lost"]
 
-    result = harness.apply(config(desired("a", secret=sink_to(tmp_path)), desired("b")))
+    result = harness.apply(config(declared("a", secret=sink_to(tmp_path)), declared("b")))
 
     assert infobip.calls[:2] == ["create a", "find a"]
     assert sorted(key.name for key in infobip.keys.values()) == ["a", "b"]
@@ -351,7 +331,7 @@ def test_a_create_whose_answer_is_lost_is_found_by_name_and_adopted(
     assert result.secrets_lost == ["api_keys.a"] and result.exit_code == 1
     # The next plan offers a new key in place of the one whose secret nobody has.
     again = plan_for(
-        infobip, config(desired("a", secret=sink_to(tmp_path)), desired("b")), harness.state()
+        infobip, config(declared("a", secret=sink_to(tmp_path)), declared("b")), harness.state()
     )
     assert {c.address: c.action for c in again.changes}["api_keys.a"] is Action.REPLACE
 
@@ -360,7 +340,7 @@ def test_a_lost_create_of_a_key_without_a_sink_is_adopted_without_complaint(
     harness: Harness,
 ) -> None:
     harness.infobip.faults["create"] = ["lost"]
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
     assert result.exit_code == 0
     record = harness.state().resources["api_keys.a"].secret
     assert record is not None and record.status == "not-requested"
@@ -374,7 +354,7 @@ def test_a_create_that_never_arrived_is_sent_once_more_and_not_forgotten(
     infobip = harness.infobip
     infobip.faults["create"] = [AmbiguousWriteError("timed out", operation="create API key")]
 
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
 
     assert infobip.calls == ["create a", "find a", "create a", "find a"]
     assert [key.name for key in infobip.keys.values()] == ["a"]
@@ -392,7 +372,7 @@ def test_a_first_create_that_lands_before_the_apply_ends_is_revoked(harness: Har
     infobip = harness.infobip
     infobip.faults["create"] = ["late"]
 
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
 
     assert infobip.calls[:4] == ["create a", "find a", "create a", "find a"]
     enabled = [key for key in infobip.keys.values() if key.enabled]
@@ -413,13 +393,13 @@ def test_a_late_first_create_whose_revoke_fails_is_left_in_state_to_revoke(
     infobip.faults["create"] = ["late"]
     infobip.faults["update"] = [BadRequestError("refused", status=400)]
 
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
 
     kept = harness.state().resources["api_keys.a"].id
     (late,) = [key for key in infobip.keys.values() if key.id != kept]
     assert result.exit_code == 1 and late.enabled
     assert deposed_address("api_keys.a", late.id) in harness.state().resources
-    again = plan_for(infobip, config(desired("a")), harness.state())
+    again = plan_for(infobip, config(declared("a")), harness.state())
     revoked = [c.key_id for c in again.changes if c.action is Action.REVOKE]
     assert revoked == [late.id]
 
@@ -431,7 +411,7 @@ def test_two_unanswered_creates_stop_the_apply_without_a_third(harness: Harness)
         AmbiguousWriteError("timed out", operation="create API key"),
     ]
 
-    result = harness.apply(config(desired("a"), desired("b")))
+    result = harness.apply(config(declared("a"), declared("b")))
 
     assert [c for c in infobip.calls if c.startswith("create")] == ["create a", "create a"]
     assert result.exit_code == 1
@@ -444,7 +424,7 @@ def test_an_older_disabled_key_of_the_name_is_not_taken_for_a_lost_create(
 ) -> None:
     infobip = harness.infobip
     old = infobip.seed("a", enabled=False)  # plan never adopts a disabled key
-    plan = plan_for(infobip, config(desired("a")), harness.state())
+    plan = plan_for(infobip, config(declared("a")), harness.state())
     infobip.faults["create"] = ["lost"]
 
     result = harness.apply_plan(plan)
@@ -458,7 +438,7 @@ def test_several_new_keys_of_the_name_after_a_lost_create_stop_the_apply(
     harness: Harness,
 ) -> None:
     infobip = harness.infobip
-    plan = plan_for(infobip, config(desired("a")), harness.state())
+    plan = plan_for(infobip, config(declared("a")), harness.state())
     infobip.seed("a")  # someone else created one since the plan was made
     infobip.faults["create"] = ["lost"]
 
@@ -471,12 +451,12 @@ def test_several_new_keys_of_the_name_after_a_lost_create_stop_the_apply(
 
 def test_an_update_whose_answer_is_lost_is_read_back_not_resent(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
+    harness.apply(config(declared("a")))
     key_id = harness.state().resources["api_keys.a"].id
     infobip.faults["update"] = ["lost"]
     infobip.calls.clear()
 
-    result = harness.apply(config(desired("a", allowed_ips=frozenset({"198.51.100.7/32"}))))
+    result = harness.apply(config(declared("a", allowed_ips=frozenset({"198.51.100.7/32"}))))
 
     assert infobip.writes() == [f"update {key_id}"]
     assert f"get {key_id}" in infobip.calls
@@ -487,7 +467,7 @@ def test_an_update_whose_answer_is_lost_is_read_back_not_resent(harness: Harness
 
 def test_a_revoke_whose_answer_is_lost_is_read_back_not_resent(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
+    harness.apply(config(declared("a")))
     key_id = harness.state().resources["api_keys.a"].id
     infobip.faults["update"] = ["lost"]
     infobip.calls.clear()
@@ -505,7 +485,7 @@ def test_a_revoke_whose_answer_is_lost_is_read_back_not_resent(harness: Harness)
 
 def test_a_429_on_a_write_stops_cleanly_and_the_next_apply_carries_on(harness: Harness) -> None:
     infobip = harness.infobip
-    cfg = config(desired("a"), desired("b"), desired("c"))
+    cfg = config(declared("a"), declared("b"), declared("c"))
     infobip.faults["create"] = [
         "ok",
         RateLimitedError("too many", status=429, retry_after=3600.0),
@@ -561,7 +541,7 @@ def test_another_api_error_stops_with_what_was_done_saved(harness: Harness) -> N
     infobip = harness.infobip
     infobip.faults["create"] = ["ok", BadRequestError("bad scope", status=400)]
 
-    result = harness.apply(config(desired("a"), desired("b")))
+    result = harness.apply(config(declared("a"), declared("b")))
 
     assert result.exit_code == 1
     assert "bad scope" in (result.error or "")
@@ -573,11 +553,11 @@ def test_another_api_error_stops_with_what_was_done_saved(harness: Harness) -> N
 
 def test_replace_creates_the_new_key_before_revoking_the_old(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
+    harness.apply(config(declared("a")))
     old_id = harness.state().resources["api_keys.a"].id
     infobip.calls.clear()
     plan = make_plan(
-        config(desired("a")),
+        config(declared("a")),
         harness.state(),
         {"_": infobip.list_keys("_")},
         now=NOW,
@@ -598,10 +578,10 @@ def test_an_interrupted_replace_leaves_the_old_key_in_state_to_be_revoked(
     harness: Harness,
 ) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
+    harness.apply(config(declared("a")))
     old_id = harness.state().resources["api_keys.a"].id
     plan = make_plan(
-        config(desired("a")),
+        config(declared("a")),
         harness.state(),
         {"_": infobip.list_keys("_")},
         now=NOW,
@@ -615,7 +595,7 @@ def test_an_interrupted_replace_leaves_the_old_key_in_state_to_be_revoked(
     state = harness.state()
     assert state.resources[deposed_address("api_keys.a", old_id)].id == old_id
     # The next plan revokes the old key, which nobody declares any more.
-    follow_up = plan_for(infobip, config(desired("a")), state)
+    follow_up = plan_for(infobip, config(declared("a")), state)
     revokes = [c for c in follow_up.changes if c.action is Action.REVOKE]
     assert [c.key_id for c in revokes] == [old_id]
     assert harness.apply_plan(follow_up).exit_code == 0
@@ -639,7 +619,7 @@ def test_each_secret_reaches_its_sink_before_the_next_write(
 
     infobip.create_key = create  # type: ignore[method-assign]
 
-    result = harness.apply(config(desired("a", secret=sink_to(tmp_path)), desired("b")))
+    result = harness.apply(config(declared("a", secret=sink_to(tmp_path)), declared("b")))
 
     assert result.exit_code == 0
     assert seen_before_second_create == [True]
@@ -655,7 +635,7 @@ def test_a_delivery_names_a_file_as_a_place_and_a_command_as_a_command(
     command = SecretSinkSpec(sink="exec", command=("true",), base_dir=str(tmp_path))
 
     result = harness.apply(
-        config(desired("a", secret=sink_to(tmp_path)), desired("b", secret=command))
+        config(declared("a", secret=sink_to(tmp_path)), declared("b", secret=command))
     )
 
     assert result.exit_code == 0
@@ -670,7 +650,7 @@ def test_a_failing_sink_is_reported_recorded_and_the_rest_still_applied(
 ) -> None:
     failing = SecretSinkSpec(sink="exec", command=("false",), base_dir=str(tmp_path))
 
-    result = harness.apply(config(desired("a", secret=failing), desired("b")))
+    result = harness.apply(config(declared("a", secret=failing), declared("b")))
 
     assert result.created == 2
     assert result.secrets_lost == ["api_keys.a"]
@@ -694,7 +674,7 @@ def test_a_lost_secret_is_reported_in_one_sentence_without_repeating_itself(
 
     monkeypatch.setattr(apply_module, "deliver", refuse)
 
-    harness.apply(config(desired("a", secret=sink_to(tmp_path))))
+    harness.apply(config(declared("a", secret=sink_to(tmp_path))))
 
     key_id = harness.state().resources["api_keys.a"].id
     (warning,) = harness.messages(EventKind.WARNING)
@@ -717,7 +697,7 @@ def test_a_second_stop_signal_during_delivery_reports_the_lost_secret(
     monkeypatch.setattr(apply_module, "deliver", interrupted)
 
     with pytest.raises(Stopped):
-        harness.apply(config(desired("a", secret=sink_to(tmp_path)), desired("b")))
+        harness.apply(config(declared("a", secret=sink_to(tmp_path)), declared("b")))
 
     assert harness.infobip.writes() == ["create a"]
     key_id = harness.state().resources["api_keys.a"].id
@@ -732,12 +712,12 @@ def test_a_second_stop_signal_during_delivery_reports_the_lost_secret(
 
 def test_a_plan_over_max_writes_is_refused_before_any_write(harness: Harness) -> None:
     with pytest.raises(ApplyRefusedError, match="--max-writes 2"):
-        harness.apply(config(desired("a"), desired("b"), desired("c")), max_writes=2)
+        harness.apply(config(declared("a"), declared("b"), declared("c")), max_writes=2)
     assert harness.infobip.writes() == []
 
 
 def test_revokes_over_policy_max_revokes_need_allow_revokes(harness: Harness) -> None:
-    harness.apply(config(desired("a"), desired("b")))
+    harness.apply(config(declared("a"), declared("b")))
     shrink = config(max_revokes=1)
     with pytest.raises(ApplyRefusedError, match="--allow-revokes"):
         harness.apply(shrink)
@@ -746,23 +726,23 @@ def test_revokes_over_policy_max_revokes_need_allow_revokes(harness: Harness) ->
 
 
 def test_a_stdout_sink_needs_show_secrets(harness: Harness) -> None:
-    loud = desired("a", secret=SecretSinkSpec(sink="stdout"))
+    loud = declared("a", secret=SecretSinkSpec(sink="stdout"))
     with pytest.raises(ApplyRefusedError, match="--show-secrets"):
         harness.apply(config(loud))
     assert harness.infobip.writes() == []
 
 
 def test_a_saved_plan_is_stale_when_the_state_moved_on(harness: Harness) -> None:
-    saved = plan_for(harness.infobip, config(desired("a")), harness.state())
-    harness.apply(config(desired("b")))
+    saved = plan_for(harness.infobip, config(declared("a")), harness.state())
+    harness.apply(config(declared("b")))
     with pytest.raises(StalePlanError, match="state serial"):
         harness.apply_plan(saved, saved_plan=True)
 
 
 def test_a_saved_plan_is_stale_when_a_touched_live_key_changed(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("a")))
-    saved = plan_for(infobip, config(desired("a", allowed_ips=frozenset())), harness.state())
+    harness.apply(config(declared("a")))
+    saved = plan_for(infobip, config(declared("a", allowed_ips=frozenset())), harness.state())
     key_id = harness.state().resources["api_keys.a"].id
     infobip.keys[key_id] = infobip.keys[key_id].model_copy(update={"name": "renamed by hand"})
     infobip.calls.clear()
@@ -774,7 +754,7 @@ def test_a_saved_plan_is_stale_when_a_touched_live_key_changed(harness: Harness)
 
 
 def test_a_saved_plan_is_stale_when_a_key_it_creates_appeared(harness: Harness) -> None:
-    saved = plan_for(harness.infobip, config(desired("a")), harness.state())
+    saved = plan_for(harness.infobip, config(declared("a")), harness.state())
     harness.infobip.seed("a")
     with pytest.raises(StalePlanError, match='named "a"'):
         harness.apply_plan(saved, saved_plan=True)

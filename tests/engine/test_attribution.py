@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.builders import config, desired, live_map, matching, plan, record, state
+from builders import config, desired, live_map, matching, plan, record, state
+
 from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.attribution import NO_PERMISSION, attribute_drift
 from infobip_iac.errors import PermissionDeniedError, TransportError

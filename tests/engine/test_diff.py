@@ -8,11 +8,11 @@ from typing import Any
 
 import deepdiff
 import pytest
+from builders import NOW, desired, live
 from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.builders import NOW, desired, live
 from infobip_iac.domain.keys import Permission, PlatformLink
 from infobip_iac.engine.diff import (
     attribute_changes,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from builders import config, desired, live_map, matching, plan, record, state
 
-from engine.builders import config, desired, live_map, matching, plan, record, state
 from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.guard_rails import check_guard_rails, check_plan_is_fresh
 from infobip_iac.errors import ApplyRefusedError, StalePlanError

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from builders import config, desired, live, live_map, matching, record, state
 
-from engine.builders import config, desired, live, live_map, matching, record, state
 from infobip_iac.engine.identity import resolve_identities, state_identities
 from infobip_iac.engine.live import LiveIndex
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from builders import ACCOUNT_ID, live, live_map, record, state
 
-from engine.builders import ACCOUNT_ID, live, live_map, record, state
 from infobip_iac.engine.live import LiveIndex
 from infobip_iac.errors import PlanError
 

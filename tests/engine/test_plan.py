@@ -9,8 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from engine.builders import (
+from builders import (
     ACCOUNT_ID,
     NOW,
     change,
@@ -23,6 +22,7 @@ from engine.builders import (
     record,
     state,
 )
+
 from infobip_iac.domain.keys import (
     DesiredConfig,
     ImportBlock,

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from builders import NOW, config, desired, live, live_map, plan, record, state
 
-from engine.builders import NOW, config, desired, live, live_map, plan, record, state
 from infobip_iac.domain.keys import Permission
 from infobip_iac.domain.normalize import canonical_networks, parse_instant
 from infobip_iac.domain.plan import Action

@@ -8,10 +8,10 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+from builders import ACCOUNT_ID, NOW, live
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.builders import ACCOUNT_ID, NOW, live
 from infobip_iac.domain.keys import (
     DesiredConfig,
     DesiredKey,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.test_apply import Harness, config, desired, harness, plan_for
+from builders import config, declared
+
+from engine.test_apply import Harness, harness, plan_for
 from infobip_iac.domain.plan import Action
 from infobip_iac.engine.apply import ApplyEvent, deposed_address
 from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
@@ -63,14 +65,14 @@ def test_the_preview_is_the_state_recovery_writes_and_changes_nothing(harness: H
     assert recovered == previewed == harness.state()
     assert (recovered.lineage, recovered.serial) == ("3d1c4a55-2b8e-4f0e-9a53-5d8f1f4a6c01", 1)
     assert CreateJournal(harness.store.path).pending() == []
-    plan = plan_for(infobip, config(desired("a")), previewed)
+    plan = plan_for(infobip, config(declared("a")), previewed)
     actions = {change.address: change.action for change in plan.changes}
     assert actions == {"api_keys.a": Action.CREATE, deposed: Action.REVOKE}
 
 
 def test_a_preview_of_an_existing_state_carries_the_next_serial(harness: Harness) -> None:
     infobip = harness.infobip
-    harness.apply(config(desired("b")))
+    harness.apply(config(declared("b")))
     state = harness.state()
     orphan = infobip.seed("a", valid_from=None)
     _journal(harness.store.path)
@@ -105,7 +107,7 @@ def test_the_next_apply_revokes_the_key_of_a_create_that_landed_after_the_apply(
     infobip = harness.infobip
     infobip.faults["create"] = ["late"]
     infobip.hold_late = True
-    cfg = config(desired("a"))
+    cfg = config(declared("a"))
     first = harness.apply(cfg)
     assert first.exit_code == 1 and first.unsettled_creates == ["api_keys.a"]
     infobip.keys.update(infobip.landing)  # the first create commits, late

@@ -11,8 +11,8 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 
 import pytest
+from builders import config, desired, live, record, state
 
-from engine.builders import config, desired, live, record, state
 from infobip_iac.domain.keys import KeyWrite, LiveKey, SourceRef
 from infobip_iac.engine.refresh import ReadAhead, accounts_to_read, read_live_keys
 from infobip_iac.errors import AuthenticationError, PermissionDeniedError

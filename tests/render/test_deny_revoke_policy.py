@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.builders import config, desired, live_map, matching, plan, record, state
+from builders import config, desired, live_map, matching, plan, record, state
 from regopy import Interpreter
 
 from infobip_iac.domain.plan import Plan

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from engine.builders import config, desired, plan
+from builders import config, desired, plan, targeted_plan
 from pydantic import BaseModel
 
 from infobip_iac.domain.keys import SecretSinkSpec
@@ -15,7 +15,6 @@ from infobip_iac.domain.plan import Plan
 from infobip_iac.domain.secret import Secret
 from infobip_iac.planfile import write_plan_file
 from infobip_iac.render.json import plan_document, render_json
-from render.plans import targeted_plan
 
 
 def by_address(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

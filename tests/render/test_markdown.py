@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 
-from engine.builders import config, desired, live, live_map, matching, plan, record, state
+from builders import config, desired, large_plan, live, live_map, matching, plan, record, state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infobip_iac.domain.plan import Plan
 from infobip_iac.render.markdown import COMMENT_LIMIT, MARKDOWN_BUDGET, render_markdown
 from infobip_iac.render.text import render_text, text_sections
-from render.plans import large_plan
 
 
 def test_summary_first_then_a_warning_then_the_plan(busy_plan: Plan) -> None:

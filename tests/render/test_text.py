@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from engine.builders import config, desired, live, live_map, matching, plan, record, state
+from builders import config, desired, live, live_map, matching, plan, record, state
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.plan import Plan
