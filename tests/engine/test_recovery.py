@@ -12,7 +12,7 @@ from engine.test_apply import Harness, harness, plan_for
 from infobip_iac.domain.plan import Action
 from infobip_iac.engine.apply import ApplyEvent, deposed_address
 from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
-from infobip_iac.state.journal import CreateJournal, PendingCreate, journal_path_for
+from infobip_iac.state.journal import CreateJournal, journal_path_for
 from infobip_iac.state.model import StateDocument
 
 __all__ = ["harness"]  # the fixture, shared with test_apply
@@ -127,37 +127,6 @@ def test_the_next_apply_revokes_the_key_of_a_create_that_landed_after_the_apply(
     assert [(c.address, c.action) for c in plan.changes if c.action is not Action.NOOP] == [
         (deposed, Action.REVOKE)
     ]
-
-
-def test_a_journal_written_before_unanswered_entries_existed_is_read(tmp_path: Path) -> None:
-    state_path = tmp_path / "state.json"
-    _journal(state_path)
-
-    (entry,) = CreateJournal(state_path).pending()
-
-    assert entry == PendingCreate(
-        address="api_keys.a",
-        account="_",
-        name="a",
-        sink="file",
-        sent_at=entry.sent_at,
-        valid_from_given=False,
-    )
-    assert not entry.unanswered and entry.lineage is None
-
-
-def test_ending_a_create_keeps_the_unanswered_attempt_before_it(tmp_path: Path) -> None:
-    journal = CreateJournal(tmp_path / "state.json")
-    _journal(tmp_path / "state.json")
-    (first,) = journal.pending()
-    marked = journal.mark_unanswered(first)
-    journal.begin(PendingCreate(**{**marked.__dict__, "unanswered": False}))
-
-    journal.end("api_keys.a")
-
-    assert journal.pending() == [marked]
-    journal.settle(marked)
-    assert journal.pending() == [] and not journal.path.exists()
 
 
 def _drop(event: ApplyEvent) -> None:
