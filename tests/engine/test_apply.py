@@ -516,7 +516,7 @@ def test_a_create_refused_with_a_500_is_looked_up_then_sent_again(harness: Harne
         ServerError("HTTP 503", status=503),
     ]
 
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
 
     assert result.exit_code == 0, result.error
     assert infobip.writes() == ["create a", "create a", "create a"]
@@ -531,7 +531,7 @@ def test_a_gateway_error_on_a_create_stops_the_apply(harness: Harness, status: i
     infobip = harness.infobip
     infobip.faults["create"] = [ServerError(f"HTTP {status}", status=status)]
 
-    result = harness.apply(config(desired("a")))
+    result = harness.apply(config(declared("a")))
 
     assert result.exit_code == 1 and f"HTTP {status}" in (result.error or "")
     assert infobip.writes() == ["create a"]
