@@ -138,7 +138,7 @@ def test_plan_against_an_endpoint_loads_no_emulator_logging_or_httpx_cli(
     assert _found(modules, ("httpx._main",)) == []
 
 
-def test_a_warning_still_loads_structlog_and_is_written(
+def test_a_line_at_an_enabled_level_still_loads_structlog_and_is_written(
     tmp_path: Path, emulator: EmulatorServer
 ) -> None:
     """Logging is lazy, not gone: a line at an enabled level is written."""
