@@ -20,11 +20,11 @@ pytest_plugins = ("leakguard", "pytester")
 
 @pytest.fixture(scope="session")
 def conformance() -> Any:
-    """The checker of emulator answers against Infobip's OpenAPI document (session-wide);
-    None when the document is not beside the repository."""
-    from emulator.conformance import SPEC_PATH, ConformanceChecker
+    """The checker of emulator answers against Infobip's OpenAPI document (session-wide),
+    vendored in tests/data/infobip/."""
+    from emulator.conformance import ConformanceChecker
 
-    return ConformanceChecker() if SPEC_PATH.is_file() else None
+    return ConformanceChecker()
 
 
 @pytest.fixture
@@ -34,11 +34,10 @@ def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
     or if any request body this tool's client sent did not match the request schema (tests
     that send bad bodies on purpose do so with their own HTTP client)."""
     started: list[EmulatorServer] = []
-    first_problem = len(conformance.problems) if conformance is not None else 0
+    first_problem = len(conformance.problems)
 
     def check(method: str, template: str, status: int, body: Any) -> None:
-        if conformance is not None:
-            conformance.check(method, template, status, body)
+        conformance.check(method, template, status, body)
 
     def check_request(method: str, template: str, headers: Any, body: bytes) -> None:
         if conformance is None or not headers.get("user-agent", "").startswith("infobip-iac/"):
@@ -60,7 +59,7 @@ def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
     yield make
     for server in started:
         server.stop()
-    seen = conformance.problems[first_problem:] if conformance is not None else []
+    seen = conformance.problems[first_problem:]
     if seen:
         pytest.fail("requests or answers that break the spec:\n" + "\n".join(seen[:20]))
 

@@ -6,7 +6,7 @@ committed JSON, adding a one-line description of every scope written for this pr
     python tools/build_scope_catalog.py            # rewrite the catalog
     python tools/build_scope_catalog.py --check    # exit 1 if the committed file is stale
 
-Sources, in `<repo>/../shared/seeds/` unless `--seeds` says otherwise:
+Sources, in `tests/data/infobip/seeds/` (vendored) unless `--seeds` says otherwise:
 - `002_…` (newest, authoritative): every scope by category and the role → scopes table.
 - `003_…`: the channel scopes grouped by product.
 The older `000_`/`001_` role tables differ (e.g. they list `moments:manage`) and are ignored.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SEEDS = REPO.parent / "shared" / "seeds"
+DEFAULT_SEEDS = REPO / "tests" / "data" / "infobip" / "seeds"
 CATALOG = REPO / "infobip_iac" / "scopes" / "catalog.json"
 SCOPES_SEED = "002_"
 PRODUCTS_SEED = "003_"

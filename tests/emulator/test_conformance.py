@@ -28,8 +28,6 @@ GOOD_KEY = {
 
 @pytest.fixture
 def checker(conformance: Any) -> Any:
-    if conformance is None:
-        pytest.skip("Infobip's OpenAPI document is not beside the repository (shared/infobip/)")
     return conformance
 
 
