@@ -9,12 +9,15 @@ import glob
 import os
 import re
 import secrets
+import signal
 import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
+    "CRASH_AT_VARIABLE",
+    "CRASH_STEPS",
     "TEMP_NAME_OVERHEAD",
     "TempFileError",
     "ensure_private_dir",
@@ -36,6 +39,32 @@ _TEMP_NAME = re.compile(rf"\..+\.[0-9a-f]{{{2 * _TEMP_TOKEN_BYTES}}}\.tmp")
 TEMP_NAME_OVERHEAD = len(f"..{'0' * 2 * _TEMP_TOKEN_BYTES}.tmp")
 # Exclusive, so that nothing planted under the name is reused; never through a link.
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+# Test-only fault injection. A crash test cannot rely on a kill from outside landing inside
+# a write that lasts microseconds, so the writer kills itself, with SIGKILL (no cleanup, no
+# `finally`, exactly as a lost CI runner stops), at a named step of the write of a named
+# file: `INFOBIP_IAC_TEST_CRASH_AT=<step>:<file name>[:<n>]`, the n-th such write (from 1,
+# default 1) in this process. The steps, in order: the temp file exists but is empty;
+# half the data is in it; all of it; it is fsynced; it is renamed over the target; the
+# folder is fsynced too (the write is done, the caller's next step not begun). No user sets
+# it; unset, it costs one environment lookup per write, nothing beside an fsync.
+CRASH_AT_VARIABLE = "INFOBIP_IAC_TEST_CRASH_AT"
+CRASH_STEPS = ("created", "half-written", "written", "synced", "renamed", "durable")
+_crash_counts: dict[tuple[str, str], int] = {}
+
+
+def _crash_point(step: str, path: Path) -> None:
+    wanted = os.environ.get(CRASH_AT_VARIABLE)
+    if not wanted:
+        return
+    at_step, _, rest = wanted.partition(":")
+    name, _, nth = rest.partition(":")
+    if at_step != step or name != path.name:
+        return
+    seen = _crash_counts[step, name] = _crash_counts.get((step, name), 0) + 1
+    if seen == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class TempFileError(OSError):
@@ -94,18 +123,27 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         try:
             os.fchmod(fd, 0o600)  # the umask could only narrow it, but be exact
+            _crash_point("created", path)
             view = memoryview(data)
+            half = len(data) // 2
+            while len(view) > half:
+                view = view[os.write(fd, view[: len(view) - half]) :]
+            _crash_point("half-written", path)
             while view:
                 view = view[os.write(fd, view) :]
+            _crash_point("written", path)
             os.fsync(fd)
+            _crash_point("synced", path)
         finally:
             os.close(fd)
         temp.replace(path)
+        _crash_point("renamed", path)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
     _fsync_dir(folder)
+    _crash_point("durable", path)
 
 
 def remove_abandoned(temp_files: Iterable[Path]) -> None:
