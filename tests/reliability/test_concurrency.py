@@ -4,8 +4,8 @@ apply releases its lock with its state saved, and no key is ever created twice."
 
 from __future__ import annotations
 
+import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -19,10 +19,9 @@ from leakguard import LeakWatch
 from infobip_iac.emulator import EmulatorServer
 from infobip_iac.state.lock import StateLock
 from infobip_iac.state.store import StateStore
-from reliability.campaign import read_emulator, run_command
+from reliability.campaign import CREATE, read_emulator, run_command
 
 CONTENDERS = 5
-DELAY_MS = 40
 KEYS = """\
 version: 1
 defaults:
@@ -59,6 +58,10 @@ def _start_apply(root: Path, env: dict[str, str], *extra: str) -> subprocess.Pop
     )
 
 
+def _creates(emulator: EmulatorServer) -> int:
+    return int(emulator.control.stats()["requests"].get(CREATE, 0))
+
+
 def _enabled_names(emulator: EmulatorServer) -> list[str]:
     return sorted(key.name for key in read_emulator(emulator).values() if key.enabled)
 
@@ -69,10 +72,8 @@ def project(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[EmulatorServer, dict[str, str]]:
-    """A project folder and an emulator whose every operation takes DELAY_MS, so that an
-    apply holds the lock long enough for the others to meet it."""
+    """A project folder and an emulator without limits, and the environment to reach it."""
     emulator = make_emulator(write_limit=0, read_rate=0)
-    emulator.control.set_faults([{"operation": "*", "kind": "delay", "delay_ms": DELAY_MS}])
     env = _environment(emulator)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -81,33 +82,61 @@ def project(
     return emulator, env
 
 
+# The secret command of the keys below: the first call of all (the apply that won the lock,
+# at its first new key) marks `holding` and then holds the lock until the test creates
+# `release` (or 25 s pass, within the sink's 30 s timeout); the secret is read and dropped.
+HOLD = (
+    "import os, sys, time; sys.stdin.read(); folder = sys.argv[1]\n"
+    "try:\n"
+    "    os.close(os.open(os.path.join(folder, 'holding'), os.O_CREAT | os.O_EXCL))\n"
+    "except FileExistsError:\n"
+    "    sys.exit(0)\n"
+    "end = time.monotonic() + 25\n"
+    "while not os.path.exists(os.path.join(folder, 'release')) and time.monotonic() < end:\n"
+    "    time.sleep(0.01)\n"
+)
+
+
+def _held_manifest(idents: list[str], folder: Path) -> str:
+    command = json.dumps([sys.executable, "-c", HOLD, str(folder)])
+    return _manifest(idents).replace(
+        '{sink: file, path: "secrets/{address}.env"}', f"{{sink: exec, command: {command}}}"
+    )
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
+        time.sleep(0.01)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lock_timeout", ["0", "60"])
 def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_once(
     project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, lock_timeout: str
 ) -> None:
     """Without waiting (0 s), an apply that meets the lock stops at once naming the holder;
-    with a long --lock-timeout each waits its turn and finds nothing left to do."""
+    with a long --lock-timeout each waits its turn and finds nothing left to do.
+
+    The first apply to take the lock keeps it until the test lets go (its secret command
+    waits for a file): with 0 s, until the four others have ended, so each of them met it
+    however slowly the machine started them."""
     emulator, env = project
     idents = [f"k{i}" for i in range(6)]
-    (tmp_path / "keys" / "main.yaml").write_text(_manifest(idents))
-    # The first apply to read holds the lock for 3 s or more: long enough for the others
-    # to start (a loaded machine may take a second or two per start) and meet it.
-    emulator.control.set_faults(
-        [
-            {
-                "operation": "GET /settings/2/api-keys",
-                "kind": "delay",
-                "delay_ms": 3000,
-                "times": 1,
-            },
-            {"operation": "*", "kind": "delay", "delay_ms": DELAY_MS},
-        ]
-    )
+    (tmp_path / "keys" / "main.yaml").write_text(_held_manifest(idents, tmp_path))
 
     applies = [
         _start_apply(tmp_path, env, "--lock-timeout", lock_timeout) for _ in range(CONTENDERS)
     ]
+    _wait_for((tmp_path / "holding").exists, "an apply holding the lock")
+    if lock_timeout == "0":
+
+        def four_ended() -> bool:
+            return sum(p.poll() is not None for p in applies) == CONTENDERS - 1
+
+        _wait_for(four_ended, "the end of the four applies that met the lock")
+    (tmp_path / "release").touch()
     results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in applies]
 
     codes = [code for code, _, _ in results]
@@ -117,7 +146,7 @@ def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_on
     assert len(creators) == 1, results  # the keys were created by one apply, once
     refused = [err for code, _, err in results if code == 1]
     if lock_timeout == "0":
-        assert refused, codes  # some met the holder and stopped rather than wait
+        assert sorted(codes) == [0] + [1] * (CONTENDERS - 1), results
         for err in refused:
             assert "is locked by" in err and 'for "apply"' in err and "(pid " in err, err
             assert "--lock-timeout" in err, err
@@ -129,39 +158,48 @@ def test_five_applies_at_once_hold_the_lock_one_at_a_time_and_create_each_key_on
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("creates_sent", [1, 2, 4])
 def test_sigterm_stops_an_apply_between_writes_with_state_saved_and_lock_released(
-    project: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, leak_guard: LeakWatch
+    project: tuple[EmulatorServer, dict[str, str]],
+    tmp_path: Path,
+    leak_guard: LeakWatch,
+    creates_sent: int,
 ) -> None:
     """Protection: SIGTERM raises inside the tool rather than ending it, and waits for a
     write in progress. Without it the killed apply leaves its lock behind (the next apply
-    is refused) and may leave a key Infobip created unrecorded."""
-    emulator, env = project
-    rng = random.Random(143)
-    store = StateStore(tmp_path / ".infobip-iac" / "state.json")
-    for round_number in range(8):
-        idents = [f"r{round_number}k{i}" for i in range(5)]
-        (tmp_path / "keys" / "main.yaml").write_text(_manifest(idents))
-        before = sum(emulator.control.stats()["requests"].values())
-        child = _start_apply(tmp_path, env)
-        deadline = time.monotonic() + 20
-        while sum(emulator.control.stats()["requests"].values()) == before:
-            assert child.poll() is None and time.monotonic() < deadline, child.communicate()
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.3))
-        child.send_signal(signal.SIGTERM)
-        code = child.wait(timeout=60)
-        out, err = child.communicate(timeout=10)
+    is refused) and may leave a key Infobip created unrecorded.
 
-        assert "Traceback" not in err
-        if code != 0:  # it could finish before the signal
-            assert code == 128 + signal.SIGTERM, (code, out, err)
-            assert "Stopped by SIGTERM" in err and "lock is released" in err, err
-        assert StateLock(store.path).holder() is None, err
-        store.read()  # readable
-        carried_on = run_command("apply", "keys", "--auto-approve", "--lock-timeout", "0")
-        assert carried_on.code == 0, carried_on
-        assert "nobody holds its secret" not in carried_on.err  # no create was torn
-        assert _enabled_names(emulator) == sorted(idents), round_number
+    The signal is sent while the `creates_sent`-th of five creates is held by the emulator
+    (so a write is in progress), and from then on every further create is held 20 s: the
+    apply cannot have ended by itself when the signal arrives, however loaded the machine."""
+    emulator, env = project
+    store = StateStore(tmp_path / ".infobip-iac" / "state.json")
+    idents = [f"k{i}" for i in range(5)]
+    (tmp_path / "keys" / "main.yaml").write_text(_manifest(idents))
+    emulator.control.set_faults([{"operation": CREATE, "kind": "delay", "delay_ms": 300}])
+    child = _start_apply(tmp_path, env)
+    deadline = time.monotonic() + 60
+    while _creates(emulator) < creates_sent:
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.005)
+    emulator.control.set_faults([{"operation": CREATE, "kind": "delay", "delay_ms": 20_000}])
+    child.send_signal(signal.SIGTERM)
+    code = child.wait(timeout=60)
+    out, err = child.communicate(timeout=10)
+
+    assert "Traceback" not in err
+    assert code == 128 + signal.SIGTERM, (code, out, err)
+    assert "Stopped by SIGTERM" in err and "lock is released" in err, err
+    assert StateLock(store.path).holder() is None, err
+    # Readable, holding every create that landed; stopped before the last (as a rule right
+    # after the held one: only a reaction slower than its 300 ms lets one more through).
+    recorded = store.read().resources
+    assert creates_sent <= len(recorded) == _creates(emulator) < len(idents), err
+    emulator.control.clear_faults()
+    carried_on = run_command("apply", "keys", "--auto-approve", "--lock-timeout", "0")
+    assert carried_on.code == 0, carried_on
+    assert "nobody holds its secret" not in carried_on.err  # no create was torn
+    assert _enabled_names(emulator) == sorted(idents)
     # Files of keys revoked in later rounds are in no state any more; the sink wrote them.
     for written in (tmp_path / "keys" / "secrets").glob("*.env"):
         leak_guard.allow(written)
