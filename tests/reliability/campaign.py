@@ -57,6 +57,7 @@ __all__ = [
     "network_faults",
     "random_faults",
     "run_once",
+    "wait_until_answered",
 ]
 
 KEYS_PATH = "/settings/2/api-keys"
@@ -489,10 +490,22 @@ def _let_delayed_requests_land(emulator: EmulatorServer, report: RunReport) -> N
     rules = httpx.get(f"{emulator.base_url}/_emulator/faults", timeout=10).json()["rules"]
     for rule in rules:
         report.fired[rule["kind"]] = report.fired.get(rule["kind"], 0) + rule["fired"]
-    delayed = [rule for rule in rules if rule["kind"] == "delay" and rule["fired"]]
     emulator.control.clear_faults()
-    if delayed:
-        time.sleep(max(rule["delay_ms"] for rule in delayed) / 1000 + 0.1)
+    wait_until_answered(emulator)
+
+
+def wait_until_answered(emulator: EmulatorServer, within: float = 120) -> None:
+    """Wait until the emulator has answered (or dropped) every Infobip request it received,
+    those it holds back under a delay included, however slowly a loaded machine runs them."""
+    deadline = time.monotonic() + within
+    while True:
+        stats = emulator.control.stats()
+        answered = sum(stats["statuses"].values()) + stats["dropped"]
+        if answered >= sum(stats["requests"].values()):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the emulator still holds requests after {within:g} s: {stats}")
+        time.sleep(0.01)
 
 
 def _check(

@@ -3,7 +3,6 @@ does and checks), plus the faults it found, each pinned as a test of its own."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from e2e.workspace import CREATE, UPDATE, Workspace
 
 from infobip_iac.emulator import EmulatorServer
-from reliability.campaign import campaign_environment, run_once
+from reliability.campaign import campaign_environment, run_once, wait_until_answered
 
 FAST = "--timeout", "0.3"
 
@@ -36,7 +35,7 @@ def test_a_create_the_server_commits_after_the_timeout_is_adopted_not_sent_again
     ws.emulator.control.set_faults([{"operation": CREATE, "kind": "delay", "delay_ms": 500}])
 
     outcome = ws.apply(*FAST)
-    time.sleep(0.6)  # anything still held back by the emulator has landed now
+    wait_until_answered(ws.emulator)  # the create held back by the emulator has landed
 
     assert ws.requests()[CREATE] == 1, outcome
     live = ws.live()  # fails on two keys of one name

@@ -68,9 +68,11 @@ def test_20_accounts_are_read_at_once_each_within_its_own_limit(
         assert f"Reading live keys of account {account_id} … 200 keys in 2 requests." in outcome.err
 
     time.sleep(1.0)
-    elapsed = _read(server, ws.manifests)
-    # One after another, 20 accounts of two paced requests take over 2 s.
-    assert elapsed < 1.5
+    # Paced at one read a second per account, 20 accounts of two requests each take over
+    # 20 s one after another and about 1 s all at once: a bound of 10 s tells the two apart
+    # however loaded the machine is.
+    elapsed = _read(server, ws.manifests, ReadBudget(1.0))
+    assert 0.9 <= elapsed < 10  # paced: each account's second read waited its second
     assert "429" not in server.control.stats()["statuses"]
 
 
@@ -84,7 +86,9 @@ def test_a_caller_wide_limit_slows_to_the_shared_floor_without_failing(
     shared_floor = 5 * 10 / 10  # 50 list requests at 10/s
     assert budget.shared
     assert 0 < budget.throttles == server.control.stats()["statuses"]["429"] <= 10
-    assert elapsed <= 1.5 * shared_floor
+    # Near the floor, not slowed down step by step (a backoff that kept halving the rate
+    # would take many times longer); the margin is for a loaded machine.
+    assert 0.8 * shared_floor <= elapsed <= 2.5 * shared_floor
 
 
 def _declare_new(ws: Workspace, account: str, prefix: str, count: int) -> None:

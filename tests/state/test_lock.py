@@ -62,7 +62,7 @@ def test_a_held_lock_is_refused_at_once_with_the_holder_and_the_unlock_command(
     with pytest.raises(StateLockedError) as caught:
         StateLock(state_path).acquire(LockInfo.new("plan"), timeout=0)
 
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # not waited for (a margin for a loaded machine)
     message = str(caught.value)
     assert holder.who in message
     assert '"apply"' in message
@@ -80,7 +80,7 @@ def test_acquire_waits_up_to_its_timeout(state_path: Path, hold: Callable[[str],
     with pytest.raises(StateLockedError, match=r"Waited 0\.3s"):
         StateLock(state_path).acquire(LockInfo.new("apply"), timeout=0.3)
 
-    assert 0.25 <= time.monotonic() - started < 2
+    assert 0.25 <= time.monotonic() - started < 4  # waited, then no longer than needed
 
 
 def test_a_waiting_acquire_gets_the_lock_once_it_is_released(state_path: Path) -> None:
@@ -222,7 +222,7 @@ def test_the_lock_of_a_killed_holder_is_taken_over_with_a_warning_naming_it(
 
     assert lock.acquire(fresh, timeout=5) == fresh.id
 
-    assert time.monotonic() - started < 1  # a dead holder is not waited for
+    assert time.monotonic() - started < 3  # a dead holder is not waited for its 5 s
     assert lock.taken_over == dead
     assert StateLock(state_path).holder() == fresh
     warning = capsys.readouterr().err
