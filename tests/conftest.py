@@ -15,6 +15,12 @@ from infobip_iac.emulator import EmulatorControl, EmulatorServer
 # pytester lets its own test run an inner session.
 pytest_plugins = ("leakguard", "pytester")
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked `slow`) start first: on several workers (pytest-xdist, as the
+    README's test line runs) none of them is then left running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # --- the emulator of Infobip's account-management API --------------------------------------
 
 
