@@ -46,13 +46,14 @@ def test_a_create_that_lands_after_it_was_sent_again_is_not_forgotten(
     workspace: Workspace,
 ) -> None:
     """Protection: the journal keeps an unanswered create after it was sent again. The
-    server commits the first create 4 s after it arrived, later than the client waits
-    (--timeout 1, then as long again): apply sends it again, must not claim success while
-    the first is unsettled, and the next apply revokes the second key it made."""
+    server commits the first create 6 s after it arrived, well after the client stopped
+    waiting (--timeout 1, then as long again: 2 s, leaving 4 s for a loaded machine): apply
+    sends it again, must not claim success while the first is unsettled, and the next apply
+    revokes the second key it made."""
     ws = workspace
     ws.write(SLOW)
     ws.emulator.control.set_faults(
-        [{"operation": CREATE, "kind": "delay", "delay_ms": 4000, "times": 1}]
+        [{"operation": CREATE, "kind": "delay", "delay_ms": 6000, "times": 1}]
     )
 
     first = ws.apply("--timeout", "1")
