@@ -15,6 +15,7 @@ from infobip_iac.emulator import EmulatorControl, EmulatorServer
 # pytester lets its own test run an inner session.
 pytest_plugins = ("leakguard", "pytester")
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marked `slow`) start first: on several workers (pytest-xdist, as the
     README's test line runs) none of them is then left running alone at the end."""
@@ -46,7 +47,7 @@ def make_emulator(conformance: Any) -> Iterator[Callable[..., EmulatorServer]]:
         conformance.check(method, template, status, body)
 
     def check_request(method: str, template: str, headers: Any, body: bytes) -> None:
-        if conformance is None or not headers.get("user-agent", "").startswith("infobip-iac/"):
+        if not headers.get("user-agent", "").startswith("infobip-iac/"):
             return
         if method in ("POST", "PUT") and template.startswith("/settings/2/api-keys"):
             try:
