@@ -76,17 +76,17 @@ CASES = {
     ),
     "trickles-status": (
         "answer took longer than the timeout",
-        5,
+        15,
         "one deadline for the whole call: a status line a byte at a time never ends it",
     ),
     "trickles-headers": (
         "answer took longer than the timeout",
-        5,
+        15,
         "one deadline for the whole call: headers a line at a time never end it",
     ),
     "gzip-bomb": (
         "answer is gzip-encoded though an unencoded one was asked for",
-        5,
+        15,
         "answers are asked for unencoded and an encoded one is refused, never expanded",
     ),
 }
@@ -266,7 +266,9 @@ def test_a_stop_signal_during_a_hung_create_abandons_it_and_sends_no_other_write
         posts, requests = server.posts, server.requests
 
     assert apply.returncode == code, err
-    assert stopped_in < 3, f"stopped {stopped_in:.1f}s after the signal"
+    # The 1.5 s a write is given, then the exit; far from the create's 60 s --timeout, with
+    # a margin for a loaded machine.
+    assert stopped_in < 10, f"stopped {stopped_in:.1f}s after the signal"
     assert posts == 1 and requests == posts + 1, (posts, requests)  # one list, one create
     assert "Traceback" not in err
     pending = CreateJournal(tmp_path / ".infobip-iac" / "state.json").pending()
