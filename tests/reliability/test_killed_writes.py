@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render.plans import busy_plan, targeted_plan
+from builders import busy_plan, targeted_plan
 from state.conftest import make_document, make_resource
 
 from infobip_iac.domain.keys import SecretSinkSpec
