@@ -45,7 +45,7 @@ __all__ = ["LeakWatch", "find_leaks", "secrets_in_answer"]
 MIN_SECRET_LENGTH = 12
 # A file larger than this is read only this far: the tool writes nothing near it.
 MAX_FILE_BYTES = 32 * 1024 * 1024
-# The line a `stdout` sink prints for a key (see infobip_iac.secrets.sinks).
+# The line a `stdout` sink prints for a key (see infobip_iac.secrets.stdout_sink).
 _STDOUT_SINK_LINE = re.compile(r"^api_keys\.[a-z0-9][a-z0-9_-]{0,62}: (?P<secret>\S+)$")
 # Characters of the tokens searched when many secrets are known (see _TokenIndex).
 _TOKEN_CHARS = "A-Za-z0-9_.+/=:-"
@@ -228,12 +228,12 @@ def _install() -> None:
         return  # a nested in-process pytest run: the outer session's wrappers serve it
     import _pytest.capture
 
-    import infobip_iac.secrets.sinks as sinks
+    import infobip_iac.secrets.file_sink as file_sink
 
     original_init = EmulatorServer.__init__
     original_stop = EmulatorServer.stop
     original_readouterr = _pytest.capture.CaptureFixture.readouterr
-    original_write = sinks.write_secret_file
+    original_write = file_sink.write_secret_file
     _originals.update(
         init=original_init,
         stop=original_stop,
@@ -283,13 +283,13 @@ def _install() -> None:
     EmulatorServer.__init__ = init  # type: ignore[method-assign]
     EmulatorServer.stop = stop  # type: ignore[method-assign]
     _pytest.capture.CaptureFixture.readouterr = readouterr  # type: ignore[method-assign]
-    sinks.write_secret_file = write_secret_file  # type: ignore[assignment]
+    file_sink.write_secret_file = write_secret_file  # type: ignore[assignment]
 
 
 def _uninstall() -> None:
     import _pytest.capture
 
-    import infobip_iac.secrets.sinks as sinks
+    import infobip_iac.secrets.file_sink as file_sink
 
     if _installs:
         _installs.pop()
@@ -298,7 +298,7 @@ def _uninstall() -> None:
     EmulatorServer.__init__ = _originals["init"]  # type: ignore[method-assign]
     EmulatorServer.stop = _originals["stop"]  # type: ignore[method-assign]
     _pytest.capture.CaptureFixture.readouterr = _originals["readouterr"]  # type: ignore[method-assign]
-    sinks.write_secret_file = _originals["write"]
+    file_sink.write_secret_file = _originals["write"]
     _originals.clear()
 
 

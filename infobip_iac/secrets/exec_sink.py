@@ -2,9 +2,10 @@
 
 The command runs without a shell and receives the secret on stdin only: argv and the
 environment of a process can be read by other users of the machine (`ps`, /proc), stdin
-cannot. The key's metadata, which is not secret, travels in environment variables; the
-tool's own Infobip credentials are taken out of the command's environment, since storing a
-secret never needs them.
+cannot. The key's metadata, which is not secret, travels in environment variables (a
+rotation's successor also says so, and names its predecessor); the tool's own Infobip
+credentials are taken out of the command's environment, since storing a secret never
+needs them. docs/SECRET_SINKS.md has recipes for common secret stores.
 
 The command runs in a session of its own, so that a timeout stops it together with
 anything it started, and only the first part of its stderr is kept: a command that floods
@@ -19,18 +20,21 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO
 
-from infobip_iac.domain.keys import SecretSinkSpec
+from infobip_iac.domain.keys import SecretSinkSpec, SinkKind
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.protocol import Delivery
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
 __all__ = [
     "WITHHELD_VARIABLES",
+    "ExecSink",
     "check_command",
     "command_environment",
     "command_environment_without_credentials",
@@ -52,14 +56,19 @@ def command_environment_without_credentials() -> dict[str, str]:
 
 def command_environment(meta: KeyMeta) -> dict[str, str]:
     """This process's environment without its Infobip credentials, plus the key's address,
-    id, name and account."""
+    id, name and account, and whether it is a rotation's successor (`INFOBIP_KEY_ROTATION`
+    is `true` or `false`; `INFOBIP_PREDECESSOR_KEY_ID` is set only for a rotation)."""
     env = command_environment_without_credentials()
+    env.pop("INFOBIP_PREDECESSOR_KEY_ID", None)  # never inherited from our own environment
     env.update(
         INFOBIP_KEY_ADDRESS=meta.address,
         INFOBIP_KEY_ID=meta.key_id,
         INFOBIP_KEY_NAME=meta.name,
         INFOBIP_ACCOUNT=meta.account,
+        INFOBIP_KEY_ROTATION="true" if meta.predecessor_id else "false",
     )
+    if meta.predecessor_id:
+        env["INFOBIP_PREDECESSOR_KEY_ID"] = meta.predecessor_id
     return env
 
 
@@ -196,3 +205,34 @@ def run_secret_command(
             + (f": {detail}" if detail else " (no output on stderr)")
         )
     return SecretRecord(sink="exec", status="delivered", location=program)
+
+
+class ExecSink:
+    """The `exec` sink as a SecretSink. Before the create it checks that the program can be
+    started (`check_command`); whether the command accepts the secret shows only when it
+    runs."""
+
+    kind: SinkKind = "exec"
+
+    def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
+        return spec.command[0] if spec.command else None
+
+    def refusal_before_create(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> str | None:
+        """A program missing from PATH, or a path that is not an executable file."""
+        try:
+            check_command(spec)
+        except SecretSinkError as refusal:
+            return f"{refusal} (secret.command)."
+        return None
+
+    def files_to_claim(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> list[str]:
+        return list(owned_files)
+
+    def deliver(
+        self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
+    ) -> SecretRecord:
+        return run_secret_command(spec, secret, meta, timeout=delivery.timeout)

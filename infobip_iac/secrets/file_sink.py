@@ -25,13 +25,14 @@ import stat
 from collections.abc import Collection
 from pathlib import Path
 
-from infobip_iac.domain.keys import SecretSinkSpec
+from infobip_iac.domain.keys import SecretSinkSpec, SinkKind
 from infobip_iac.domain.secret import Secret
 from infobip_iac.domain.sinkpath import PLACEHOLDERS, fill_sink_path
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.logs import get_logger
 from infobip_iac.secrets.gitcheck import warn_if_git_would_commit
 from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.protocol import Delivery
 from infobip_iac.state.files import (
     TEMP_NAME_OVERHEAD,
     TempFileError,
@@ -44,6 +45,7 @@ from infobip_iac.state.model import SecretRecord
 
 __all__ = [
     "PLACEHOLDERS",
+    "FileSink",
     "check_folder",
     "check_folders_below_base",
     "check_target",
@@ -322,3 +324,69 @@ def write_secret_file(
     return SecretRecord(
         sink="file", status="delivered", location=str(target), files_written=[owned_name(target)]
     )
+
+
+class FileSink:
+    """The `file` sink as a SecretSink. A rotation's successor replaces the file its
+    predecessor's secret was in (owned by this key), atomically, so a reader sees one
+    whole secret or the other."""
+
+    kind: SinkKind = "file"
+
+    def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
+        try:
+            return str(resolve_target(spec, meta))
+        except SecretSinkError:
+            return spec.path
+
+    def refusal_before_create(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> str | None:
+        """Every check the sink makes before writing: a link among the folders below the
+        manifest's, a file in the way that is not this key's (or is a link), a path that
+        cannot be looked at. A file this sink wrote for another key is no refusal: the
+        write moves it aside (unless its place aside is taken, which is). A path naming the
+        key's `{id}` is checked up to the first component holding it, since the rest is
+        not known before the create."""
+        if not spec.path:
+            return None
+        try:
+            target = resolve_target(spec, meta)
+            if "{id}" in spec.path:
+                known = _folder_before_id(spec, target)
+                check_folders_below_base(spec, known / "_")
+                check_folder(known)
+            else:
+                check_target(spec, target, owned_files)
+        except SecretSinkError as refusal:
+            return f'{refusal} (secret.path "{spec.path}").'
+        return None
+
+    def files_to_claim(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> list[str]:
+        files = list(owned_files)
+        try:
+            target = resolve_target(spec, meta)
+        except SecretSinkError:
+            return files
+        claimed = owned_name(target)
+        if claimed not in {owned_name(owned) for owned in files} and not os.path.lexists(target):
+            files.append(claimed)
+        return files
+
+    def deliver(
+        self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
+    ) -> SecretRecord:
+        # Looked up in this module at call time, so tests can wrap the write itself.
+        return write_secret_file(spec, secret, meta, owned_files=delivery.owned_files)
+
+
+def _folder_before_id(spec: SecretSinkSpec, target: Path) -> Path:
+    """The folders of `target` before the first component of `spec.path` naming `{id}`.
+
+    Placeholders fill in one sanitized component each, so the path as written and the
+    filled-in target have the same components, in the same places from the end."""
+    written = Path(spec.path or "").parts
+    first = next(index for index, part in enumerate(written) if "{id}" in part)
+    return Path(*target.parts[: len(target.parts) - len(written) + first])

@@ -1,5 +1,7 @@
 """Delivering a new key's secret to the sink its manifest chose, and nowhere else.
 
+Every caller (create, replace, rotation) goes through these functions, which find the sink
+in `secrets.registry`; the sinks themselves follow `secrets.protocol.SecretSink`.
 `deliver` is the only caller of `Secret.reveal()` in the tool besides the sinks themselves.
 Whatever goes wrong, the error it raises never carries the secret: every message is
 redacted on the way out and no exception is chained (a chained exception's text would end
@@ -9,25 +11,16 @@ up in a traceback).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Collection
-from pathlib import Path
 from typing import TextIO
 
 from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
-from infobip_iac.secrets.exec_sink import check_command, run_secret_command
-from infobip_iac.secrets.file_sink import (
-    check_folder,
-    check_folders_below_base,
-    check_target,
-    owned_name,
-    resolve_target,
-    write_secret_file,
-)
 from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.protocol import Delivery
 from infobip_iac.secrets.redact import redact
+from infobip_iac.secrets.registry import sink_for
 from infobip_iac.state.model import SecretRecord
 
 __all__ = [
@@ -58,17 +51,15 @@ def deliver(
 
     `owned_files` are the files this key's sink wrote before (from state): only those may
     be replaced. `show_secrets` is the `--show-secrets` flag the `stdout` sink requires.
+    `meta.predecessor_id` marks a rotation's successor.
     """
+    delivery = Delivery(
+        show_secrets=show_secrets, owned_files=owned_files, stdout=stdout, timeout=timeout
+    )
     try:
         if not secret.reveal():
             raise SecretSinkError("Infobip returned an empty secret")
-        if spec.sink == "file":
-            return write_secret_file(spec, secret, meta, owned_files=owned_files)
-        if spec.sink == "exec":
-            return run_secret_command(spec, secret, meta, timeout=timeout)
-        if spec.sink == "stdout":
-            return _print_secret(secret, meta, show_secrets=show_secrets, stream=stdout)
-        return SecretRecord(sink="none", status="not-requested")
+        return sink_for(spec.sink).deliver(spec, secret, meta, delivery)
     except SecretSinkError as error:
         reason = str(error)
     except OSError as error:
@@ -80,32 +71,9 @@ def deliver(
     raise SecretSinkError(redact(reason, secret))
 
 
-def _print_secret(
-    secret: Secret, meta: KeyMeta, *, show_secrets: bool, stream: TextIO | None
-) -> SecretRecord:
-    if not show_secrets:
-        raise SecretSinkError(
-            'its sink is "stdout", which prints secrets only when --show-secrets is passed; '
-            "pass it, or choose a file or exec sink"
-        )
-    out = stream if stream is not None else sys.stdout
-    out.write(f"{meta.address}: {secret.reveal()}\n")
-    out.flush()
-    return SecretRecord(sink="stdout", status="delivered", location="stdout")
-
-
 def sink_location(spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
     """Where the secret goes, for plans and records: a file path, a program, or stdout."""
-    if spec.sink == "file":
-        try:
-            return str(resolve_target(spec, meta))
-        except SecretSinkError:
-            return spec.path
-    if spec.sink == "exec":
-        return spec.command[0] if spec.command else None
-    if spec.sink == "stdout":
-        return "stdout"
-    return None
+    return sink_for(spec.sink).location(spec, meta)
 
 
 def refusal_before_create(
@@ -113,42 +81,10 @@ def refusal_before_create(
 ) -> str | None:
     """Why the sink will refuse the secret of a key not created yet, or None; a sentence
     naming the path and the manifest field, ending with a full stop. Apply asks before its
-    first write, rather than create a key whose secret cannot be delivered.
-
-    An `exec` sink's program must exist and be executable. A `file` sink is checked with
-    every check it makes before writing: a link among the folders below the manifest's, a
-    file in the way that is not this key's (or is a link), a path that cannot be looked at.
-    A path naming the key's `{id}` is checked up to the first component holding it, since
-    the rest is not known before the create."""
-    if spec.sink == "exec":
-        try:
-            check_command(spec)
-        except SecretSinkError as refusal:
-            return f"{refusal} (secret.command)."
-        return None
-    if spec.sink != "file" or not spec.path:
-        return None
-    try:
-        target = resolve_target(spec, meta)
-        if "{id}" in spec.path:
-            known = _folder_before_id(spec, target)
-            check_folders_below_base(spec, known / "_")
-            check_folder(known)
-        else:
-            check_target(spec, target, owned_files)
-    except SecretSinkError as refusal:
-        return f'{refusal} (secret.path "{spec.path}").'
-    return None
-
-
-def _folder_before_id(spec: SecretSinkSpec, target: Path) -> Path:
-    """The folders of `target` before the first component of `spec.path` naming `{id}`.
-
-    Placeholders fill in one sanitized component each, so the path as written and the
-    filled-in target have the same components, in the same places from the end."""
-    written = Path(spec.path or "").parts
-    first = next(index for index, part in enumerate(written) if "{id}" in part)
-    return Path(*target.parts[: len(target.parts) - len(written) + first])
+    first write, rather than create a key whose secret cannot be delivered; plan warns of
+    the same refusal. Each sink makes its own checks (an `exec` sink's program must exist
+    and be executable; a `file` sink makes every check it makes before writing)."""
+    return sink_for(spec.sink).refusal_before_create(spec, meta, owned_files)
 
 
 def files_to_claim(spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]) -> list[str]:
@@ -159,17 +95,7 @@ def files_to_claim(spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[
     otherwise leave a file no key owns, which every later delivery must refuse to replace.
     An existing file is never claimed: it stays protected until a delivery succeeds.
     """
-    files = list(owned_files)
-    if spec.sink != "file":
-        return files
-    try:
-        target = resolve_target(spec, meta)
-    except SecretSinkError:
-        return files
-    claimed = owned_name(target)
-    if claimed not in {owned_name(owned) for owned in files} and not os.path.lexists(target):
-        files.append(claimed)
-    return files
+    return sink_for(spec.sink).files_to_claim(spec, meta, owned_files)
 
 
 def lost_record(

@@ -316,7 +316,7 @@ def test_an_apply_that_died_after_writing_a_secret_file_can_write_it_again(
     apply that dies between writing the file and recording it leaves a file no state entry
     owns; without the claim, every later replacement is refused that file and loses its
     secret in turn."""
-    import infobip_iac.secrets.sinks as sinks
+    import infobip_iac.secrets.file_sink as sinks
 
     ws = workspace
     ws.write(ONE_KEY)

@@ -1,0 +1,72 @@
+"""The `stdout` and `none` sinks: printing the secret (only with --show-secrets), or not
+delivering it at all."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection
+
+from infobip_iac.domain.keys import SecretSinkSpec, SinkKind
+from infobip_iac.domain.secret import Secret
+from infobip_iac.errors import SecretSinkError
+from infobip_iac.secrets.meta import KeyMeta
+from infobip_iac.secrets.protocol import Delivery
+from infobip_iac.state.model import SecretRecord
+
+__all__ = ["NoSink", "StdoutSink"]
+
+
+class StdoutSink:
+    kind: SinkKind = "stdout"
+
+    def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
+        return "stdout"
+
+    def refusal_before_create(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> str | None:
+        # Whether --show-secrets is passed is known only to apply, which says so itself.
+        return None
+
+    def files_to_claim(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> list[str]:
+        return list(owned_files)
+
+    def deliver(
+        self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
+    ) -> SecretRecord:
+        if not delivery.show_secrets:
+            raise SecretSinkError(
+                'its sink is "stdout", which prints secrets only when --show-secrets is '
+                "passed; pass it, or choose a file or exec sink"
+            )
+        out = delivery.stdout if delivery.stdout is not None else sys.stdout
+        out.write(f"{meta.address}: {secret.reveal()}\n")
+        out.flush()
+        return SecretRecord(sink="stdout", status="delivered", location="stdout")
+
+
+class NoSink:
+    """`sink: none`: the secret is dropped on purpose; the key is still usable by whoever
+    reads it from Infobip's portal."""
+
+    kind: SinkKind = "none"
+
+    def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
+        return None
+
+    def refusal_before_create(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> str | None:
+        return None
+
+    def files_to_claim(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> list[str]:
+        return list(owned_files)
+
+    def deliver(
+        self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
+    ) -> SecretRecord:
+        return SecretRecord(sink="none", status="not-requested")
