@@ -33,6 +33,7 @@ COMMANDS: dict[str, Entry] = {
     "force-unlock": Entry("state_cmd", "force_unlock", "Break a state lock left behind."),
     "scopes": Entry("scopes_cmd", "scopes", "Browse Infobip API scopes and roles."),
     "emulator": Entry("emulator_cmd", "emulator", "Serve an emulator of Infobip's API."),
+    "expiry": Entry("expiry_cmd", "expiry", "List keys soonest expiry first."),
 }
 
 

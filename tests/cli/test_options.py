@@ -46,6 +46,7 @@ CONNECTION = {"--timeout"}
         (("plan",), True, True),
         (("apply",), True, True),
         (("import",), True, True),
+        (("expiry",), True, True),
         (("state", "list"), True, False),
         (("state", "show"), True, False),
         (("state", "rm"), True, False),
