@@ -28,6 +28,7 @@ from infobip_iac.cli.planning import (
     refresh_only_option,
     render_plan,
     replace_option,
+    rotate_option,
     target_option,
 )
 from infobip_iac.domain.normalize import format_instant
@@ -51,7 +52,7 @@ from infobip_iac.state.lock import locked, taken_over_from
 from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
 from infobip_iac.state.store import StateStore
 
-__all__ = ["apply"]
+__all__ = ["apply", "apply_configuration"]
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
@@ -106,6 +107,7 @@ class _Printer:
 @refresh_only_option
 @target_option
 @replace_option
+@rotate_option
 @allow_unknown_scopes_option
 @common_options
 def apply(
@@ -120,6 +122,7 @@ def apply(
     refresh_only: bool,
     targets: tuple[str, ...],
     replace: tuple[str, ...],
+    rotate: tuple[str, ...],
     allow_unknown_scopes: bool,
 ) -> int:
     """Make the changes of a plan: of the manifests in PATHS (default: the current
@@ -127,14 +130,46 @@ def apply(
 
     Exit 0 done; 1 error; 3 stopped by Infobip's daily write limit (run again later to
     carry on)."""
+    return apply_configuration(
+        opts=opts,
+        paths=paths,
+        auto_approve=auto_approve,
+        allow_revokes=allow_revokes,
+        max_writes=max_writes,
+        show_secrets=show_secrets,
+        lock_timeout=lock_timeout,
+        refresh_only=refresh_only,
+        targets=targets,
+        replace=replace,
+        rotate=rotate,
+        allow_unknown_scopes=allow_unknown_scopes,
+    )
+
+
+def apply_configuration(
+    *,
+    opts: GlobalOptions,
+    paths: tuple[Path, ...],
+    auto_approve: bool,
+    allow_revokes: bool,
+    max_writes: int,
+    show_secrets: bool,
+    lock_timeout: float,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    rotate: tuple[str, ...],
+    allow_unknown_scopes: bool,
+) -> int:
+    """`apply` with its arguments; `rotate` is this with --target and --rotate."""
     saved = _is_plan_file(paths)
-    if saved and (refresh_only or targets or replace):
+    if saved and (refresh_only or targets or replace or rotate):
         raise UsageError(
-            "--refresh-only, --target and --replace shape a new plan; a saved plan is "
-            "applied as it is. Pass them to `plan --out` instead"
+            "--refresh-only, --target, --replace and --rotate shape a new plan; a saved plan "
+            "is applied as it is. Pass them to `plan --out` instead"
         )
     # A typo in an address is refused before anything is read, let alone written.
-    check_address_syntax(targets, replace)
+    check_address_syntax(targets, (*replace, *rotate))
     if not saved and not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for `yes` before changing anything, but there is no terminal to "
@@ -187,6 +222,8 @@ def apply(
                 targets=targets,
                 replace=replace,
                 endpoint=endpoint,
+                rotate=rotate,
+                write_limit=max_writes,
             )
             click.echo(render_plan(planned, "text", color=opts.color), nl=False)
             if not planned.applyable:

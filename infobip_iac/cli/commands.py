@@ -34,6 +34,7 @@ COMMANDS: dict[str, Entry] = {
     "scopes": Entry("scopes_cmd", "scopes", "Browse Infobip API scopes and roles."),
     "emulator": Entry("emulator_cmd", "emulator", "Serve an emulator of Infobip's API."),
     "expiry": Entry("expiry_cmd", "expiry", "List keys soonest expiry first."),
+    "rotate": Entry("rotate_cmd", "rotate", "Rotate declared keys now, keeping the overlap."),
 }
 
 

@@ -74,7 +74,7 @@ def expiry(
     with open_service(opts) as service, ReadReporter(color=opts.color) as reporter:
         live = read_live_keys(service, config, state, on_account=reporter.account_read)
         now = service.server_time()
-    report = expiry_report(state, live, now=now, within=within)
+    report = expiry_report(config, state, live, now=now, within=within)
     if output_format == "json":
         click.echo(json.dumps(_document(report), indent=2))
     else:
@@ -123,7 +123,8 @@ def _text(report: ExpiryReport) -> str:
     at_risk = len(report.at_risk)
     footer = (
         f"{at_risk} key(s) expire within {format_duration(report.within)} with nothing to "
-        "replace them: replace them before then (plan --replace ADDR for a managed key).\n"
+        "replace them: declare a rotation for them, or replace them before then "
+        "(plan --replace ADDR for a managed key).\n"
         if at_risk
         else f"No key expires within {format_duration(report.within)} unreplaced.\n"
     )

@@ -28,10 +28,11 @@ from infobip_iac.cli.planning import (
     refresh_only_option,
     render_plan,
     replace_option,
+    rotate_option,
     target_option,
 )
 from infobip_iac.engine.apply import ApplyEvent
-from infobip_iac.engine.plan import check_address_syntax
+from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, check_address_syntax
 from infobip_iac.engine.recovery import preview_interrupted_creates
 from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.errors import InfobipIacError
@@ -82,6 +83,14 @@ def _warn(event: ApplyEvent) -> None:
 @refresh_only_option
 @target_option
 @replace_option
+@rotate_option
+@click.option(
+    "--max-writes",
+    type=click.IntRange(min=0),
+    default=DEFAULT_WRITE_LIMIT,
+    show_default=True,
+    help="Infobip writes a day this plan may use; rotations beyond them are deferred.",
+)
 @lock_timeout_option()
 @allow_unknown_scopes_option
 @common_options
@@ -95,13 +104,15 @@ def plan(
     refresh_only: bool,
     targets: tuple[str, ...],
     replace: tuple[str, ...],
+    rotate: tuple[str, ...],
+    max_writes: int,
     lock_timeout: float,
     allow_unknown_scopes: bool,
 ) -> int:
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
     # A typo in an address is refused before the state is locked or anything is read.
-    check_address_syntax(targets, replace)
+    check_address_syntax(targets, (*replace, *rotate))
     service: KeyService | None = None
     ahead: ReadAhead | None = None
     held_back: InfobipIacError | None = None
@@ -149,6 +160,8 @@ def plan(
             refresh_only=refresh_only,
             targets=targets,
             replace=replace,
+            rotate=rotate,
+            write_limit=max_writes,
             ahead=ahead,
             endpoint=endpoint,
         )

@@ -16,7 +16,7 @@ from infobip_iac.domain.keys import DesiredConfig, describe_account
 from infobip_iac.domain.plan import Action, Plan, Reason
 from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
 from infobip_iac.engine.guard_rails import sink_refusals
-from infobip_iac.engine.plan import make_plan
+from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, make_plan
 from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
 from infobip_iac.errors import PlanError
 from infobip_iac.infobip.api import AccountKeys, KeyService
@@ -42,6 +42,7 @@ __all__ = [
     "refresh_only_option",
     "render_plan",
     "replace_option",
+    "rotate_option",
     "target_option",
 ]
 
@@ -79,6 +80,14 @@ replace_option = click.option(
     multiple=True,
     metavar="ADDR",
     help="Replace this key with a new one, revoking the old (repeatable).",
+)
+
+rotate_option = click.option(
+    "--rotate",
+    "rotate",
+    multiple=True,
+    metavar="ADDR",
+    help="Rotate this key now, honouring its rotation overlap (repeatable).",
 )
 
 # The names a folder's manifests have (manifest/sources.py reads these from a folder).
@@ -187,6 +196,8 @@ def plan_against_live(
     refresh_only: bool = False,
     targets: Sequence[str] = (),
     replace: Sequence[str] = (),
+    rotate: Sequence[str] = (),
+    write_limit: int = DEFAULT_WRITE_LIMIT,
     ahead: ReadAhead | None = None,
     endpoint: str | None = None,
 ) -> Plan:
@@ -211,6 +222,8 @@ def plan_against_live(
             refresh_only=refresh_only,
             targets=tuple(targets),
             replace=tuple(replace),
+            rotate=tuple(rotate),
+            write_limit=write_limit,
         )
     except PlanError as refused:
         other = _another_configuration(state, configuration)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_networks
+from infobip_iac.domain.rotation import RotationPolicy
 
 __all__ = [
     "CALLER_ACCOUNT",
@@ -165,6 +166,7 @@ class DesiredKey(_Frozen):
     enabled: bool = True
     secret: SecretSinkSpec = SecretSinkSpec()
     lifecycle: Lifecycle = Lifecycle()
+    rotation: RotationPolicy | None = None  # None: the key is never rotated
     source: SourceRef | None = None
     # Where `valid_from`, and `valid_to` or `valid_for`, are written: a date Infobip would
     # refuse, found only when planning, is reported at its own line.

@@ -13,6 +13,10 @@ Rules the planner keeps (and tests check):
   state (`touches_state`: a move, an import, an adoption, forgetting a removed key).
 - `write` is the exact body apply sends: every changed field for an update, the full key for
   a create. `writes` counts the API writes the change costs (create + revoke = 2).
+- A rotation is a REPLACE with reason ROTATION and a `rotation` note: the successor is
+  created now (1 write) and the predecessor stays enabled for the overlap, so it is not
+  among `revokes()`. A later plan revokes it (reason ROTATION_OVERLAP_ENDED). Rotations the
+  day's write budget cannot take are `deferred_rotations`, soonest expiry first.
 """
 
 from __future__ import annotations
@@ -31,11 +35,14 @@ __all__ = [
     "Action",
     "AttributeChange",
     "ChangeAuthor",
+    "DeferredRotation",
     "DriftItem",
     "Plan",
     "Reason",
     "ResourceChange",
+    "RotationNote",
     "UnmanagedKey",
+    "WaitingPredecessor",
 ]
 
 PLAN_FORMAT_VERSION = 1
@@ -91,6 +98,8 @@ class Reason(StrEnum):
     REPLACE_REQUESTED = "replace-requested"  # --replace / rotate
     SECRET_LOST = "secret-lost"  # noqa: S105 - a reason, not a password; the secret never reached its sink: offer a new key
     GONE = "gone"  # in state, but the live key no longer exists: create again
+    ROTATION = "rotation"  # the rotation policy says a successor is due
+    ROTATION_OVERLAP_ENDED = "rotation-overlap-ended"  # a predecessor's overlap has passed
     NONE = "none"
 
 
@@ -105,6 +114,33 @@ class AttributeChange(_Frozen):
     removed: tuple[Any, ...] = ()
     unchanged: int = 0
     sensitive: bool = False
+
+
+class RotationNote(_Frozen):
+    """Why a key is rotated now, and what becomes of its predecessor."""
+
+    due: str  # "expires in 9 days", "92 days old", "requested"
+    predecessor_id: str
+    overlap: str  # a duration: the predecessor is revoked this long after the successor
+    revoke_predecessor_after: datetime  # planned; apply records it from Infobip's clock
+
+
+class DeferredRotation(_Frozen):
+    """A rotation due now that today's write budget could not take."""
+
+    address: str
+    account: str
+    key_id: str
+    due: str
+    valid_to: datetime | None
+
+
+class WaitingPredecessor(_Frozen):
+    """A rotated key's predecessor, enabled until its overlap ends."""
+
+    address: str
+    key_id: str
+    revoke_after: datetime
 
 
 class ResourceChange(_Frozen):
@@ -129,6 +165,7 @@ class ResourceChange(_Frozen):
     # The declaration's lifecycle.prevent_revoke, which apply records in state so that
     # removing the declaration later cannot bypass it.
     prevent_revoke: bool = False
+    rotation: RotationNote | None = None  # set when reason is ROTATION
 
     @property
     def touches_state(self) -> bool:
@@ -146,7 +183,7 @@ class ResourceChange(_Frozen):
         """True when applying it revokes a live key: a revoke, or the second half of a
         replace (which always has the old key's id)."""
         return self.action is Action.REVOKE or (
-            self.action is Action.REPLACE and self.key_id is not None
+            self.action is Action.REPLACE and self.key_id is not None and self.rotation is None
         )
 
 
@@ -227,6 +264,10 @@ class Plan(_Frozen):
     # With `targets`: how many keys outside them a plan without --target would change, so
     # that a targeted plan with nothing to do does not read as "everything matches".
     changes_outside_targets: int = 0
+    # Rotations due that today's write budget could not take, soonest expiry first.
+    deferred_rotations: tuple[DeferredRotation, ...] = ()
+    # Predecessors of rotated keys still in their overlap, soonest revoke first.
+    waiting_predecessors: tuple[WaitingPredecessor, ...] = ()
 
     @property
     def writes(self) -> int:

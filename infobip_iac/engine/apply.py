@@ -49,6 +49,7 @@ from infobip_iac.engine.guard_rails import (
     check_guard_rails,
     check_plan_is_fresh,
 )
+from infobip_iac.engine.rotation_apply import predecessor_revoke_after
 from infobip_iac.errors import (
     AmbiguousWriteError,
     ApplyRefusedError,
@@ -478,8 +479,14 @@ class _Run:
         # A key created again at the same address may overwrite the files its sink wrote.
         owned_files = list(old.secret.files_written) if old and old.secret else []
         if change.action is Action.REPLACE and old is not None and change.key_id == old.id:
-            # Keep the old key in state until its revoke lands (see deposed_address).
-            deposed = old.model_copy(update={"prevent_revoke": False})
+            # Keep the old key in state until its revoke lands (see deposed_address); a
+            # rotation's predecessor until its overlap ends (see engine.rotation_apply).
+            deposed = old.model_copy(
+                update={
+                    "prevent_revoke": False,
+                    "revoke_after": predecessor_revoke_after(change, self.service.server_time),
+                }
+            )
             self.state.resources[deposed_address(change.address, old.id)] = deposed
         self.state.resources[change.address] = self._entry_from_key(
             change, key, self._provisional_record(change, key, owned_files)
@@ -855,7 +862,13 @@ class _Run:
 
     @staticmethod
     def _meta(change: ResourceChange, key: LiveKey) -> KeyMeta:
-        return KeyMeta(address=change.address, key_id=key.id, name=key.name, account=change.account)
+        return KeyMeta(
+            address=change.address,
+            key_id=key.id,
+            name=key.name,
+            account=change.account,
+            predecessor_id=change.rotation.predecessor_id if change.rotation else None,
+        )
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -34,12 +34,16 @@ from infobip_iac.domain.plan import (
     AccountRead,
     Action,
     AttributeChange,
+    DeferredRotation,
     DriftItem,
     Plan,
     Reason,
     ResourceChange,
+    RotationNote,
     UnmanagedKey,
+    WaitingPredecessor,
 )
+from infobip_iac.domain.rotation import rotation_due
 from infobip_iac.domain.trusted import trusted
 from infobip_iac.engine.diff import (
     Attributes,
@@ -59,6 +63,12 @@ from infobip_iac.engine.identity import (
     state_identities,
 )
 from infobip_iac.engine.live import LiveIndex
+from infobip_iac.engine.rotation import (
+    DueRotation,
+    expiring_before_budget,
+    schedule_rotations,
+    too_late_text,
+)
 from infobip_iac.errors import PlanError, UsageError
 from infobip_iac.gc_pause import gc_paused
 from infobip_iac.infobip.api import AccountKeys
@@ -132,9 +142,13 @@ def make_plan(
     refresh_only: bool = False,
     targets: Collection[str] = (),
     replace: Collection[str] = (),
+    rotate: Collection[str] = (),
     write_limit: int = DEFAULT_WRITE_LIMIT,
 ) -> Plan:
     """Decide what to change so that Infobip matches `config`.
+
+    Rotations due (and those `rotate` asks for now) fit into `write_limit` writes per
+    account after the plan's other writes; see engine.rotation.
 
     `live` maps every account reference the configuration or the state names to its live
     keys. Raises PlanError when the plan cannot be made: an ambiguous adoption, a broken
@@ -142,7 +156,9 @@ def make_plan(
     Raises UsageError for a `targets` or `replace` entry that is not an address, and for a
     `replace` this plan could not honour (so a rotation asked for is never skipped).
     """
-    check_address_syntax(targets, replace, known=set(config.keys) | set(state.resources))
+    check_address_syntax(
+        targets, (*replace, *rotate), known=set(config.keys) | set(state.resources)
+    )
     if refresh_only and replace:
         raise UsageError(
             "--replace asks for new keys, and a refresh-only plan writes no key; "
@@ -157,6 +173,7 @@ def make_plan(
             refresh_only=refresh_only,
             targets=targets,
             replace=replace,
+            rotate=rotate,
             write_limit=write_limit,
         )
 
@@ -170,6 +187,7 @@ def _make_plan(
     refresh_only: bool,
     targets: Collection[str],
     replace: Collection[str],
+    rotate: Collection[str],
     write_limit: int,
 ) -> Plan:
     index = LiveIndex(live, state)
@@ -183,7 +201,9 @@ def _make_plan(
         refresh_only=refresh_only,
         targets=frozenset(targets),
         replace=frozenset(replace),
+        rotate=frozenset(rotate),
         now=now,
+        write_limit=write_limit,
     )
     drafts, drift = planner.run()
     changes = tuple(drafts)
@@ -224,6 +244,10 @@ def _make_plan(
         fingerprints=dict(sorted(fingerprints.items())),
         max_revokes=config.policy.max_revokes,
         changes_outside_targets=planner.outside_targets,
+        deferred_rotations=planner.deferred,
+        waiting_predecessors=tuple(
+            sorted(planner.waiting, key=lambda w: (w.revoke_after, w.address))
+        ),
     )
 
 
@@ -260,6 +284,9 @@ class _Draft:
     ignored: tuple[str, ...] = ()
     forget: bool = False
     prevent_revoke: bool = False
+    rotation: RotationNote | None = None
+    # A rotation's plan should today's budget not take it: the key's ordinary change.
+    fallback: _Planned | None = None
     old: Attributes = field(default_factory=dict)
     new: Attributes = field(default_factory=dict)
     extra: tuple[AttributeChange, ...] = ()
@@ -288,6 +315,7 @@ class _Draft:
                 "ignored": self.ignored,
                 "forget": self.forget,
                 "prevent_revoke": self.prevent_revoke,
+                "rotation": self.rotation,
             },
         )
 
@@ -302,7 +330,9 @@ class _Planner:
         refresh_only: bool,
         targets: frozenset[str],
         replace: frozenset[str],
+        rotate: frozenset[str] = frozenset(),
         now: datetime,
+        write_limit: int,
     ) -> None:
         self.config = config
         self.state = state
@@ -311,6 +341,10 @@ class _Planner:
         self.refresh_only = refresh_only
         self.targets = targets
         self.replace = replace
+        self.rotate = rotate
+        self.write_limit = write_limit
+        self.deferred: tuple[DeferredRotation, ...] = ()
+        self.waiting: list[WaitingPredecessor] = []
         self.problems: list[Problem] = []
         self.unmanaged: list[UnmanagedKey] = []
         self.warnings: list[str] = []
@@ -347,6 +381,7 @@ class _Planner:
     def run(self) -> tuple[list[ResourceChange], tuple[DriftItem, ...]]:
         identities = resolve_identities(self.config, self.state, self.index)
         self._check_replace(identities)
+        self._check_rotate(identities)
         if self.refresh_only:
             claimed = identities.claimed
             identities = state_identities(self.state, self.index)
@@ -368,6 +403,7 @@ class _Planner:
         if self.problems:
             raise PlanError(_problem_text(self.problems))
         drafts.extend(self._plan_unmanaged(identities.claimed))
+        drafts = self._schedule_rotations(drafts)
         self._refuse_unknown_targets(identities, drafts)
         if self.outside_targets:
             noun = "change" if self.outside_targets == 1 else "changes"
@@ -501,6 +537,29 @@ class _Planner:
         replacing = self._replace_reason(desired, record)
         if replacing is not None and desired.enabled:
             return self._replace(desired, record, key, common, replacing)
+        planned = self._plan_existing(desired, record, key, common, before)
+        if desired.rotation is None or not desired.enabled or not key.enabled:
+            return planned
+        due = (
+            "requested"
+            if desired.address in self.rotate
+            else rotation_due(
+                desired.rotation, valid_from=key.valid_from, valid_to=key.valid_to, now=self.now
+            )
+        )
+        if due is None:
+            return planned
+        return self._rotate(desired, record, key, common, due, planned)
+
+    def _plan_existing(
+        self,
+        desired: DesiredKey,
+        record: ResourceState | None,
+        key: LiveKey,
+        common: dict[str, Any],
+        before: Attributes,
+    ) -> _Planned:
+        """A declared key whose live key stays: a no-op, an update or a revoke."""
         if not desired.enabled:
             if not key.enabled:
                 return _Draft(**common, action=Action.NOOP, after=before)
@@ -683,6 +742,106 @@ class _Planner:
             )
         return created
 
+    def _rotate(
+        self,
+        desired: DesiredKey,
+        record: ResourceState | None,
+        key: LiveKey,
+        common: dict[str, Any],
+        due: str,
+        fallback: _Planned,
+    ) -> _Draft:
+        """A successor with the declared attributes; the predecessor stays for the overlap.
+        Not guarded by prevent_revoke: declaring a rotation asks for the later revoke."""
+        assert desired.rotation is not None
+        created = self._create(desired, common, Reason.ROTATION)
+        created.action = Action.REPLACE
+        created.writes = 1  # the successor; the predecessor's revoke comes on a later day
+        before = self.attributes_of(key)
+        wanted = wanted_values(desired, self._expected_valid_to(desired, record, key))
+        differing = differing_attributes(wanted, live_values(key))
+        created.old = {a: before[a] for a in differing}
+        created.new = {a: json_value(a, wanted[a]) for a in differing}
+        overlap = desired.rotation.overlap
+        created.rotation = RotationNote(
+            due=due,
+            predecessor_id=key.id,
+            overlap=format_duration(overlap),
+            revoke_predecessor_after=self.now + overlap,
+        )
+        created.fallback = fallback
+        return created
+
+    def _check_rotate(self, identities: Identities) -> None:
+        """Refuse a rotation asked for that this plan would not make."""
+        for address in sorted(self.rotate):
+            desired = self.config.keys.get(address)
+            if desired is None:
+                raise UsageError(
+                    f"rotate {address}: no key is declared at this address"
+                    f"{_did_you_mean(address, self.config.keys)}"
+                )
+            where = f" at {desired.source}" if desired.source else ""
+            if desired.rotation is None:
+                raise UsageError(
+                    f"rotate {address}: the key has no rotation policy{where}, so there is no "
+                    "overlap to honour; declare rotation (e.g. every: 90d, overlap: 7d), or "
+                    f"replace it at once with plan --replace {address}"
+                )
+            if not desired.enabled:
+                raise UsageError(
+                    f"rotate {address}: the key is declared with enabled: false{where}, and "
+                    "a disabled key is not rotated"
+                )
+            ident = identities.declared.get(address)
+            if ident is None or ident.live is None:
+                raise UsageError(f"rotate {address}: the key has no live key yet; apply creates it")
+            if not ident.live.enabled:
+                raise UsageError(
+                    f"rotate {address}: its live key is disabled; apply re-enables it first"
+                )
+
+    def _schedule_rotations(self, drafts: list[_Planned]) -> list[_Planned]:
+        """Keep the rotations today's write budget can take; the rest fall back to the
+        key's ordinary change and are listed as deferred."""
+        rotations = [d for d in drafts if isinstance(d, _Draft) and d.rotation is not None]
+        if not rotations:
+            return drafts
+        other: dict[str, int] = {}
+        for draft in drafts:
+            if draft.writes and not (isinstance(draft, _Draft) and draft.rotation is not None):
+                other[draft.account] = other.get(draft.account, 0) + draft.writes
+        due = [
+            DueRotation(
+                address=d.address,
+                account=d.account,
+                key_id=d.key_id or "",
+                due=d.rotation.due if d.rotation else "",
+                valid_to=self.live_key(d.key_id).valid_to if d.key_id else None,
+            )
+            for d in rotations
+        ]
+        taken, deferred = schedule_rotations(due, other, write_limit=self.write_limit)
+        asked = sorted(r.address for r in deferred if r.address in self.rotate)
+        if asked:
+            raise UsageError(
+                f"rotate {', '.join(asked)}: today's budget of {self.write_limit} Infobip "
+                "writes is taken by other changes and more urgent rotations; rotate later"
+            )
+        late = expiring_before_budget(deferred, self.now)
+        if late:
+            raise PlanError(too_late_text(late, write_limit=self.write_limit, now=self.now))
+        self.deferred = deferred
+        return [
+            d.fallback
+            if isinstance(d, _Draft)
+            and d.rotation is not None
+            and d.address not in taken
+            and d.fallback is not None
+            else d
+            for d in drafts
+        ]
+
     def _guard(self, address: str, declared: bool, record: ResourceState | None, verb: str) -> None:
         if declared:
             self.problems.append(
@@ -724,6 +883,17 @@ class _Planner:
         common.update(key_id=key.id, before=before)
         if not key.enabled:
             return _Draft(**common, action=Action.NOOP, after=before)
+        if record.revoke_after is not None:
+            # A rotated key's predecessor: enabled until its overlap ends.
+            if self.now < record.revoke_after:
+                self.waiting.append(
+                    WaitingPredecessor(
+                        address=ident.address, key_id=key.id, revoke_after=record.revoke_after
+                    )
+                )
+                common.update(reason=Reason.NONE, forget=False)
+                return _Draft(**common, action=Action.NOOP, after=before)
+            return _revoke(common, before, Reason.ROTATION_OVERLAP_ENDED)
         self._guard(ident.address, False, record, "revoke")
         return _revoke(common, before, Reason.REMOVED_FROM_CONFIG)
 

@@ -57,6 +57,9 @@ Time
     E605  an enabled key whose validity has ended (`valid_to` in the past): Infobip refuses it
     E606  (plan) a date Infobip refuses for this write: `valid_from` before now for a new
           key, `valid_to` before now for a new key, or before the key's `valid_from`
+    E607  a `rotation` block without every or before_expiry, out of range, or with an overlap
+          not shorter than every
+    E608  a `rotation` period not shorter than the validity, or a rotated key with `valid_to`
 Policy
     E700  validity longer than `policy.max_validity`
     E701  an enabled key without `allowed_ips` under `policy.require_allowed_ips`
@@ -156,6 +159,8 @@ class Code(StrEnum):
     VALIDITY_PAST_LAST_YEAR = "E604"
     VALIDITY_ENDED = "E605"
     REFUSED_DATE = "E606"
+    BAD_ROTATION = "E607"
+    ROTATION_LONGER_THAN_VALIDITY = "E608"
 
     POLICY_MAX_VALIDITY = "E700"
     POLICY_REQUIRE_ALLOWED_IPS = "E701"

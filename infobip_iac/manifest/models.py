@@ -22,7 +22,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -36,6 +38,7 @@ from infobip_iac.domain.normalize import (
     LATEST_INSTANT,
     DurationTooLongError,
     canonical_network,
+    format_duration,
     format_instant,
     parse_duration,
     parse_instant,
@@ -60,6 +63,7 @@ __all__ = [
     "MovedSpec",
     "PlatformSpec",
     "PolicySpec",
+    "RotationSpec",
     "SecretSpec",
     "fail",
     "is_key_id",
@@ -390,6 +394,78 @@ class LifecycleSpec(_Model):
     )
 
 
+_ROTATION_FLOOR = timedelta(days=1)
+_OVERLAP_FLOOR = timedelta(hours=1)
+
+
+class RotationSpec(_Model):
+    """When the key gets a successor, and how long its predecessor stays enabled."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"anyOf": [{"required": ["every"]}, {"required": ["before_expiry"]}]},
+    )
+
+    every: Duration | None = Field(
+        default=None, description="A successor once the current key is this old (at least 1d)."
+    )
+    before_expiry: Duration | None = Field(
+        default=None,
+        description="... or once it expires within this (at least 1d), whichever is first.",
+    )
+    overlap: Duration = Field(
+        default=timedelta(days=7),
+        description="The predecessor stays enabled this long, then is revoked (at least 1h; "
+        "shorter than every). Default 7d.",
+        json_schema_extra={"default": "7d"},
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> RotationSpec:
+        if self.every is None and self.before_expiry is None:
+            raise fail(
+                Code.BAD_ROTATION,
+                "a rotation needs every, before_expiry or both",
+                "e.g. every: 90d and before_expiry: 14d; or rotation: none",
+            )
+        for name in ("every", "before_expiry"):
+            value = getattr(self, name)
+            if value is not None and value < _ROTATION_FLOOR:
+                raise fail(
+                    Code.BAD_ROTATION,
+                    f"rotation {name} {format_duration(value)} is shorter than a day",
+                    "Infobip allows 40 writes a day; rotate at most daily (1d or more)",
+                )
+        if self.overlap < _OVERLAP_FLOOR:
+            raise fail(
+                Code.BAD_ROTATION,
+                f"rotation overlap {format_duration(self.overlap)} is shorter than an hour",
+                "give users of the key time to switch: 1h or more (e.g. 7d)",
+            )
+        if self.every is not None and self.overlap >= self.every:
+            raise fail(
+                Code.BAD_ROTATION,
+                f"rotation overlap {format_duration(self.overlap)} is not shorter than every "
+                f"{format_duration(self.every)}",
+                "the predecessor must be revoked before the next rotation: shorten overlap",
+            )
+        return self
+
+
+def _rotation_kind(value: Any) -> str:
+    return "none" if isinstance(value, str) else "policy"
+
+
+# `none` or a block. Told apart before validation, so that a mistake in a block is reported
+# once, not again as "is not 'none'".
+RotationSetting = Annotated[
+    Annotated[RotationSpec, Tag("policy")] | Annotated[Literal["none"], Tag("none")],
+    Discriminator(_rotation_kind),
+]
+
+
 _ONE_VALIDITY: JsonDict = {"not": {"required": ["valid_to", "valid_for"]}}
 _PERMISSIONS_APART: JsonDict = {
     "not": {"allOf": [{"contains": {"const": "PUBLIC_API"}}, {"contains": {"const": "WEB_SDK"}}]}
@@ -438,6 +514,10 @@ class KeySettings(_Model):
     )
     secret: SecretSpec | None = None
     lifecycle: LifecycleSpec | None = None
+    rotation: RotationSetting | None = Field(
+        default=None,
+        description='Automatic successors before the key lapses; "none" turns off a default.',
+    )
 
 
 class DefaultsSpec(KeySettings):

@@ -31,10 +31,11 @@ from infobip_iac.domain.keys import (
     key_address,
 )
 from infobip_iac.domain.normalize import is_any_network
+from infobip_iac.domain.rotation import RotationPolicy
 from infobip_iac.domain.trusted import trusted
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
-from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec
+from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec, RotationSpec
 from infobip_iac.manifest.sources import ManifestFile
 from infobip_iac.manifest.yamlload import Mark
 from infobip_iac.scopes import Catalog
@@ -333,6 +334,7 @@ class KeyDraft:
                 )
                 if lifecycle is not None
                 else _NO_LIFECYCLE,
+                "rotation": _rotation_policy(value("rotation")),
                 "source": trusted(
                     SourceRef, {"file": self.file.name, "line": mark.line, "column": mark.column}
                 ),
@@ -349,6 +351,12 @@ class KeyDraft:
         return trusted(
             SourceRef, {"file": setting.file.name, "line": mark.line, "column": mark.column}
         )
+
+
+def _rotation_policy(spec: RotationSpec | str | None) -> RotationPolicy | None:
+    if spec is None or isinstance(spec, str):  # "none"
+        return None
+    return RotationPolicy(every=spec.every, before_expiry=spec.before_expiry, overlap=spec.overlap)
 
 
 _NO_SINK = SecretSinkSpec()

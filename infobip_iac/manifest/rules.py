@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 from infobip_iac.domain.keys import Permission, key_address
 from infobip_iac.domain.normalize import LATEST_INSTANT, format_duration, format_instant
+from infobip_iac.domain.rotation import INFOBIP_DEFAULT_VALIDITY
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, did_you_mean, suggestion
-from infobip_iac.manifest.models import KeySettings
+from infobip_iac.manifest.models import KeySettings, RotationSpec
 from infobip_iac.manifest.resolve import KeyDraft, Setting, Shared
 from infobip_iac.manifest.sources import ManifestFile
 from infobip_iac.manifest.yamlload import Mark
@@ -139,6 +140,57 @@ def _prefer_own(*settings: Setting | None) -> Setting:
     return next((s for s in present if not s.inherited), present[0])
 
 
+def _rotation_against_validity(draft: KeyDraft) -> list[Diagnostic]:
+    """A rotation must fall due while the key is still valid, and not at once: its period
+    (`every`, `before_expiry`) has to be shorter than the validity each successor gets."""
+    rotation = draft.setting("rotation")
+    if rotation is None or not isinstance(rotation.value, RotationSpec) or not draft.enabled:
+        return []
+    spec: RotationSpec = rotation.value
+    _, ends, length = draft.valid_window()
+    if ends is not None:
+        at = _prefer_own(draft.setting("valid_to"), rotation)
+        return [
+            diagnostic(
+                at.file.name,
+                at.mark,
+                Code.ROTATION_LONGER_THAN_VALIDITY,
+                "a rotated key cannot have a fixed valid_to: every successor would expire "
+                "at the same instant",
+                "use valid_for (a validity counted from each successor's creation), or "
+                "rotation: none",
+            )
+        ]
+    validity = length if length is not None else INFOBIP_DEFAULT_VALIDITY
+    said = (
+        f"valid_for {format_duration(validity)}"
+        if length is not None
+        else ("Infobip's default validity of a year")
+    )
+    own_validity = draft.own("valid_for")
+    problems = []
+    for name, period, why in (
+        ("every", spec.every, "it expires before it is that old"),
+        ("before_expiry", spec.before_expiry, "every successor would be due the moment it is made"),
+    ):
+        if period is not None and period >= validity:
+            # At what this key wrote itself: its valid_for against the defaults' rotation.
+            file, mark = rotation.file, rotation.file.mark((*rotation.location, name))
+            if rotation.inherited and own_validity is not None:
+                file, mark = own_validity.file, own_validity.mark
+            problems.append(
+                diagnostic(
+                    file.name,
+                    mark,
+                    Code.ROTATION_LONGER_THAN_VALIDITY,
+                    f"rotation {name} {format_duration(period)} is not shorter than the key's "
+                    f"validity ({said}): {why}",
+                    f"shorten {name}, or lengthen valid_for",
+                )
+            )
+    return problems
+
+
 def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
     """The rules between one key's resolved settings."""
     problems: list[Diagnostic] = []
@@ -175,6 +227,8 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
             f"({valid_from.value:%Y-%m-%dT%H:%M:%SZ})",
             "move valid_to after valid_from, or use valid_for for a length of time",
         )
+
+    problems.extend(_rotation_against_validity(draft))
 
     if draft.has_platform:
         clashing = [

@@ -37,6 +37,7 @@ _ACTION_REASONS = {
     Reason.ACCOUNT_CHANGED: "replace_because_cannot_update",
     Reason.SECRET_LOST: "replace_because_cannot_update",
     Reason.REPLACE_REQUESTED: "replace_by_request",
+    Reason.ROTATION: "replace_because_rotation_due",
 }
 
 
@@ -74,6 +75,14 @@ def _resource_change(change: ResourceChange) -> dict[str, Any]:
         body["change"]["importing"] = {"id": change.importing_id}
     if change.previous_address:
         body["previous_address"] = change.previous_address
+    if change.rotation is not None:
+        # Only the successor is created now: the predecessor's revoke is a later plan's.
+        body["rotation"] = {
+            "due": change.rotation.due,
+            "predecessor_id": change.rotation.predecessor_id,
+            "overlap": change.rotation.overlap,
+            "revoke_predecessor_after": format_instant(change.rotation.revoke_predecessor_after),
+        }
     if change.action is Action.REVOKE:
         body["action_reason"] = "revoke"
     elif change.reason in _ACTION_REASONS and change.action is Action.REPLACE:
@@ -138,6 +147,24 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "left_today": dict(plan.writes_left),
         },
         "drift_attribution_unavailable": plan.attribution_unavailable,
+        "deferred_rotations": [
+            {
+                "address": deferred.address,
+                "account": deferred.account,
+                "key_id": deferred.key_id,
+                "due": deferred.due,
+                "valid_to": format_instant(deferred.valid_to) if deferred.valid_to else None,
+            }
+            for deferred in plan.deferred_rotations
+        ],
+        "waiting_predecessors": [
+            {
+                "address": waiting.address,
+                "key_id": waiting.key_id,
+                "revoke_after": format_instant(waiting.revoke_after),
+            }
+            for waiting in plan.waiting_predecessors
+        ],
         "warnings": [*plan.validation_warnings, *plan.warnings],
     }
 

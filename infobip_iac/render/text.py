@@ -58,6 +58,7 @@ _REASONS = {
     Reason.ACCOUNT_CHANGED: "its account changed, and Infobip keys cannot move between accounts",
     Reason.REPLACE_REQUESTED: "a replacement was requested",
     Reason.SECRET_LOST: "its secret never reached its sink; a new key brings a new secret",
+    Reason.ROTATION_OVERLAP_ENDED: "it is a rotated key's predecessor whose overlap has ended",
 }
 
 
@@ -213,7 +214,14 @@ class _TextPlan:
         if change.action is Action.NOOP:
             self._state_only(change, ident)
             return
-        self.heading(change.address, _HEADINGS[change.action], notes)
+        phrase = _HEADINGS[change.action]
+        if change.rotation is not None:
+            phrase = (
+                f"will be rotated: a successor now, this key revoked after "
+                f"{format_instant(change.rotation.revoke_predecessor_after)}"
+            )
+            notes.append(f"rotation due: {change.rotation.due}")
+        self.heading(change.address, phrase, notes)
         if change.action is Action.CREATE:
             self.block("+", ident, self._create_rows(change))
         elif change.action is Action.UPDATE:
@@ -393,6 +401,37 @@ class _TextPlan:
         out.add(_UNMANAGED_ADVICE)
         out.add()
 
+    def rotations(self) -> None:
+        """Rotations left for a later day, and predecessors waiting out their overlap."""
+        plan, out = self.plan, self.out
+        deferred = plan.deferred_rotations
+        if deferred:
+            expiries = [d.valid_to for d in deferred if d.valid_to is not None]
+            earliest = (
+                f"; the earliest expires at {format_instant(min(expiries))}" if expiries else ""
+            )
+            out.add(
+                out.paint(
+                    f"Deferred rotations: {len(deferred)} due, left for a later day by the "
+                    f"write budget{earliest}:",
+                    _BOLD,
+                )
+            )
+            for item in deferred:
+                expires = format_instant(item.valid_to) if item.valid_to else "never"
+                out.add(
+                    f"  - {_printable(item.address)}: rotation due: {item.due} (expires {expires})"
+                )
+            out.add()
+        if plan.waiting_predecessors:
+            out.add("Predecessors of rotated keys, enabled until their overlap ends:")
+            for waiting in plan.waiting_predecessors:
+                out.add(
+                    f"  - {_printable(waiting.address)}: revoked after "
+                    f"{format_instant(waiting.revoke_after)}"
+                )
+            out.add()
+
     def warnings(self) -> None:
         plan, out = self.plan, self.out
         for warning in (*plan.validation_warnings, *plan.warnings):
@@ -423,6 +462,7 @@ class _TextPlan:
         self.drift()
         self.actions()
         self.unmanaged()
+        self.rotations()
         self.warnings()
         out.add(out.paint(summary_line(self.plan), _BOLD))
         return out.text()

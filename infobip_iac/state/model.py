@@ -15,7 +15,7 @@ or orphaned from another.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
@@ -86,6 +86,9 @@ class ResourceState(BaseModel):
     # Remembered so that removing a key's declaration cannot bypass its guard rail.
     prevent_revoke: bool = False
     secret: SecretRecord | None = None
+    # A rotated key's predecessor (at a deposed address): revoked once Infobip's clock
+    # passes this; until then it stays enabled, so users of the key can switch.
+    revoke_after: datetime | None = None
 
     @classmethod
     def of_live_key(

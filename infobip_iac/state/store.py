@@ -74,6 +74,10 @@ def render_state(doc: StateDocument, *, where: str = "the state") -> bytes:
         payload["writes"] = dict(sorted(writes.items()))
     # Resources last (after the derived `accounts`), sorted by address.
     payload["resources"] = dict(sorted(payload.pop("resources").items()))
+    for entry in payload["resources"].values():
+        # Only a rotated key's predecessor has one: other entries keep their form.
+        if entry.get("revoke_after", 0) is None:
+            del entry["revoke_after"]
     _refuse_secrets(payload, where)
     return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
 

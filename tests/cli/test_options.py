@@ -47,6 +47,7 @@ CONNECTION = {"--timeout"}
         (("apply",), True, True),
         (("import",), True, True),
         (("expiry",), True, True),
+        (("rotate",), True, True),
         (("state", "list"), True, False),
         (("state", "show"), True, False),
         (("state", "rm"), True, False),

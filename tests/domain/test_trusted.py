@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from infobip_iac.domain.keys import DesiredKey, Lifecycle, SecretSinkSpec, SourceRef
 from infobip_iac.domain.plan import Action, AttributeChange, Reason, ResourceChange
+from infobip_iac.domain.rotation import RotationPolicy
 from infobip_iac.domain.trusted import trusted
 
 
@@ -30,6 +31,9 @@ def _desired_fields() -> dict[str, Any]:
         "enabled": True,
         "secret": SecretSinkSpec(sink="file", path="s/{address}.env"),
         "lifecycle": Lifecycle(prevent_revoke=True),
+        "rotation": RotationPolicy(
+            every=timedelta(days=30), before_expiry=None, overlap=timedelta(days=2)
+        ),
         "source": SourceRef(file="keys.yaml", line=3, column=3),
         "valid_from_source": SourceRef(file="keys.yaml", line=4, column=17),
         "valid_to_source": SourceRef(file="keys.yaml", line=5, column=16),
@@ -57,6 +61,7 @@ def _change_fields() -> dict[str, Any]:
         "ignored": (),
         "forget": False,
         "prevent_revoke": False,
+        "rotation": None,
     }
 
 

@@ -1,0 +1,78 @@
+"""Budget-aware scheduling of the rotations a plan finds due.
+
+Infobip allows 40 writes per account and UTC day, and a successor's create is one of them
+(the predecessor's revoke, a later day's). The plan's other writes come first; the
+rotations take what is left, soonest expiry first, and the rest wait for a later day. A
+deferred key that expires before the budget is next renewed cannot be saved by waiting:
+that is an error of the plan, not a footnote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from infobip_iac.domain.normalize import format_instant
+from infobip_iac.domain.plan import DeferredRotation
+from infobip_iac.domain.rotation import next_budget_at, urgency
+
+__all__ = ["DueRotation", "expiring_before_budget", "schedule_rotations", "too_late_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class DueRotation:
+    address: str
+    account: str
+    key_id: str
+    due: str
+    valid_to: datetime | None
+
+
+def schedule_rotations(
+    due: Sequence[DueRotation], other_writes: Mapping[str, int], *, write_limit: int
+) -> tuple[set[str], tuple[DeferredRotation, ...]]:
+    """The addresses whose rotation fits today's budget, and the deferred rest, each in
+    order of urgency (soonest expiry first, then address)."""
+    left: dict[str, int] = {}
+    taken: set[str] = set()
+    deferred = []
+    for rotation in sorted(due, key=lambda r: (*urgency(r.valid_to), r.address)):
+        budget = left.setdefault(
+            rotation.account, write_limit - other_writes.get(rotation.account, 0)
+        )
+        if budget >= 1:
+            taken.add(rotation.address)
+            left[rotation.account] = budget - 1
+            continue
+        deferred.append(
+            DeferredRotation(
+                address=rotation.address,
+                account=rotation.account,
+                key_id=rotation.key_id,
+                due=rotation.due,
+                valid_to=rotation.valid_to,
+            )
+        )
+    return taken, tuple(deferred)
+
+
+def expiring_before_budget(
+    deferred: Sequence[DeferredRotation], now: datetime
+) -> list[DeferredRotation]:
+    """Deferred rotations whose key expires before the next day's budget can make them."""
+    renewal = next_budget_at(now)
+    return [r for r in deferred if r.valid_to is not None and r.valid_to <= renewal]
+
+
+def too_late_text(late: Sequence[DeferredRotation], *, write_limit: int, now: datetime) -> str:
+    keys = "; ".join(
+        f"{r.address} expires at {format_instant(r.valid_to)}" for r in late if r.valid_to
+    )
+    return (
+        f"{len(late)} key(s) will expire before their rotation can be made: {keys}. Today's "
+        f"budget of {write_limit} Infobip writes is taken by other changes and more urgent "
+        f"rotations, and the next day's begins at {format_instant(next_budget_at(now))}. "
+        "Plan the other changes later (plan --target the keys to rotate), or move writes "
+        "to another day"
+    )
