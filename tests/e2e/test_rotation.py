@@ -4,6 +4,7 @@ predecessor revoked once the overlap ends, within Infobip's daily write budget."
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from e2e.workspace import Workspace
@@ -113,3 +114,131 @@ def test_rotate_now_honours_the_overlap_and_refuses_a_key_without_a_policy(
     with ws.client() as client:
         enabled = {k.id for k in client.list_keys("_").keys if k.enabled and k.name == "payments"}
     assert enabled == {_secret_file(ws)["id"]}
+
+
+def _budget_manifest(count: int) -> str:
+    lines = [
+        "version: 1",
+        "defaults:",
+        "  allowed_ips: [203.0.113.0/24]",
+        "  valid_for: 90d",
+        "  rotation: {every: 60d, before_expiry: 14d, overlap: 2d}",
+        "api_keys:",
+    ]
+    for n in range(count):
+        lines += [f"  k{n:02d}:", "    scopes: [sms:logs:read]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_sixty_keys_due_at_once_rotate_within_forty_writes_a_day_before_they_expire(
+    workspace: Workspace,
+) -> None:
+    """60 keys adopted by name, all due (10 days left, 14 days before expiry): each
+    emulated day sees at most 40 writes, the plan lists what it defers, and every key has
+    a successor before it expires."""
+    ws = workspace
+    control = ws.emulator.control
+    control.set_clock("2027-03-01T08:00:00Z")
+    seeded = ws.seed(
+        *(
+            {
+                "name": f"k{n:02d}",
+                "scopeGuids": ["sms:logs:read"],
+                "allowedIPs": ["203.0.113.0/24"],
+                # Spread a little, so that the soonest expiry first is visible; each
+                # valid for 90 days, as declared.
+                "validFrom": f"2026-12-{11 + n % 3:02d}T08:00:00Z",
+                "validTo": f"2027-03-{11 + n % 3:02d}T08:00:00Z",
+            }
+            for n in range(60)
+        )
+    )
+    ws.write(_budget_manifest(60))
+
+    first = ws.plan_json()
+    rotations = [c for c in first["resource_changes"] if c["infobip_reason"] == "rotation"]
+    assert len(rotations) == 40 and first["api_writes"]["count"] == 40
+    deferred = first["deferred_rotations"]
+    assert len(deferred) == 20
+    # Soonest expiry first: every key taken expires no later than every key deferred.
+    expiry = {k.name: k.valid_to for k in ws.live().values()}
+    taken_latest = max(expiry[c["address"].split(".")[1]] for c in rotations)
+    assert all(expiry[d["address"].split(".")[1]] >= taken_latest for d in deferred)
+    text = ws.plan()
+    assert "Deferred rotations: 20 due, left for a later day by the write budget" in text.out
+
+    writes_per_day = []
+    for _day in range(6):
+        with ws.counting() as counted:
+            outcome = ws.apply()
+        assert outcome.code == 0, outcome
+        writes_per_day.append(sum(n for op, n in counted.items() if not op.startswith("GET")))
+        now = datetime.fromisoformat(control.now().replace("Z", "+00:00"))
+        with ws.client() as client:
+            live = client.list_keys("_").keys
+        assert not [k.id for k in live if k.enabled and k.valid_to and k.valid_to <= now]
+        control.advance_clock("1d")
+
+    assert max(writes_per_day) <= 40, writes_per_day
+    assert sum(writes_per_day) == 120  # 60 successors and 60 revokes, nothing twice
+    with ws.client() as client:
+        live = client.list_keys("_").keys
+    assert sorted(k.name for k in live if k.enabled) == [f"k{n:02d}" for n in range(60)]
+    assert not {k.id for k in live if k.enabled} & set(seeded)
+    ws.assert_converged()
+
+
+def _seed_due(ws: Workspace, names: list[str], valid_to: list[str]) -> None:
+    """Keys valid for 90 days, as _budget_manifest declares, ending at `valid_to`."""
+    ws.seed(
+        *(
+            {
+                "name": name,
+                "scopeGuids": ["sms:logs:read"],
+                "allowedIPs": ["203.0.113.0/24"],
+                "validFrom": (datetime.fromisoformat(end) - timedelta(days=90)).isoformat(),
+                "validTo": end,
+            }
+            for name, end in zip(names, valid_to, strict=True)
+        )
+    )
+
+
+def test_the_budget_left_after_the_plans_other_writes_goes_to_the_most_urgent_rotations(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.emulator.control.set_clock("2027-03-01T08:00:00Z")
+    _seed_due(
+        ws,
+        ["k00", "k01", "k02"],
+        ["2027-03-09T08:00:00+00:00", "2027-03-05T08:00:00+00:00", "2027-03-07T08:00:00+00:00"],
+    )
+    ws.write(_budget_manifest(3) + "  fresh:\n    scopes: [sms:logs:read]\n")
+
+    document = ws.plan_json("--max-writes", "3")
+
+    by_reason = {c["address"]: c["infobip_reason"] for c in document["resource_changes"]}
+    assert by_reason["api_keys.fresh"] == "new"
+    assert by_reason["api_keys.k01"] == by_reason["api_keys.k02"] == "rotation"
+    assert by_reason["api_keys.k00"] == "none"  # the latest expiry waits
+    assert [d["address"] for d in document["deferred_rotations"]] == ["api_keys.k00"]
+    assert document["deferred_rotations"][0]["valid_to"] == "2027-03-09T08:00:00Z"
+
+
+def test_a_key_that_would_expire_before_its_deferred_rotation_is_a_plan_error(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.emulator.control.set_clock("2027-03-01T08:00:00Z")
+    # Both expire this evening, before the next UTC day's budget; one write is allowed.
+    _seed_due(ws, ["k00", "k01"], ["2027-03-01T20:00:00+00:00", "2027-03-01T18:00:00+00:00"])
+    ws.write(_budget_manifest(2))
+
+    outcome = ws.plan("--max-writes", "1")
+
+    assert outcome.code == 1, outcome
+    assert "1 key(s) will expire before their rotation can be made" in outcome.err
+    assert "api_keys.k00 expires at 2027-03-01T20:00:00Z" in outcome.err
+    assert "api_keys.k01" not in outcome.err  # the sooner one is rotated today
+    assert "Traceback" not in outcome.err
