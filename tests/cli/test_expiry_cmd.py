@@ -118,3 +118,25 @@ def test_a_bad_window_is_a_usage_error_naming_the_option(ws: Workspace) -> None:
 
     assert outcome.code != 0
     assert "--within" in outcome.err and "not a duration" in outcome.err
+
+
+def test_a_key_whose_rotation_comes_before_its_expiry_is_not_at_risk(ws: Workspace) -> None:
+    ws.write(
+        KEYS.replace(
+            "valid_for: 20d", "valid_for: 20d\n        rotation: {before_expiry: 14d, overlap: 1d}"
+        )
+    )
+
+    code, document = expiry(ws, "--within", "30d")
+
+    soon = next(key for key in document["keys"] if key["address"] == "api_keys.soon")
+    assert soon["rotation"].startswith("from ") and soon["at_risk"] is False
+    assert [key["name"] for key in document["keys"] if key["at_risk"]] == ["by hand"]
+    assert code == 2
+
+    ws.emulator.control.advance_clock("7d")
+    assert ws.apply().code == 0  # the rotation is due: a successor, the predecessor waits
+    code, document = expiry(ws, "--within", "30d")
+    waiting = [key for key in document["keys"] if "#deposed-" in key["address"]]
+    assert len(waiting) == 1 and waiting[0]["rotation"].startswith("predecessor, revoked after")
+    assert waiting[0]["at_risk"] is False
