@@ -79,12 +79,12 @@ def test_each_rule_is_reported_where_it_was_broken(load_text: LoadText) -> None:
     )
 
     assert found(result) == {
-        ("E606", 13, 16),  # the key's own valid_for, against the defaults' every
-        ("E605", 16, 15),
-        ("E605", 19, 15),
-        ("E606", 22, 15),  # valid_to with a rotation
-        ("E605", 25, 15),
-        ("E606", 28, 31),  # before_expiry not shorter than the validity
+        ("E608", 13, 16),  # the key's own valid_for, against the defaults' every
+        ("E607", 16, 15),
+        ("E607", 19, 15),
+        ("E608", 22, 15),  # valid_to with a rotation
+        ("E607", 25, 15),
+        ("E608", 28, 31),  # before_expiry not shorter than the validity
         ("E205", 31, 15),
     }
     messages = {d.line: d.message for d in result.diagnostics}
