@@ -458,11 +458,23 @@ def _rotation_kind(value: Any) -> str:
     return "none" if isinstance(value, str) else "policy"
 
 
+def _rotation_word(value: Any) -> Any:
+    if isinstance(value, str) and value != "none":
+        raise fail(
+            Code.BAD_ROTATION,
+            f'rotation "{value}" is neither none nor a block',
+            "write rotation: none, or a block of every, before_expiry and overlap "
+            "(e.g. {every: 90d, overlap: 7d})",
+        )
+    return value
+
+
 # `none` or a block. Told apart before validation, so that a mistake in a block is reported
 # once, not again as "is not 'none'".
 RotationSetting = Annotated[
     Annotated[RotationSpec, Tag("policy")] | Annotated[Literal["none"], Tag("none")],
     Discriminator(_rotation_kind),
+    BeforeValidator(_rotation_word),
 ]
 
 

@@ -85,10 +85,11 @@ def test_each_rule_is_reported_where_it_was_broken(load_text: LoadText) -> None:
         ("E608", 22, 15),  # valid_to with a rotation
         ("E607", 25, 15),
         ("E608", 28, 31),  # before_expiry not shorter than the validity
-        ("E205", 31, 15),
+        ("E607", 31, 15),
     }
     messages = {d.line: d.message for d in result.diagnostics}
     assert "not shorter than the key's validity (valid_for 60d)" in messages[13]
     assert "overlap 10d is not shorter than every 10d" in messages[16]
     assert "needs every, before_expiry or both" in messages[19]
     assert "shorter than a day" in messages[25]
+    assert messages[31] == 'rotation "weekly" is neither none nor a block'
