@@ -169,7 +169,7 @@ def apply_configuration(
             "is applied as it is. Pass them to `plan --out` instead"
         )
     # A typo in an address is refused before anything is read, let alone written.
-    check_address_syntax(targets, (*replace, *rotate))
+    check_address_syntax(targets, replace, rotate=rotate)
     if not saved and not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for `yes` before changing anything, but there is no terminal to "

@@ -112,7 +112,7 @@ def plan(
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
     # A typo in an address is refused before the state is locked or anything is read.
-    check_address_syntax(targets, (*replace, *rotate))
+    check_address_syntax(targets, replace, rotate=rotate)
     service: KeyService | None = None
     ahead: ReadAhead | None = None
     held_back: InfobipIacError | None = None

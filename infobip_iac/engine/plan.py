@@ -94,19 +94,21 @@ def check_address_syntax(
     targets: Iterable[str] = (),
     replace: Iterable[str] = (),
     *,
+    rotate: Iterable[str] = (),
     known: Collection[str] | None = None,
 ) -> None:
-    """Raise UsageError for a `--target` or `--replace` that is not an address at all.
+    """Raise UsageError for a `--target`, `--replace` or `--rotate` that is not an address.
 
     `known` (declared and state addresses) narrows "did you mean" to addresses that exist.
     make_plan checks this itself; the CLI may call it first, to refuse a typo before it
     reads any live key."""
-    for address in replace:
-        if not is_key_address(address):
-            raise UsageError(
-                f'--replace "{address}" is not a key address; {_KEY_ADDRESS_HELP}'
-                f"{_suggestion(address, known)}"
-            )
+    for flag, addresses in (("--replace", replace), ("--rotate", rotate)):
+        for address in addresses:
+            if not is_key_address(address):
+                raise UsageError(
+                    f'{flag} "{address}" is not a key address; {_KEY_ADDRESS_HELP}'
+                    f"{_suggestion(address, known)}"
+                )
     for address in targets:
         if not (is_key_address(address) or _UNMANAGED_ADDRESS.fullmatch(address)):
             raise UsageError(
@@ -157,13 +159,14 @@ def make_plan(
     `replace` this plan could not honour (so a rotation asked for is never skipped).
     """
     check_address_syntax(
-        targets, (*replace, *rotate), known=set(config.keys) | set(state.resources)
+        targets, replace, rotate=rotate, known=set(config.keys) | set(state.resources)
     )
-    if refresh_only and replace:
-        raise UsageError(
-            "--replace asks for new keys, and a refresh-only plan writes no key; "
-            "drop --refresh-only or --replace"
-        )
+    for flag, asked in (("--replace", replace), ("--rotate", rotate)):
+        if refresh_only and asked:
+            raise UsageError(
+                f"{flag} asks for new keys, and a refresh-only plan writes no key; "
+                f"drop --refresh-only or {flag}"
+            )
     with gc_paused():
         return _make_plan(
             config,

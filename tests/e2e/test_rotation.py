@@ -242,3 +242,26 @@ def test_a_key_that_would_expire_before_its_deferred_rotation_is_a_plan_error(
     assert "api_keys.k00 expires at 2027-03-01T20:00:00Z" in outcome.err
     assert "api_keys.k01" not in outcome.err  # the sooner one is rotated today
     assert "Traceback" not in outcome.err
+
+
+def test_a_rotation_asked_for_that_cannot_be_made_is_refused_before_any_write(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    ws.write(ROTATED)
+    assert ws.apply().code == 0
+    before = ws.requests()
+
+    typo = ws.plan("--rotate", "payments!")
+    refresh = ws.plan("--refresh-only", "--rotate", "api_keys.payments")
+    unknown = ws.run("rotate", "api_keys.payment", str(ws.manifests), "--auto-approve")
+
+    assert typo.code == 1 and '--rotate "payments!" is not a key address' in typo.err
+    assert refresh.code == 1 and "drop --refresh-only or --rotate" in refresh.err
+    assert unknown.code == 1
+    assert "rotate api_keys.payment: no key is declared at this address" in unknown.err
+    assert "did you mean api_keys.payments?" in unknown.err
+    after = ws.requests()
+    assert not {
+        op: n for op, n in after.items() if not op.startswith("GET") and n != before.get(op)
+    }
