@@ -18,11 +18,13 @@ from infobip_iac.domain.plan import (
     Action,
     AttributeChange,
     ChangeAuthor,
+    DeferredRotation,
     DriftItem,
     Plan,
     Reason,
     ResourceChange,
     UnmanagedKey,
+    WaitingPredecessor,
 )
 from infobip_iac.domain.sinkpath import fill_sink_path
 
@@ -404,32 +406,15 @@ class _TextPlan:
     def rotations(self) -> None:
         """Rotations left for a later day, and predecessors waiting out their overlap."""
         plan, out = self.plan, self.out
-        deferred = plan.deferred_rotations
-        if deferred:
-            expiries = [d.valid_to for d in deferred if d.valid_to is not None]
-            earliest = (
-                f"; the earliest expires at {format_instant(min(expiries))}" if expiries else ""
-            )
-            out.add(
-                out.paint(
-                    f"Deferred rotations: {len(deferred)} due, left for a later day by the "
-                    f"write budget{earliest}:",
-                    _BOLD,
-                )
-            )
-            for item in deferred:
-                expires = format_instant(item.valid_to) if item.valid_to else "never"
-                out.add(
-                    f"  - {_printable(item.address)}: rotation due: {item.due} (expires {expires})"
-                )
+        if plan.deferred_rotations:
+            out.add(out.paint(_deferred_heading(plan), _BOLD))
+            for item in plan.deferred_rotations:
+                out.add(_deferred_entry(item))
             out.add()
         if plan.waiting_predecessors:
-            out.add("Predecessors of rotated keys, enabled until their overlap ends:")
+            out.add(_WAITING_HEADING)
             for waiting in plan.waiting_predecessors:
-                out.add(
-                    f"  - {_printable(waiting.address)}: revoked after "
-                    f"{format_instant(waiting.revoke_after)}"
-                )
+                out.add(_waiting_entry(waiting))
             out.add()
 
     def warnings(self) -> None:
@@ -466,6 +451,30 @@ class _TextPlan:
         self.warnings()
         out.add(out.paint(summary_line(self.plan), _BOLD))
         return out.text()
+
+
+_WAITING_HEADING = "Predecessors of rotated keys, enabled until their overlap ends:"
+
+
+def _deferred_heading(plan: Plan) -> str:
+    deferred = plan.deferred_rotations
+    expiries = [d.valid_to for d in deferred if d.valid_to is not None]
+    earliest = f"; the earliest expires at {format_instant(min(expiries))}" if expiries else ""
+    return (
+        f"Deferred rotations: {len(deferred)} due, left for a later day by the write "
+        f"budget{earliest}:"
+    )
+
+
+def _deferred_entry(item: DeferredRotation) -> str:
+    expires = format_instant(item.valid_to) if item.valid_to else "never"
+    return f"  - {_printable(item.address)}: rotation due: {item.due} (expires {expires})"
+
+
+def _waiting_entry(waiting: WaitingPredecessor) -> str:
+    return (
+        f"  - {_printable(waiting.address)}: revoked after {format_instant(waiting.revoke_after)}"
+    )
 
 
 _UNMANAGED_ADVICE = (
@@ -609,6 +618,18 @@ def text_sections(plan: Plan) -> list[TextSection]:
         unmanaged = TextSection("Unmanaged keys", "unmanaged key", tail=_UNMANAGED_ADVICE)
         unmanaged.entries = [_unmanaged_entry(key) + "\n" for key in plan.unmanaged]
         sections.append(unmanaged)
+    if plan.deferred_rotations:
+        deferred = TextSection(
+            "Deferred rotations", "deferred rotation", lead=_deferred_heading(plan) + "\n"
+        )
+        deferred.entries = [_deferred_entry(item) + "\n" for item in plan.deferred_rotations]
+        sections.append(deferred)
+    if plan.waiting_predecessors:
+        waiting = TextSection(
+            "Predecessors in their overlap", "predecessor", lead=_WAITING_HEADING + "\n"
+        )
+        waiting.entries = [_waiting_entry(w) + "\n" for w in plan.waiting_predecessors]
+        sections.append(waiting)
     warnings = take(made.warnings).strip("\n")
     if warnings:
         section = TextSection("Warnings", "warning")

@@ -224,6 +224,12 @@ def test_the_budget_left_after_the_plans_other_writes_goes_to_the_most_urgent_ro
     assert by_reason["api_keys.k00"] == "none"  # the latest expiry waits
     assert [d["address"] for d in document["deferred_rotations"]] == ["api_keys.k00"]
     assert document["deferred_rotations"][0]["valid_to"] == "2027-03-09T08:00:00Z"
+    markdown = ws.plan("--max-writes", "3", "--format", "markdown").out
+    assert "Deferred rotations" in markdown
+    assert (
+        "  - api_keys.k00: rotation due: expires in 8 days (expires 2027-03-09T08:00:00Z)"
+        in markdown
+    )
 
 
 def test_a_key_that_would_expire_before_its_deferred_rotation_is_a_plan_error(
