@@ -65,6 +65,7 @@ from infobip_iac.engine.identity import (
 from infobip_iac.engine.live import LiveIndex
 from infobip_iac.engine.rotation import (
     DueRotation,
+    check_rotation_requests,
     expiring_before_budget,
     schedule_rotations,
     too_late_text,
@@ -384,7 +385,7 @@ class _Planner:
     def run(self) -> tuple[list[ResourceChange], tuple[DriftItem, ...]]:
         identities = resolve_identities(self.config, self.state, self.index)
         self._check_replace(identities)
-        self._check_rotate(identities)
+        check_rotation_requests(self.rotate, self.config, identities)
         if self.refresh_only:
             claimed = identities.claimed
             identities = state_identities(self.state, self.index)
@@ -774,35 +775,6 @@ class _Planner:
         )
         created.fallback = fallback
         return created
-
-    def _check_rotate(self, identities: Identities) -> None:
-        """Refuse a rotation asked for that this plan would not make."""
-        for address in sorted(self.rotate):
-            desired = self.config.keys.get(address)
-            if desired is None:
-                raise UsageError(
-                    f"rotate {address}: no key is declared at this address"
-                    f"{_did_you_mean(address, self.config.keys)}"
-                )
-            where = f" at {desired.source}" if desired.source else ""
-            if desired.rotation is None:
-                raise UsageError(
-                    f"rotate {address}: the key has no rotation policy{where}, so there is no "
-                    "overlap to honour; declare rotation (e.g. every: 90d, overlap: 7d), or "
-                    f"replace it at once with plan --replace {address}"
-                )
-            if not desired.enabled:
-                raise UsageError(
-                    f"rotate {address}: the key is declared with enabled: false{where}, and "
-                    "a disabled key is not rotated"
-                )
-            ident = identities.declared.get(address)
-            if ident is None or ident.live is None:
-                raise UsageError(f"rotate {address}: the key has no live key yet; apply creates it")
-            if not ident.live.enabled:
-                raise UsageError(
-                    f"rotate {address}: its live key is disabled; apply re-enables it first"
-                )
 
     def _schedule_rotations(self, drafts: list[_Planned]) -> list[_Planned]:
         """Keep the rotations today's write budget can take; the rest fall back to the

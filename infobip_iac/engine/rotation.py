@@ -9,15 +9,25 @@ that is an error of the plan, not a footnote.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import DeferredRotation
 from infobip_iac.domain.rotation import next_budget_at, urgency
+from infobip_iac.engine.identity import Identities
+from infobip_iac.errors import UsageError
 
-__all__ = ["DueRotation", "expiring_before_budget", "schedule_rotations", "too_late_text"]
+__all__ = [
+    "DueRotation",
+    "check_rotation_requests",
+    "expiring_before_budget",
+    "schedule_rotations",
+    "too_late_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +86,38 @@ def too_late_text(late: Sequence[DeferredRotation], *, write_limit: int, now: da
         "Plan the other changes later (plan --target the keys to rotate), or move writes "
         "to another day"
     )
+
+
+def check_rotation_requests(
+    rotate: Collection[str], config: DesiredConfig, identities: Identities
+) -> None:
+    """Refuse a rotation asked for (`rotate`, `--rotate`) that a plan would not make: an
+    undeclared or disabled key, one without a rotation policy (no overlap to honour), or
+    one with no enabled live key yet."""
+    for address in sorted(rotate):
+        desired = config.keys.get(address)
+        if desired is None:
+            close = difflib.get_close_matches(address, sorted(config.keys), n=1, cutoff=0.6)
+            raise UsageError(
+                f"rotate {address}: no key is declared at this address"
+                + (f"; did you mean {close[0]}?" if close else "")
+            )
+        where = f" at {desired.source}" if desired.source else ""
+        if desired.rotation is None:
+            raise UsageError(
+                f"rotate {address}: the key has no rotation policy{where}, so there is no "
+                "overlap to honour; declare rotation (e.g. every: 90d, overlap: 7d), or "
+                f"replace it at once with plan --replace {address}"
+            )
+        if not desired.enabled:
+            raise UsageError(
+                f"rotate {address}: the key is declared with enabled: false{where}, and a "
+                "disabled key is not rotated"
+            )
+        ident = identities.declared.get(address)
+        if ident is None or ident.live is None:
+            raise UsageError(f"rotate {address}: the key has no live key yet; apply creates it")
+        if not ident.live.enabled:
+            raise UsageError(
+                f"rotate {address}: its live key is disabled; apply re-enables it first"
+            )

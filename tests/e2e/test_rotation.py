@@ -56,6 +56,13 @@ def test_a_key_rotates_keeps_its_predecessor_for_the_overlap_then_revokes_it(
         keys = [k for k in client.list_keys("_").keys if k.enabled]
     assert len(keys) == 2
     successor = next(k for k in keys if k.id != first.id)
+    # The declared attributes, its validity counted afresh from its own creation.
+    assert successor.scopes == first.scopes and successor.allowed_ips == first.allowed_ips
+    assert successor.valid_from and successor.valid_to and first.valid_to
+    # Within the second of the Date header that apply resolved valid_for against.
+    validity = successor.valid_to - successor.valid_from
+    assert abs(validity - timedelta(days=90)) <= timedelta(seconds=2), validity
+    assert successor.valid_to - first.valid_to >= timedelta(days=31)
     assert _secret_file(ws)["id"] == successor.id
     assert _secret_file(ws)["apiKeySecret"] in ws.emulator.control.secrets()
     state = ws.state()
