@@ -64,6 +64,7 @@ from infobip_iac.engine.identity import (
 )
 from infobip_iac.engine.live import LiveIndex
 from infobip_iac.engine.rotation import (
+    BUDGET_TAKERS,
     DueRotation,
     check_rotation_requests,
     expiring_before_budget,
@@ -151,7 +152,8 @@ def make_plan(
     """Decide what to change so that Infobip matches `config`.
 
     Rotations due (and those `rotate` asks for now) fit into `write_limit` writes per
-    account after the plan's other writes; see engine.rotation.
+    account after the writes `state` tallied today (Infobip's day of `now`) and the plan's
+    other writes; see engine.rotation.
 
     `live` maps every account reference the configuration or the state names to its live
     keys. Raises PlanError when the plan cannot be made: an ambiguous adoption, a broken
@@ -782,10 +784,13 @@ class _Planner:
         rotations = [d for d in drafts if isinstance(d, _Draft) and d.rotation is not None]
         if not rotations:
             return drafts
-        other: dict[str, int] = {}
+        # Today's budget is spent first by the writes already made today (the state's tally
+        # on Infobip's day, as apply counted them), then by the plan's other writes.
+        today = self.now.date()
+        spent = {r.account: self.state.writes_on(r.account, today) for r in rotations}
         for draft in drafts:
             if draft.writes and not (isinstance(draft, _Draft) and draft.rotation is not None):
-                other[draft.account] = other.get(draft.account, 0) + draft.writes
+                spent[draft.account] = spent.get(draft.account, 0) + draft.writes
         due = [
             DueRotation(
                 address=d.address,
@@ -796,12 +801,12 @@ class _Planner:
             )
             for d in rotations
         ]
-        taken, deferred = schedule_rotations(due, other, write_limit=self.write_limit)
+        taken, deferred = schedule_rotations(due, spent, write_limit=self.write_limit)
         asked = sorted(r.address for r in deferred if r.address in self.rotate)
         if asked:
             raise UsageError(
                 f"rotate {', '.join(asked)}: today's budget of {self.write_limit} Infobip "
-                "writes is taken by other changes and more urgent rotations; rotate later"
+                f"writes is taken by {BUDGET_TAKERS}; rotate later"
             )
         late = expiring_before_budget(deferred, self.now)
         if late:

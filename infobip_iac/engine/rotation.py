@@ -1,8 +1,9 @@
 """Budget-aware scheduling of the rotations a plan finds due.
 
 Infobip allows 40 writes per account and UTC day, and a successor's create is one of them
-(the predecessor's revoke, a later day's). The plan's other writes come first; the
-rotations take what is left, soonest expiry first, and the rest wait for a later day. A
+(the predecessor's revoke, a later day's). The writes already made today (which the state
+tallies) and the plan's other writes come first; the rotations take what is left, soonest
+expiry first, and the rest wait for a later day. A
 deferred key that expires before the budget is next renewed cannot be saved by waiting:
 that is an error of the plan, not a footnote.
 """
@@ -22,12 +23,17 @@ from infobip_iac.engine.identity import Identities
 from infobip_iac.errors import UsageError
 
 __all__ = [
+    "BUDGET_TAKERS",
     "DueRotation",
     "check_rotation_requests",
     "expiring_before_budget",
     "schedule_rotations",
     "too_late_text",
 ]
+
+
+# What a rotation's share of the day's budget goes to first (for the messages).
+BUDGET_TAKERS = "the writes already made today, other changes and more urgent rotations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +46,16 @@ class DueRotation:
 
 
 def schedule_rotations(
-    due: Sequence[DueRotation], other_writes: Mapping[str, int], *, write_limit: int
+    due: Sequence[DueRotation], spent: Mapping[str, int], *, write_limit: int
 ) -> tuple[set[str], tuple[DeferredRotation, ...]]:
     """The addresses whose rotation fits today's budget, and the deferred rest, each in
-    order of urgency (soonest expiry first, then address)."""
+    order of urgency (soonest expiry first, then address). `spent` is, per account, what
+    today's budget already goes to: the writes made today and the plan's other writes."""
     left: dict[str, int] = {}
     taken: set[str] = set()
     deferred = []
     for rotation in sorted(due, key=lambda r: (*urgency(r.valid_to), r.address)):
-        budget = left.setdefault(
-            rotation.account, write_limit - other_writes.get(rotation.account, 0)
-        )
+        budget = left.setdefault(rotation.account, write_limit - spent.get(rotation.account, 0))
         if budget >= 1:
             taken.add(rotation.address)
             left[rotation.account] = budget - 1
@@ -81,8 +86,8 @@ def too_late_text(late: Sequence[DeferredRotation], *, write_limit: int, now: da
     )
     return (
         f"{len(late)} key(s) will expire before their rotation can be made: {keys}. Today's "
-        f"budget of {write_limit} Infobip writes is taken by other changes and more urgent "
-        f"rotations, and the next day's begins at {format_instant(next_budget_at(now))}. "
+        f"budget of {write_limit} Infobip writes is taken by {BUDGET_TAKERS}, and the next "
+        f"day's begins at {format_instant(next_budget_at(now))}. "
         "Plan the other changes later (plan --target the keys to rotate), or move writes "
         "to another day"
     )

@@ -4,7 +4,7 @@ predecessor revoked once the overlap ends, within Infobip's daily write budget."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from e2e.workspace import Workspace
@@ -237,6 +237,39 @@ def test_the_budget_left_after_the_plans_other_writes_goes_to_the_most_urgent_ro
         "  - api_keys.k00: rotation due: expires in 8 days (expires 2027-03-09T08:00:00Z)"
         in markdown
     )
+
+
+def test_the_writes_already_made_today_leave_only_the_rest_of_the_budget_to_rotations(
+    workspace: Workspace,
+) -> None:
+    """30 creates applied today (the state tallies them) leave 10 of the 40 writes: 10 of
+    12 due rotations fit, soonest expiry first; the next day the tally is spent no more."""
+    ws = workspace
+    control = ws.emulator.control
+    control.set_clock("2027-03-01T08:00:00Z")
+    fresh = "".join(f"  fresh{n:02d}:\n    scopes: [sms:logs:read]\n" for n in range(30))
+    ws.write(_budget_manifest(0) + fresh)
+    assert ws.apply().code == 0
+    assert ws.state().writes_on("_", date(2027, 3, 1)) == 30
+    names = [f"k{n:02d}" for n in range(12)]
+    _seed_due(ws, names, [f"2027-03-{6 + n % 4:02d}T08:00:00+00:00" for n in range(12)])
+    ws.write(_budget_manifest(12) + fresh)
+
+    document = ws.plan_json()
+
+    rotations = [c for c in document["resource_changes"] if c["infobip_reason"] == "rotation"]
+    assert len(rotations) == 10 and document["api_writes"]["count"] == 10
+    # Of the three expiring last (k03, k07, k11), the first by address still fits.
+    assert [d["address"] for d in document["deferred_rotations"]] == [
+        "api_keys.k07",
+        "api_keys.k11",
+    ]
+    assert "Deferred rotations: 2 due, left for a later day by the write budget" in ws.plan().out
+
+    control.advance_clock("1d")
+    tomorrow = ws.plan_json()
+    assert not tomorrow["deferred_rotations"]
+    assert sum(c["infobip_reason"] == "rotation" for c in tomorrow["resource_changes"]) == 12
 
 
 def test_a_key_that_would_expire_before_its_deferred_rotation_is_a_plan_error(

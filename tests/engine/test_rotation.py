@@ -1,5 +1,6 @@
-"""Budget-aware scheduling: the rotations that fit what the plan's other writes leave of
-the day's budget, per account and soonest expiry first; the rest deferred."""
+"""Budget-aware scheduling: the rotations that fit what the writes made today and the
+plan's other writes leave of the day's budget, per account and soonest expiry first; the
+rest deferred."""
 
 from __future__ import annotations
 
