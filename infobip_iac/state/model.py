@@ -2,8 +2,9 @@
 
 On disk (SPEC §5): `{"version", "lineage", "serial", "endpoint", "configuration",
 "accounts", "writes": {account: {"day", "requests"}}, "resources": {address: {...}}}`
-("writes" only once a write was tallied). It never holds a secret; `secret` records only
-where a secret went and whether it arrived.
+("writes" only once a write was tallied; `revoke_after` only on a rotated key's
+predecessor). It never holds a secret; `secret` records only where a secret went and
+whether it arrived.
 
 A state belongs to one place, as a Terraform state belongs to one backend: `endpoint` is
 the Infobip base URL its keys live at (or EMULATOR_ENDPOINT for the embedded emulator), and
@@ -35,7 +36,7 @@ __all__ = [
     "describe_endpoint",
 ]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 # The `endpoint` of a state kept against the embedded emulator (`--emulator`), whose
 # loopback URL changes with every run.

@@ -26,8 +26,17 @@ def _v1_to_v2(raw: RawDocument) -> RawDocument:
     return {**raw, "endpoint": None, "configuration": []}
 
 
+def _v2_to_v3(raw: RawDocument) -> RawDocument:
+    """Version 3 may hold what a version-2 reader does not know: a rotated key's
+    predecessor waiting at its deposed address with `revoke_after`, and the day's write
+    tally (`writes`). Such a reader would call the file malformed and point to its backup,
+    which may not hold the predecessor still to be revoked; seeing version 3, it says a
+    newer infobip-iac wrote the state instead. A version-2 state holds neither: unchanged."""
+    return raw
+
+
 # version N -> a function turning a version-N document into a version-(N+1) one.
-UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2}
+UPGRADES: dict[int, Upgrade] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def _not_ours(where: str, found: str) -> StateError:

@@ -78,7 +78,7 @@ def test_a_version_1_state_keeps_working_and_adopts_the_endpoint_of_the_next_wri
     store.write(doc)
 
     on_disk = json.loads(path.read_text())
-    assert on_disk["version"] == STATE_VERSION == 2
+    assert on_disk["version"] == STATE_VERSION == 3
     assert on_disk["endpoint"] == THERE
     assert list(on_disk)[-1] == "resources"  # the documented field order is kept
     with pytest.raises(StateError, match=THERE):

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 import typing
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_state_file_and_created_folder_are_private(store: StateStore) -> None:
 
 
 def test_the_on_disk_format_round_trips_byte_for_byte(store: StateStore) -> None:
-    golden = (DATA / "state_v2.json").read_text()
+    golden = (DATA / "state_v3.json").read_text()
     store.path.parent.mkdir(parents=True)
     store.path.write_text(golden)
 
@@ -72,10 +73,27 @@ def test_the_on_disk_format_round_trips_byte_for_byte(store: StateStore) -> None
         detail="the secret of api_keys.billing was not delivered: disk full",
         files_written=["secrets/api_keys.billing.env"],
     )
+    # A rotated key's predecessor waits for its revoke; the day's writes are tallied.
+    predecessor = doc.resources["api_keys.ci-sms#deposed-1D4C9E0B7A2F4E6B8C3D5A7F9E1B2C40"]
+    assert predecessor.revoke_after == datetime(2027, 3, 8, 9, 30, tzinfo=UTC)
+    assert doc.resources["api_keys.ci-sms"].revoke_after is None
+    assert doc.writes_on("_", date(2027, 3, 1)) == 3
     assert stored.serial == 7
     expected = golden.replace('"serial": 6,', '"serial": 7,', 1)
     assert store.path.read_text() == expected
     assert store.backup_path.read_text() == golden
+
+
+def test_a_version_2_file_is_read_as_it_was_and_written_as_version_3(store: StateStore) -> None:
+    """Version 3 only adds fields a version-2 state cannot hold (revoke_after, writes)."""
+    golden = (DATA / "state_v2.json").read_text()
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text(golden)
+
+    store.write(store.read())
+
+    expected = golden.replace('"serial": 6,', '"serial": 7,', 1)
+    assert store.path.read_text() == expected.replace('"version": 2,', '"version": 3,', 1)
 
 
 def test_resources_are_written_sorted_by_address(store: StateStore) -> None:

@@ -13,6 +13,8 @@ from infobip_iac.state.model import STATE_VERSION
 from infobip_iac.state.store import StateStore
 from infobip_iac.state.versions import upgrade_document
 
+from .conftest import DATA
+
 # A made-up version 0: keys under "keys", each with "key_id" and "display_name".
 SYNTHETIC_V0: dict[str, Any] = {
     "version": 0,
@@ -72,6 +74,15 @@ def test_a_version_from_the_future_is_refused_clearly() -> None:
     newer = {"version": 9, "lineage": "b1", "serial": 3, "resources": {}}
     with pytest.raises(StateError, match=r"version 9, but this infobip-iac reads versions up to 1"):
         upgrade_document(newer, where="test", target=1)
+
+
+def test_a_state_holding_a_predecessor_to_revoke_is_refused_by_a_version_2_reader() -> None:
+    """A version-2 infobip-iac would call the file malformed; it is told to upgrade."""
+    written = json.loads((DATA / "state_v3.json").read_text())
+    assert STATE_VERSION == written["version"] == 3
+
+    with pytest.raises(StateError, match="written by a newer infobip-iac"):
+        upgrade_document(written, where="test", target=2)
 
 
 TERRAFORM_STATE = {
