@@ -60,6 +60,7 @@ Time
     E607  a `rotation` block without every or before_expiry, out of range, or with an overlap
           not shorter than every
     E608  a `rotation` period not shorter than the validity, or a rotated key with `valid_to`
+          or `valid_from`
 Policy
     E700  validity longer than `policy.max_validity`
     E701  an enabled key without `allowed_ips` under `policy.require_allowed_ips`

@@ -147,7 +147,22 @@ def _rotation_against_validity(draft: KeyDraft) -> list[Diagnostic]:
     if rotation is None or not isinstance(rotation.value, RotationSpec) or not draft.enabled:
         return []
     spec: RotationSpec = rotation.value
-    _, ends, length = draft.valid_window()
+    starts, ends, length = draft.valid_window()
+    if starts is not None:
+        # Every successor is created after that instant, and Infobip refuses a new key
+        # valid from the past (E606): the first rotation would fail its plan.
+        at = _prefer_own(draft.setting("valid_from"), rotation)
+        return [
+            diagnostic(
+                at.file.name,
+                at.mark,
+                Code.ROTATION_LONGER_THAN_VALIDITY,
+                "a rotated key cannot have a fixed valid_from: every successor is created "
+                "after it, and Infobip refuses a new key valid from the past",
+                "leave valid_from out (each successor is valid from its creation), or "
+                "rotation: none",
+            )
+        ]
     if ends is not None:
         at = _prefer_own(draft.setting("valid_to"), rotation)
         return [

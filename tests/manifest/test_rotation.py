@@ -75,6 +75,9 @@ def test_each_rule_is_reported_where_it_was_broken(load_text: LoadText) -> None:
   not-a-word:
     scopes: [sms:logs:read]
     rotation: weekly
+  fixed-start:
+    scopes: [sms:logs:read]
+    valid_from: 2030-01-01
 """
     )
 
@@ -86,6 +89,7 @@ def test_each_rule_is_reported_where_it_was_broken(load_text: LoadText) -> None:
         ("E607", 25, 15),
         ("E608", 28, 31),  # before_expiry not shorter than the validity
         ("E607", 31, 15),
+        ("E608", 34, 17),  # valid_from with a rotation
     }
     messages = {d.line: d.message for d in result.diagnostics}
     assert "not shorter than the key's validity (valid_for 60d)" in messages[13]
@@ -93,3 +97,4 @@ def test_each_rule_is_reported_where_it_was_broken(load_text: LoadText) -> None:
     assert "needs every, before_expiry or both" in messages[19]
     assert "shorter than a day" in messages[25]
     assert messages[31] == 'rotation "weekly" is neither none nor a block'
+    assert "cannot have a fixed valid_from" in messages[34]
