@@ -7,7 +7,9 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from e2e.workspace import Workspace
+from leakguard import LeakWatch
+
+from e2e.workspace import Workspace, writes
 
 ROTATED = """
     version: 1
@@ -311,3 +313,52 @@ def test_a_rotation_asked_for_that_cannot_be_made_is_refused_before_any_write(
     assert not {
         op: n for op, n in after.items() if not op.startswith("GET") and n != before.get(op)
     }
+
+
+def test_a_rotation_goes_through_its_sinks_check_before_any_write_and_its_delivery(
+    workspace: Workspace, leak_guard: LeakWatch
+) -> None:
+    """The successor's secret meets the same sink as any create's: an exec program that
+    cannot run is a plan warning and an apply refusal before the successor is created (the
+    predecessor left alone), and once it can run, the command is told of the rotation."""
+    ws = workspace
+    store = ws.root / "store.sh"
+    received = ws.root / "received"
+    leak_guard.allow(received)  # the stand-in secret store
+    store.write_text(
+        "#!/bin/sh\n"
+        f'{{ echo "$INFOBIP_KEY_ROTATION $INFOBIP_PREDECESSOR_KEY_ID"; cat; }} > "{received}"\n',
+        encoding="utf-8",
+    )
+    store.chmod(0o755)
+    ws.write(
+        ROTATED.replace(
+            'secret: {sink: file, path: "secrets/{address}.json", format: json}',
+            f'secret: {{sink: exec, command: ["{store}"]}}',
+        )
+    )
+    assert ws.apply().code == 0
+    first = ws.live()["payments"]
+    assert received.read_text().startswith("false \n")
+
+    store.chmod(0o644)
+    ws.emulator.control.advance_clock("31d")
+    (warning,) = ws.plan_json()["warnings"]
+    assert warning.startswith("api_keys.payments: apply on this machine would refuse to replace")
+    assert "is not executable (secret.command)" in warning
+    with ws.counting() as counts:
+        refused = ws.apply()
+    assert refused.code == 1 and "is not executable" in refused.err, refused
+    assert "Nothing was written to Infobip" in refused.err
+    assert writes(counts) == 0
+    assert ws.state().resources["api_keys.payments"].id == first.id
+
+    store.chmod(0o755)
+    assert ws.apply().code == 0
+    with ws.client() as client:
+        enabled = {k.id for k in client.list_keys("_").keys if k.enabled}
+    (successor,) = enabled - {first.id}
+    assert enabled == {first.id, successor}  # the predecessor in its overlap
+    rotation, secret = received.read_text().split("\n", 1)
+    assert rotation == f"true {first.id}"
+    assert secret in ws.emulator.control.secrets()
