@@ -123,9 +123,7 @@ def check_command(spec: SecretSinkSpec) -> None:
     PATH, or a path that is not an executable file. Looked up as `_start` will run it (no
     shell, the PATH of the command's environment), so a key is not created whose secret
     has nowhere to go."""
-    if not spec.command:
-        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
-    program = spec.command[0]
+    program = _runnable_command(spec)[0]
     if os.sep in program:
         if not Path(program).is_file():
             raise _not_found(program)
@@ -135,6 +133,21 @@ def check_command(spec: SecretSinkSpec) -> None:
     search = command_environment_without_credentials().get("PATH", os.defpath)
     if shutil.which(program, path=search) is None:
         raise _not_found(program)
+
+
+def _runnable_command(spec: SecretSinkSpec) -> tuple[str, ...]:
+    """The command, refused when it is missing or holds a NUL. The manifest refuses a NUL
+    (E209), but a saved plan is read without the manifest, and a NUL reaching Popen raises
+    ValueError, which no sink error catches: after the key's create, that is a traceback
+    and a lost secret."""
+    if not spec.command:
+        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
+    if any("\0" in part for part in spec.command):
+        raise SecretSinkError(
+            "the secret command holds a NUL character (\\0), which no program argument can "
+            "hold; remove it from the command"
+        )
+    return spec.command
 
 
 def _not_found(program: str) -> SecretSinkError:
@@ -168,9 +181,7 @@ def _start(spec: SecretSinkSpec, meta: KeyMeta, program: str) -> subprocess.Pope
 def run_secret_command(
     spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, *, timeout: float
 ) -> SecretRecord:
-    if not spec.command:
-        raise SecretSinkError('an "exec" sink needs a "command" (a program and its arguments)')
-    program = spec.command[0]
+    program = _runnable_command(spec)[0]
     process = _start(spec, meta, program)
     assert process.stdin is not None and process.stderr is not None
     stderr = _StderrHead(process.stderr, _STDERR_KEPT_BYTES + len(secret.reveal().encode()))
@@ -215,7 +226,8 @@ class ExecSink:
     kind: SinkKind = "exec"
 
     def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
-        return spec.command[0] if spec.command else None
+        # A NUL (refused before the create) is shown as \0, never printed raw.
+        return spec.command[0].replace("\0", "\\0") if spec.command else None
 
     def refusal_before_create(
         self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]

@@ -66,6 +66,12 @@ def resolve_target(spec: SecretSinkSpec, meta: KeyMeta) -> Path:
     """The file a `file` sink writes: `path` with placeholders filled, relative to base_dir."""
     if not spec.path:
         raise SecretSinkError('a "file" sink needs a "path" (e.g. "secrets/{address}.env")')
+    if "\0" in spec.path:
+        # The manifest refuses it (E209), but a saved plan is read without the manifest,
+        # and every file call would raise ValueError, which no sink error catches.
+        raise SecretSinkError(
+            "the secret path holds a NUL character (\\0), which no file path can hold"
+        )
     values = {
         "address": meta.address,
         "id": meta.key_id,
@@ -337,7 +343,8 @@ class FileSink:
         try:
             return str(resolve_target(spec, meta))
         except SecretSinkError:
-            return spec.path
+            # A NUL (refused before the create) is shown as \0, never printed raw.
+            return spec.path.replace("\0", "\\0") if spec.path else spec.path
 
     def refusal_before_create(
         self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
@@ -359,7 +366,8 @@ class FileSink:
             else:
                 check_target(spec, target, owned_files)
         except SecretSinkError as refusal:
-            return f'{refusal} (secret.path "{spec.path}").'
+            shown = spec.path.replace("\0", "\\0")  # a NUL is refused, not printed
+            return f'{refusal} (secret.path "{shown}").'
         return None
 
     def files_to_claim(

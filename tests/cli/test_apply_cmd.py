@@ -13,8 +13,10 @@ from e2e.workspace import CREATE, Workspace, writes
 from leakguard import LeakWatch
 
 from infobip_iac.cli.apply_cmd import _summarize
+from infobip_iac.domain.keys import SecretSinkSpec
 from infobip_iac.emulator import EmulatorServer
 from infobip_iac.engine.apply import ApplyResult
+from infobip_iac.planfile import read_plan_file, write_plan_file
 from infobip_iac.state.lock import locked
 
 TWO_KEYS = """
@@ -311,6 +313,38 @@ def test_a_nul_in_a_sink_is_refused_at_its_place_by_every_command(
         assert "Traceback" not in outcome.err and "embedded null" not in outcome.err
         assert writes(counts) == 0
     assert not ws.state_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("sink", "nul"),
+    [
+        (SecretSinkSpec(sink="file", path="secrets/{address}.env"), {"path": "secrets/a\0b.env"}),
+        (SecretSinkSpec(sink="exec", command=("cat",)), {"command": ("cat", "a\0b")}),
+    ],
+    ids=["file", "exec"],
+)
+def test_a_nul_in_a_saved_plans_sink_is_refused_before_any_write(
+    ws: Workspace, sink: SecretSinkSpec, nul: dict[str, object]
+) -> None:
+    # A saved plan is read without its manifest, so validation's E209 never sees it; the
+    # sink's own check before the create refuses it (the digest is recomputed here, as
+    # whoever edited the plan could).
+    planfile = ws.root / "saved.plan"
+    assert ws.plan("--out", str(planfile)).code == 0
+    plan = read_plan_file(planfile)
+    edited = tuple(
+        change.model_copy(update={"secret_sink": sink.model_copy(update=nul)})
+        for change in plan.changes
+    )
+    write_plan_file(plan.model_copy(update={"changes": edited}), planfile)
+
+    with ws.counting() as counts:
+        outcome = ws.run("apply", str(planfile))
+    assert outcome.code == 1, outcome
+    assert "NUL character" in outcome.err and "Nothing was written to Infobip" in outcome.err
+    assert "Traceback" not in outcome.err and "embedded null" not in outcome.err
+    assert "\0" not in outcome.out + outcome.err
+    assert writes(counts) == 0 and ws.live() == {}
 
 
 FILE_SINK_KEY = """
