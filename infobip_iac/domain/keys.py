@@ -40,6 +40,7 @@ __all__ = [
     "SecretSinkSpec",
     "SinkKind",
     "SourceRef",
+    "deposed_address",
     "describe_account",
     "is_key_address",
     "key_address",
@@ -85,6 +86,16 @@ def key_address(ident: str) -> str:
 def is_key_address(text: str) -> bool:
     """Whether `text` is a key address (`api_keys.<id>`)."""
     return _KEY_ADDRESS.fullmatch(text) is not None
+
+
+def deposed_address(address: str, key_id: str) -> str:
+    """Where a replaced key waits in state until it is revoked.
+
+    An address no manifest declares, so an interrupted replace leaves the old key to be
+    revoked by the next plan instead of forgetting it while it is still enabled. The
+    planner and recovery read it; apply writes it.
+    """
+    return f"{address}#deposed-{key_id}"
 
 
 class _Frozen(BaseModel):

@@ -39,7 +39,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NoReturn, TextIO, TypeVar
 
-from infobip_iac.domain.keys import KeyWrite, LiveKey, SecretSinkSpec, describe_account
+from infobip_iac.domain.keys import (
+    KeyWrite,
+    LiveKey,
+    SecretSinkSpec,
+    deposed_address,
+    describe_account,
+)
 from infobip_iac.domain.normalize import format_duration, format_instant
 from infobip_iac.domain.plan import Action, Plan, Reason, ResourceChange
 from infobip_iac.domain.secret import Secret
@@ -77,7 +83,6 @@ __all__ = [
     "ApplyResult",
     "EventKind",
     "apply_plan",
-    "deposed_address",
 ]
 
 # A create is sent at most this often for one key: the first time, and once more only
@@ -162,15 +167,6 @@ class ApplyResult:
         return 0
 
 
-def deposed_address(address: str, key_id: str) -> str:
-    """Where a replaced key waits in state until it is revoked.
-
-    An address no manifest declares, so an interrupted replace leaves the old key to be
-    revoked by the next plan instead of forgetting it while it is still enabled.
-    """
-    return f"{address}#deposed-{key_id}"
-
-
 def _creates(plan: Plan) -> list[ResourceChange]:
     return [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE)]
 
@@ -210,8 +206,13 @@ def apply_plan(
 class _Step:
     """One write of the apply, in the order it is sent."""
 
-    verb: str  # create | update | revoke
+    action: Action  # CREATE, UPDATE or REVOKE (a replace is a create, later a revoke)
     change: ResourceChange
+
+    @property
+    def verb(self) -> str:
+        """The step as messages name it: Infobip cannot delete, so REVOKE is `revoke`."""
+        return "revoke" if self.action is Action.REVOKE else self.action.value
 
     def describe(self) -> str:
         return f"{self.verb} {self.change.address}"
@@ -365,11 +366,11 @@ class _Run:
         )
 
     def _steps(self) -> list[_Step]:
-        creates = [_Step("create", c) for c in _creates(self.plan)]
-        updates = [_Step("update", c) for c in self.plan.changes if c.action is Action.UPDATE]
+        creates = [_Step(Action.CREATE, c) for c in _creates(self.plan)]
+        updates = [_Step(Action.UPDATE, c) for c in self.plan.changes if c.action is Action.UPDATE]
         # The plan's own count of revokes (what the guard rails checked), less any revoke
         # of a key that has no id to send.
-        revokes = [_Step("revoke", c) for c in self.plan.revokes() if c.key_id is not None]
+        revokes = [_Step(Action.REVOKE, c) for c in self.plan.revokes() if c.key_id is not None]
         return creates + updates + revokes
 
     def _perform(self, step: _Step) -> None:
@@ -379,9 +380,9 @@ class _Run:
             self._fail(step.change, f"{step.describe()} was not sent: {lost}")
 
     def _perform_unguarded(self, step: _Step) -> None:
-        if step.verb == "create":
+        if step.action is Action.CREATE:
             self._create(step.change)
-        elif step.verb == "update":
+        elif step.action is Action.UPDATE:
             self._update(step.change)
         else:
             self._revoke(step.change)

@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from infobip_iac.engine.apply import ApplyEvent, EventKind, deposed_address
+from infobip_iac.domain.keys import deposed_address
+from infobip_iac.engine.apply import ApplyEvent, EventKind
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.state.journal import CreateJournal, PendingCreate
 from infobip_iac.state.model import StateDocument

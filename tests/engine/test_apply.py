@@ -23,6 +23,7 @@ from infobip_iac.domain.keys import (
     MovedBlock,
     Permission,
     SecretSinkSpec,
+    deposed_address,
 )
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.domain.secret import Secret
@@ -33,7 +34,6 @@ from infobip_iac.engine.apply import (
     ApplyResult,
     EventKind,
     apply_plan,
-    deposed_address,
 )
 from infobip_iac.engine.plan import make_plan
 from infobip_iac.errors import (

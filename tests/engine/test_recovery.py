@@ -9,8 +9,9 @@ from pathlib import Path
 from builders import config, declared
 
 from engine.test_apply import Harness, harness, plan_for
+from infobip_iac.domain.keys import deposed_address
 from infobip_iac.domain.plan import Action
-from infobip_iac.engine.apply import ApplyEvent, deposed_address
+from infobip_iac.engine.apply import ApplyEvent
 from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
 from infobip_iac.state.journal import CreateJournal, journal_path_for
 from infobip_iac.state.model import StateDocument
