@@ -25,7 +25,9 @@ from infobip_iac.domain.rotation import RotationPolicy
 
 __all__ = [
     "CALLER_ACCOUNT",
+    "DEFAULT_PERMISSIONS",
     "KEY_ADDRESS_PATTERN",
+    "KEY_ID_PATTERN",
     "MANAGED_ATTRIBUTES",
     "DesiredConfig",
     "DesiredKey",
@@ -72,9 +74,12 @@ MANAGED_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
-# A key's address: `api_keys.<id>`, the id in lower case as manifests write it. The one
-# rule for the manifest's schema, `state mv` and the planner's --target/--replace checks.
-KEY_ADDRESS_PATTERN = r"^api_keys\.[a-z0-9][a-z0-9_-]{0,62}$"
+# A key's id as manifests write it under `api_keys`, in lower case; its address is
+# `api_keys.<id>`. The one rule for the manifest's schema, `state mv` and the planner's
+# --target/--replace checks.
+_KEY_ID_BODY = r"[a-z0-9][a-z0-9_-]{0,62}"
+KEY_ID_PATTERN = rf"^{_KEY_ID_BODY}$"
+KEY_ADDRESS_PATTERN = rf"^api_keys\.{_KEY_ID_BODY}$"
 _KEY_ADDRESS = re.compile(KEY_ADDRESS_PATTERN)
 
 
@@ -106,9 +111,15 @@ class _Frozen(BaseModel):
 
 
 class Permission(StrEnum):
+    """Infobip's key permissions; the manifest's schema lists these values."""
+
     PUBLIC_API = "PUBLIC_API"
     TWO_FA_CLIENT = "2FA_CLIENT"
     WEB_SDK = "WEB_SDK"
+
+
+# What a key has when it names no permissions: Infobip turns an empty list into this.
+DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
 
 
 class SourceRef(_Frozen):
@@ -168,7 +179,7 @@ class DesiredKey(_Frozen):
     account: str = CALLER_ACCOUNT
     name: str
     scopes: frozenset[str] = frozenset()
-    permissions: frozenset[Permission] = frozenset({Permission.PUBLIC_API})
+    permissions: frozenset[Permission] = DEFAULT_PERMISSIONS
     platform: tuple[PlatformLink, ...] = ()
     allowed_ips: frozenset[str] = frozenset()
     valid_from: datetime | None = None
@@ -290,12 +301,10 @@ class KeyWrite(_Frozen):
         rest = self.model_copy(update={"permissions": None, "scopes": None})
         if self.platform:
             return (grants, rest)
-        if not self.scopes and (self.permissions or _PUBLIC_API_ONLY) == _PUBLIC_API_ONLY:
+        if not self.scopes and (self.permissions or DEFAULT_PERMISSIONS) == DEFAULT_PERMISSIONS:
             return (rest,)  # unlinking alone leaves the key as wanted
         return (rest, grants)
 
-
-_PUBLIC_API_ONLY = frozenset({Permission.PUBLIC_API})
 
 
 class MovedBlock(_Frozen):

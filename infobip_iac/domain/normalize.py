@@ -19,6 +19,7 @@ __all__ = [
     "LATEST_INSTANT",
     "MAX_DURATION",
     "DurationTooLongError",
+    "HostBitsError",
     "canonical_network",
     "canonical_networks",
     "format_duration",
@@ -74,8 +75,13 @@ def _ipv4_parts(text: str) -> tuple[int, int] | None:
     return (octets[0] << 24 | octets[1] << 16 | octets[2] << 8 | octets[3], length)
 
 
+class HostBitsError(ValueError):
+    """A well-formed CIDR range whose address is not its network's (`10.0.0.1/8`)."""
+
+
 def canonical_network(text: str, *, strict: bool = True) -> str:
-    """`1.2.3.4` -> `1.2.3.4/32`; IPv6 compressed; raises ValueError on host bits or junk.
+    """`1.2.3.4` -> `1.2.3.4/32`; IPv6 compressed; raises HostBitsError on host
+    bits, ValueError on junk.
 
     Host bits set in a CIDR (`10.0.0.1/8`) are refused in a manifest rather than silently
     masked: the writer probably meant something else, and a silent fix would widen or move
@@ -102,7 +108,7 @@ def canonical_network(text: str, *, strict: bool = True) -> str:
                 loose = ipaddress.ip_network(raw, strict=False)
             except ValueError:
                 raise ValueError(f"{raw!r} is not an IP address or CIDR range") from exc
-            raise ValueError(
+            raise HostBitsError(
                 f"{raw!r} has host bits set; the range it names is {loose.with_prefixlen}"
             ) from exc
         raise ValueError(f"{raw!r} is not an IP address or CIDR range") from exc

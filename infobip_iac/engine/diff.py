@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from infobip_iac.domain.keys import (
+    DEFAULT_PERMISSIONS,
     MANAGED_ATTRIBUTES,
     DesiredKey,
     LiveKey,
-    Permission,
     PlatformLink,
 )
 from infobip_iac.domain.normalize import format_instant, parse_instant, sorted_networks
@@ -43,7 +43,6 @@ __all__ = [
 Attributes = dict[str, Any]
 
 SET_ATTRIBUTES = frozenset({"scopes", "permissions", "platform", "allowed_ips"})
-_DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
 _NO_LINKS: frozenset[PlatformLink] = frozenset()
 
 
@@ -58,7 +57,7 @@ def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
     return {
         "name": desired.name,
         "scopes": None if linked else desired.scopes,
-        "permissions": None if linked else (desired.permissions or _DEFAULT_PERMISSIONS),
+        "permissions": None if linked else (desired.permissions or DEFAULT_PERMISSIONS),
         "platform": frozenset(desired.platform) if linked else _NO_LINKS,
         "allowed_ips": desired.allowed_ips,
         "valid_from": desired.valid_from,
@@ -71,7 +70,7 @@ def live_values(key: LiveKey) -> Attributes:
     """A live key's typed values, in the same shapes as `wanted_values`."""
     permissions = key.permissions
     if not permissions and not key.platform:
-        permissions = _DEFAULT_PERMISSIONS
+        permissions = DEFAULT_PERMISSIONS
     return {
         "name": key.name,
         "scopes": key.scopes,

@@ -17,6 +17,7 @@ from typing import Any
 from infobip_iac import __version__
 from infobip_iac.domain.keys import (
     CALLER_ACCOUNT,
+    DEFAULT_PERMISSIONS,
     MANAGED_ATTRIBUTES,
     DesiredConfig,
     DesiredKey,
@@ -1020,7 +1021,7 @@ def _in_account(account: str) -> str:
 
 
 def _permissions(desired: DesiredKey) -> frozenset[Permission]:
-    return desired.permissions or frozenset({Permission.PUBLIC_API})
+    return desired.permissions or DEFAULT_PERMISSIONS
 
 
 def _platform(desired: DesiredKey) -> tuple[PlatformLink, ...]:

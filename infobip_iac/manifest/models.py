@@ -12,11 +12,10 @@ here: they need the whole configuration and live in `resolve`, `rules` and `poli
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 import string
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,11 +31,19 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from infobip_iac.domain.keys import KEY_ADDRESS_PATTERN, SinkKind, is_key_address
+from infobip_iac.domain.keys import (
+    KEY_ADDRESS_PATTERN,
+    KEY_ID_PATTERN,
+    MANAGED_ATTRIBUTES,
+    Permission,
+    SinkKind,
+    is_key_address,
+)
 from infobip_iac.domain.normalize import (
     EARLIEST_INSTANT,
     LATEST_INSTANT,
     DurationTooLongError,
+    HostBitsError,
     canonical_network,
     format_duration,
     format_instant,
@@ -69,7 +76,6 @@ __all__ = [
     "is_key_id",
 ]
 
-KEY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 INFOBIP_KEY_ID_PATTERN = r"^[0-9A-Fa-f]{32}$"
 ACCOUNT_PATTERN = r"^(?:_|[A-Za-z0-9][A-Za-z0-9_-]{0,63})$"
 DURATION_PATTERN = r"^\s*[0-9]{1,7}\s*[mhdwy]\s*$"
@@ -154,27 +160,16 @@ def _as_network(value: Any) -> str:
         )
     try:
         return _canonical_network(value)
+    except HostBitsError as error:
+        raise fail(
+            Code.HOST_BITS_SET,
+            str(error),
+            "write the network address of the range, or a single address without /",
+        ) from None
     except ValueError as error:
-        if _host_bits_set(value):
-            raise fail(
-                Code.HOST_BITS_SET,
-                str(error),
-                "write the network address of the range, or a single address without /",
-            ) from None
         raise fail(
             Code.BAD_IP, str(error), "write e.g. 203.0.113.7, 203.0.113.0/24 or 2001:db8::/48"
         ) from None
-
-
-def _host_bits_set(text: str) -> bool:
-    """True when `text` is a valid range except that its address is not the network's."""
-    if "/" not in text:
-        return False
-    try:
-        ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return False
-    return True
 
 
 def _as_address(value: Any) -> str:
@@ -263,10 +258,15 @@ AccountRef = Annotated[
 ]
 ScopeName = Annotated[str, WithJsonSchema({"type": "string", CATALOG_MARKER: SCOPE_REF})]
 RoleName = Annotated[str, WithJsonSchema({"type": "string", CATALOG_MARKER: ROLE_REF})]
-PermissionName = Literal["PUBLIC_API", "2FA_CLIENT", "WEB_SDK"]
-ManagedAttribute = Literal[
-    "name", "scopes", "permissions", "platform", "allowed_ips", "valid_from", "valid_to", "enabled"
-]
+# Literals made from the domain's lists, so that a name is spelled once: pydantic checks
+# them and writes them into the schema as enums; mypy, which cannot read a Literal built at
+# run time, sees text.
+if TYPE_CHECKING:
+    PermissionName = str
+    ManagedAttribute = str
+else:
+    PermissionName = Literal[tuple(permission.value for permission in Permission)]
+    ManagedAttribute = Literal[MANAGED_ATTRIBUTES]
 
 
 class _Model(BaseModel):

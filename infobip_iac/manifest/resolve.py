@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from infobip_iac.domain.keys import (
+    DEFAULT_PERMISSIONS,
     DesiredKey,
     Lifecycle,
     Permission,
@@ -104,15 +105,8 @@ class Shared:
         spec = self.policy_spec
         if spec is None:
             return Policy()
-        return Policy(
-            max_validity=spec.max_validity,
-            require_allowed_ips=spec.require_allowed_ips,
-            forbid_any_ip=spec.forbid_any_ip,
-            forbidden_scopes=frozenset(spec.forbidden_scopes),
-            unmanaged_keys=spec.unmanaged_keys,
-            max_revokes=spec.max_revokes,
-            unknown_scopes=spec.unknown_scopes,
-        )
+        # The same fields (Policy forbids any other), already validated: lists become sets.
+        return Policy.model_validate(dict(spec))
 
 
 def _twice(block: str, again: ManifestFile, location: Location, first: ManifestFile) -> Diagnostic:
@@ -257,7 +251,7 @@ class KeyDraft:
         if self.spec.platform:
             return frozenset()
         chosen = self.value("permissions")
-        return _permission_set(tuple(chosen)) if chosen else _DEFAULT_PERMISSIONS
+        return _permission_set(tuple(chosen)) if chosen else DEFAULT_PERMISSIONS
 
     @property
     def allowed_ips(self) -> list[str]:
@@ -363,7 +357,6 @@ _NO_SINK = SecretSinkSpec()
 _NO_LIFECYCLE = Lifecycle()
 _VALIDITY = frozenset({"valid_to", "valid_for"})
 _NOT_WITH_PLATFORM = frozenset({"scopes", "scope_sets", "roles", "permissions"})
-_DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
 _PERMISSION_SETS: dict[tuple[str, ...], frozenset[Permission]] = {}
 
 
@@ -371,7 +364,7 @@ def _permission_set(chosen: tuple[str, ...]) -> frozenset[Permission]:
     """The permissions a key asks for (PUBLIC_API when it names none), one set per choice."""
     found = _PERMISSION_SETS.get(chosen)
     if found is None:
-        found = frozenset(Permission(p) for p in chosen) or _DEFAULT_PERMISSIONS
+        found = frozenset(Permission(p) for p in chosen) or DEFAULT_PERMISSIONS
         _PERMISSION_SETS[chosen] = found
     return found
 
