@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_networks
+from infobip_iac.domain.attributes import MANAGED_ATTRIBUTES, json_values
+from infobip_iac.domain.normalize import LATEST_INSTANT
 from infobip_iac.domain.rotation import RotationPolicy
 
 __all__ = [
@@ -59,19 +60,6 @@ def describe_account(reference: str) -> str:
 
 # Where a new key's secret can go: the manifest's `secret.sink`, also recorded in state.
 SinkKind = Literal["file", "exec", "stdout", "none"]
-
-# The attributes a manifest manages, in the order plans show them. `ignore_changes` and
-# diffs speak these names (the manifest's), never Infobip's camelCase field names.
-MANAGED_ATTRIBUTES: tuple[str, ...] = (
-    "name",
-    "scopes",
-    "permissions",
-    "platform",
-    "allowed_ips",
-    "valid_from",
-    "valid_to",
-    "enabled",
-)
 
 
 # A key's id as manifests write it under `api_keys`, in lower case; its address is
@@ -196,17 +184,6 @@ class DesiredKey(_Frozen):
     valid_to_source: SourceRef | None = None
 
 
-_PERMISSION_VALUES: dict[frozenset[Permission | str], tuple[str, ...]] = {}
-
-
-def _permission_values(permissions: frozenset[Permission | str]) -> tuple[str, ...]:
-    """Sorted permission names; there are only a few distinct sets, and many keys."""
-    found = _PERMISSION_VALUES.get(permissions)
-    if found is None:
-        found = _PERMISSION_VALUES[permissions] = tuple(sorted(map(str, permissions)))
-    return found
-
-
 # One encoder for every fingerprint: `json.dumps` with options builds a new one per call.
 _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
@@ -231,21 +208,7 @@ class LiveKey(_Frozen):
 
     def attributes(self) -> dict[str, Any]:
         """The managed attributes as plain JSON values (sorted lists, RFC 3339 instants)."""
-        return {
-            "name": self.name,
-            "scopes": sorted(self.scopes),
-            "permissions": list(_permission_values(self.permissions)),
-            "platform": [
-                link.model_dump(exclude_none=True)
-                for link in sorted(self.platform, key=PlatformLink.sort_key)
-            ]
-            if self.platform
-            else [],
-            "allowed_ips": sorted_networks(self.allowed_ips),
-            "valid_from": format_instant(self.valid_from) if self.valid_from else None,
-            "valid_to": format_instant(self.valid_to) if self.valid_to else None,
-            "enabled": self.enabled,
-        }
+        return json_values(self)
 
     def fingerprint(self, attributes: dict[str, Any] | None = None) -> str:
         """A digest of everything we manage, so a saved plan can tell a key has changed.
@@ -304,7 +267,6 @@ class KeyWrite(_Frozen):
         if not self.scopes and (self.permissions or DEFAULT_PERMISSIONS) == DEFAULT_PERMISSIONS:
             return (rest,)  # unlinking alone leaves the key as wanted
         return (rest, grants)
-
 
 
 class MovedBlock(_Frozen):

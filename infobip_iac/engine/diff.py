@@ -12,18 +12,23 @@ module sees deepdiff's output.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from infobip_iac.domain.keys import (
-    DEFAULT_PERMISSIONS,
+from infobip_iac.domain.attributes import (
+    ATTRIBUTES,
+    GRANT_ATTRIBUTES,
+    INSTANT_ATTRIBUTES,
     MANAGED_ATTRIBUTES,
-    DesiredKey,
-    LiveKey,
-    PlatformLink,
+    SET_ATTRIBUTES,
+    STRUCTURED_ATTRIBUTES,
+    AttributeKind,
+    json_value,
 )
-from infobip_iac.domain.normalize import format_instant, parse_instant, sorted_networks
+from infobip_iac.domain.keys import DEFAULT_PERMISSIONS, DesiredKey, LiveKey, PlatformLink
+from infobip_iac.domain.normalize import parse_instant, sorted_networks
 from infobip_iac.domain.plan import AttributeChange
 from infobip_iac.domain.trusted import trusted
 
@@ -42,45 +47,44 @@ __all__ = [
 
 Attributes = dict[str, Any]
 
-SET_ATTRIBUTES = frozenset({"scopes", "permissions", "platform", "allowed_ips"})
 _NO_LINKS: frozenset[PlatformLink] = frozenset()
+# Every attribute read in one C call (keys are many); their values are already typed and
+# canonical, except CPaaS X links, which are compared as a set (a key holds them in order).
+_READ_ALL = operator.attrgetter(*MANAGED_ATTRIBUTES)
+_NETWORK_SETS = frozenset(a.name for a in ATTRIBUTES if a.kind is AttributeKind.NETWORK_SET)
+
+
+def _typed_values(key: DesiredKey | LiveKey) -> Attributes:
+    values = dict(zip(MANAGED_ATTRIBUTES, _READ_ALL(key), strict=True))
+    for attribute in STRUCTURED_ATTRIBUTES:
+        links = values[attribute]
+        values[attribute] = frozenset(links) if links else _NO_LINKS
+    return values
 
 
 def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
     """The typed values a declaration asks for; None marks an attribute it leaves alone.
 
     A key linked to CPaaS X applications (`platform`) has no scopes or permissions of its
-    own on Infobip, so those are not managed for it. An empty `permissions` is what Infobip
-    turns into PUBLIC_API, so it is asked for as that.
+    own on Infobip, so those (the grant attributes) are not managed for it. An empty
+    `permissions` is what Infobip turns into PUBLIC_API, so it is asked for as that.
+    `valid_to` is the planner's: a relative `valid_for` resolved.
     """
-    linked = bool(desired.platform)
-    return {
-        "name": desired.name,
-        "scopes": None if linked else desired.scopes,
-        "permissions": None if linked else (desired.permissions or DEFAULT_PERMISSIONS),
-        "platform": frozenset(desired.platform) if linked else _NO_LINKS,
-        "allowed_ips": desired.allowed_ips,
-        "valid_from": desired.valid_from,
-        "valid_to": valid_to,
-        "enabled": desired.enabled,
-    }
+    values = _typed_values(desired)
+    values["valid_to"] = valid_to
+    if desired.platform:
+        values.update(dict.fromkeys(GRANT_ATTRIBUTES))
+    elif not desired.permissions:
+        values["permissions"] = DEFAULT_PERMISSIONS
+    return values
 
 
 def live_values(key: LiveKey) -> Attributes:
     """A live key's typed values, in the same shapes as `wanted_values`."""
-    permissions = key.permissions
-    if not permissions and not key.platform:
-        permissions = DEFAULT_PERMISSIONS
-    return {
-        "name": key.name,
-        "scopes": key.scopes,
-        "permissions": permissions,
-        "platform": frozenset(key.platform) if key.platform else _NO_LINKS,
-        "allowed_ips": key.allowed_ips,
-        "valid_from": key.valid_from,
-        "valid_to": key.valid_to,
-        "enabled": key.enabled,
-    }
+    values = _typed_values(key)
+    if not key.permissions and not key.platform:
+        values["permissions"] = DEFAULT_PERMISSIONS
+    return values
 
 
 def differing_attributes(
@@ -99,25 +103,6 @@ def differing_attributes(
     ]
 
 
-def json_value(attribute: str, value: Any) -> Any:
-    """One typed value as plan JSON: the form `LiveKey.attributes()` gives."""
-    if value is None:
-        return None
-    if attribute == "allowed_ips":
-        return sorted_networks(value)
-    if attribute == "platform":
-        return [
-            link.model_dump(exclude_none=True) for link in sorted(value, key=PlatformLink.sort_key)
-        ]
-    if attribute == "permissions":
-        return sorted(map(str, value))  # unknown live permissions are plain strings
-    if attribute == "scopes":
-        return sorted(value)
-    if attribute in ("valid_from", "valid_to"):
-        return format_instant(value)
-    return value
-
-
 def desired_attributes(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
     """A declaration as plan JSON; None marks an attribute it leaves alone."""
     return {a: json_value(a, v) for a, v in wanted_values(desired, valid_to).items()}
@@ -130,7 +115,7 @@ def same_value(attribute: str, recorded: Any, live: Any) -> bool:
         return True
     if attribute in SET_ATTRIBUTES and isinstance(recorded, list) and isinstance(live, list):
         return {_member_key(v) for v in recorded} == {_member_key(v) for v in live}
-    if attribute in ("valid_from", "valid_to") and recorded and live:
+    if attribute in INSTANT_ATTRIBUTES and recorded and live:
         try:
             return parse_instant(str(recorded)) == parse_instant(str(live))
         except ValueError:
@@ -153,15 +138,15 @@ def _members(values: Any) -> dict[str, Any]:
 
 
 def _sorted_members(attribute: str, members: list[Any]) -> tuple[Any, ...]:
-    if attribute == "allowed_ips":
+    if attribute in _NETWORK_SETS:
         return tuple(sorted_networks(members))
     return tuple(sorted(members, key=_member_key))
 
 
-# Members that are objects (CPaaS X links) are compared structurally by deepdiff; members
-# that are text (scopes, permissions, ranges) by set difference, which is exact for text
-# and costs a hundredth of deepdiff's report on the 10,000 changed keys of a large plan.
-STRUCTURED_ATTRIBUTES = frozenset({"platform"})
+# Members that are objects (CPaaS X links, STRUCTURED_ATTRIBUTES) are compared
+# structurally by deepdiff; members that are text (scopes, permissions, ranges) by set
+# difference, which is exact for text and costs a hundredth of deepdiff's report on the
+# 10,000 changed keys of a large plan.
 
 _Signature = tuple[str, tuple[str, ...], tuple[str, ...]]
 # (added, removed, unchanged count) of one set attribute

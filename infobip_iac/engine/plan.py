@@ -15,16 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from infobip_iac import __version__
+from infobip_iac.domain.attributes import (
+    CREATE_ATTRIBUTES,
+    MANAGED_ATTRIBUTES,
+    STRUCTURED_ATTRIBUTES,
+    link_order,
+)
 from infobip_iac.domain.keys import (
     CALLER_ACCOUNT,
-    DEFAULT_PERMISSIONS,
-    MANAGED_ATTRIBUTES,
     DesiredConfig,
     DesiredKey,
     KeyWrite,
     LiveKey,
-    Permission,
-    PlatformLink,
     SecretSinkSpec,
     SourceRef,
     is_key_address,
@@ -1020,30 +1022,21 @@ def _in_account(account: str) -> str:
     return "" if account == CALLER_ACCOUNT else f" in account {account}"
 
 
-def _permissions(desired: DesiredKey) -> frozenset[Permission]:
-    return desired.permissions or DEFAULT_PERMISSIONS
-
-
-def _platform(desired: DesiredKey) -> tuple[PlatformLink, ...]:
-    return tuple(sorted(desired.platform, key=PlatformLink.sort_key))
-
-
 def _create_body(desired: DesiredKey) -> KeyWrite:
-    """The full key. A relative `valid_for` stays relative: apply resolves it against
-    Infobip's clock when it sends the create."""
-    linked = bool(desired.platform)
-    return KeyWrite(
-        name=desired.name,
-        scopes=None if linked else desired.scopes,
-        permissions=None if linked else _permissions(desired),
-        platform=_platform(desired) if linked else None,
-        allowed_ips=desired.allowed_ips,
-        valid_from=desired.valid_from,
-        valid_to=desired.valid_to,
-        valid_for=desired.valid_for if desired.valid_to is None else None,
-        # No `enabled`: the create request has no such field, and every new key is enabled
-        # (a key declared disabled is never created).
-    )
+    """The full key: every attribute the create request has and the declaration sets (no
+    links for a key without any). A relative `valid_for` stays relative: apply resolves it
+    against Infobip's clock when it sends the create."""
+    wanted = wanted_values(desired, desired.valid_to)
+    sent = [
+        attribute
+        for attribute in CREATE_ATTRIBUTES
+        if wanted[attribute] is not None
+        and (wanted[attribute] or attribute not in STRUCTURED_ATTRIBUTES)
+    ]
+    write = _update_body(wanted, sent)
+    if desired.valid_for is not None and desired.valid_to is None:
+        write = write.model_copy(update={"valid_for": desired.valid_for})
+    return write
 
 
 _NOTHING_WRITTEN = dict.fromkeys(KeyWrite.model_fields)
@@ -1053,8 +1046,9 @@ def _update_body(wanted: Attributes, differing: list[str]) -> KeyWrite:
     """Only the fields that change: Infobip leaves the others as they are. The values are
     the declaration's, already of the write's field types."""
     fields = {**_NOTHING_WRITTEN, **{attribute: wanted[attribute] for attribute in differing}}
-    if fields["platform"] is not None:
-        fields["platform"] = tuple(sorted(fields["platform"], key=PlatformLink.sort_key))
+    for attribute in STRUCTURED_ATTRIBUTES.intersection(differing):
+        # A write holds its links in the order they are sent; the diff compares them as a set.
+        fields[attribute] = tuple(sorted(fields[attribute], key=link_order))
     return trusted(KeyWrite, fields)
 
 

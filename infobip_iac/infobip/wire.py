@@ -13,10 +13,12 @@ import functools
 import ipaddress
 import math
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from infobip_iac.domain.attributes import ATTRIBUTES, AttributeKind
 from infobip_iac.domain.keys import KeyWrite, LiveKey, Permission, PlatformLink
 from infobip_iac.domain.normalize import (
     canonical_network,
@@ -278,8 +280,31 @@ def _wire_ip(network: str) -> str:
     return parsed.with_prefixlen
 
 
+def _wire_links(links: Iterable[PlatformLink]) -> list[dict[str, Any]]:
+    return [
+        {
+            "applicationId": link.application_id,
+            **({"entityId": link.entity_id} if link.entity_id is not None else {}),
+            **({"action": link.action} if link.action is not None else {}),
+        }
+        for link in sorted(links, key=PlatformLink.sort_key)
+    ]
+
+
+# Each kind of attribute value as Infobip's JSON takes it.
+_WIRE_FORMS: dict[AttributeKind, Callable[[Any], Any]] = {
+    AttributeKind.TEXT: lambda text: text,
+    AttributeKind.FLAG: lambda flag: flag,
+    AttributeKind.INSTANT: format_wire_instant,
+    AttributeKind.TEXT_SET: lambda values: sorted(map(str, values)),
+    AttributeKind.NETWORK_SET: lambda networks: [_wire_ip(n) for n in sorted_networks(networks)],
+    AttributeKind.LINK_SET: _wire_links,
+}
+
+
 def write_to_wire(write: KeyWrite, *, account_id: str | None = None) -> dict[str, Any]:
-    """The JSON body of a create or update: only the fields `write` sets.
+    """The JSON body of a create or update: only the fields `write` sets, under Infobip's
+    names (domain/attributes.py).
 
     `valid_for` must already be resolved into `valid_to` (see InfobipClient.create_key):
     Infobip knows no relative validity.
@@ -289,27 +314,8 @@ def write_to_wire(write: KeyWrite, *, account_id: str | None = None) -> dict[str
     body: dict[str, Any] = {}
     if account_id is not None:
         body["accountId"] = account_id
-    if write.name is not None:
-        body["name"] = write.name
-    if write.allowed_ips is not None:
-        body["allowedIPs"] = [_wire_ip(n) for n in sorted_networks(write.allowed_ips)]
-    if write.valid_from is not None:
-        body["validFrom"] = format_wire_instant(write.valid_from)
-    if write.valid_to is not None:
-        body["validTo"] = format_wire_instant(write.valid_to)
-    if write.enabled is not None:
-        body["enabled"] = write.enabled
-    if write.permissions is not None:
-        body["permissions"] = sorted(p.value for p in write.permissions)
-    if write.platform is not None:
-        body["platform"] = [
-            {
-                "applicationId": link.application_id,
-                **({"entityId": link.entity_id} if link.entity_id is not None else {}),
-                **({"action": link.action} if link.action is not None else {}),
-            }
-            for link in sorted(write.platform, key=PlatformLink.sort_key)
-        ]
-    if write.scopes is not None:
-        body["scopeGuids"] = sorted(write.scopes)
+    for attribute in ATTRIBUTES:
+        value = getattr(write, attribute.name)
+        if value is not None:
+            body[attribute.wire] = _WIRE_FORMS[attribute.kind](value)
     return body

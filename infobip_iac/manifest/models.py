@@ -31,10 +31,10 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from infobip_iac.domain.attributes import IGNORABLE_ATTRIBUTES
 from infobip_iac.domain.keys import (
     KEY_ADDRESS_PATTERN,
     KEY_ID_PATTERN,
-    MANAGED_ATTRIBUTES,
     Permission,
     SinkKind,
     is_key_address,
@@ -266,7 +266,7 @@ if TYPE_CHECKING:
     ManagedAttribute = str
 else:
     PermissionName = Literal[tuple(permission.value for permission in Permission)]
-    ManagedAttribute = Literal[MANAGED_ATTRIBUTES]
+    ManagedAttribute = Literal[IGNORABLE_ATTRIBUTES]
 
 
 class _Model(BaseModel):
