@@ -222,8 +222,10 @@ class LiveKey(_Frozen):
 class KeyWrite(_Frozen):
     """The body of one create (POST) or update (PUT). A field left None is not sent.
 
-    A relative `valid_for` is resolved against the server's clock at the moment of writing
-    (`with_valid_to_resolved`); `valid_for` itself is never sent.
+    `valid_for` is the declared relative validity of a create, kept for state to record;
+    it is never sent. The planner sets `valid_to` beside it when the key's start is known
+    (its `valid_from`); otherwise apply resolves it against Infobip's clock at the moment
+    of writing (`with_valid_to_resolved`). The client sends `valid_to` as it is given.
     """
 
     name: str | None = None
@@ -239,8 +241,8 @@ class KeyWrite(_Frozen):
     def with_valid_to_resolved(self, now: Callable[[], datetime]) -> KeyWrite:
         """This write with `valid_for` turned into an absolute `valid_to`: counted from
         `valid_from` when set, else from `now()` (Infobip's clock: a key without validFrom
-        starts when Infobip creates it). A `valid_to` already present wins; the plan never
-        sets both."""
+        starts when Infobip creates it). A `valid_to` already present is the planner's and
+        is kept."""
         if self.valid_for is None:
             return self
         if self.valid_to is not None:

@@ -451,6 +451,8 @@ class _Run:
     def _create(self, change: ResourceChange) -> None:
         if change.write is None:
             raise ApplyRefusedError(f"{change.address}: the plan holds no create body")
+        # The one `valid_for` the planner cannot resolve: counted from the key's creation,
+        # on Infobip's clock, as it is sent.
         write = change.write.with_valid_to_resolved(self.service.server_time)
         self.emit(ApplyEvent(EventKind.WRITING, change.address, "Creating..."))
         pending = PendingCreate(
@@ -627,7 +629,8 @@ class _Run:
         if change.write is None or change.key_id is None:
             raise ApplyRefusedError(f"{change.address}: the plan holds no update body")
         key_id = change.key_id
-        write = change.write.with_valid_to_resolved(self.service.server_time)
+        # An update's `valid_to` is the planner's: only a create counts from its own moment.
+        write = change.write
         self.emit(ApplyEvent(EventKind.WRITING, change.address, f"Modifying... [id={key_id}]"))
         for step in write.update_steps():
             key = self._send_update(change, key_id, step)

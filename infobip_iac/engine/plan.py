@@ -659,9 +659,7 @@ class _Planner:
                 "leave it out (the key is then valid from its creation)",
             )
             return
-        end = desired.valid_to
-        if end is None and desired.valid_from is not None and desired.valid_for is not None:
-            end = desired.valid_from + desired.valid_for
+        end = _declared_valid_to(desired)
         if end is not None and end <= self.now:
             self._refused_date(
                 desired,
@@ -712,9 +710,7 @@ class _Planner:
     def _create(self, desired: DesiredKey, common: dict[str, Any], reason: Reason) -> _Draft:
         self._check_create_dates(desired)
         self._check_platform_account(desired)
-        valid_to = desired.valid_to
-        if desired.valid_for is not None and desired.valid_from is not None:
-            valid_to = desired.valid_from + desired.valid_for
+        valid_to = _declared_valid_to(desired)
         wanted = desired_attributes(desired, valid_to)
         unknown = ("id", *(a for a in ("valid_from", "valid_to") if wanted[a] is None))
         return _Draft(
@@ -723,7 +719,7 @@ class _Planner:
             reason=reason,
             after={a: v for a, v in wanted.items() if v is not None},
             after_unknown=unknown,
-            write=_create_body(desired),
+            write=_create_body(desired, valid_to),
             writes=1,
             secret_sink=desired.secret if desired.secret.sink != "none" else None,
         )
@@ -1022,11 +1018,22 @@ def _in_account(account: str) -> str:
     return "" if account == CALLER_ACCOUNT else f" in account {account}"
 
 
-def _create_body(desired: DesiredKey) -> KeyWrite:
+def _declared_valid_to(desired: DesiredKey) -> datetime | None:
+    """The `valid_to` a declaration fixes without a clock: its own, or `valid_for` counted
+    from its `valid_from`. None when it sets neither, or when its `valid_for` counts from
+    the key's creation, a moment only apply knows (it resolves that one against Infobip's
+    clock as it sends the create). The one place the planner resolves `valid_for`, besides
+    keeping an existing key's recorded instant (`_expected_valid_to`)."""
+    if desired.valid_to is not None or desired.valid_for is None or desired.valid_from is None:
+        return desired.valid_to
+    return desired.valid_from + desired.valid_for
+
+
+def _create_body(desired: DesiredKey, valid_to: datetime | None) -> KeyWrite:
     """The full key: every attribute the create request has and the declaration sets (no
-    links for a key without any). A relative `valid_for` stays relative: apply resolves it
-    against Infobip's clock when it sends the create."""
-    wanted = wanted_values(desired, desired.valid_to)
+    links for a key without any), with the planner's `valid_to`. A declared `valid_for`
+    goes along, as what state records; it is never sent (see KeyWrite)."""
+    wanted = wanted_values(desired, valid_to)
     sent = [
         attribute
         for attribute in CREATE_ATTRIBUTES

@@ -323,8 +323,8 @@ class InfobipClient:
 
     def create_key(self, account: str, write: KeyWrite) -> CreatedKey:
         operation = "create API key"
-        resolved = write.with_valid_to_resolved(self.server_time)
-        body = write_to_wire(resolved, account_id=None if account == CALLER_ACCOUNT else account)
+        # Sent as given: the planner and apply resolved any `valid_for` already.
+        body = write_to_wire(write, account_id=None if account == CALLER_ACCOUNT else account)
         content = self._call(
             "POST", KEYS_PATH, kind="write", json=body, operation=operation, decode=False
         )
@@ -342,7 +342,6 @@ class InfobipClient:
 
     def update_key(self, key_id: str, *, account: str, write: KeyWrite) -> LiveKey:
         operation = "update API key"
-        write = write.with_valid_to_resolved(self.server_time)
         body = write_to_wire(write, account_id=None if account == CALLER_ACCOUNT else account)
         answer = self._call(
             "PUT",

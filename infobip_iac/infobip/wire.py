@@ -306,8 +306,8 @@ def write_to_wire(write: KeyWrite, *, account_id: str | None = None) -> dict[str
     """The JSON body of a create or update: only the fields `write` sets, under Infobip's
     names (domain/attributes.py).
 
-    `valid_for` must already be resolved into `valid_to` (see InfobipClient.create_key):
-    Infobip knows no relative validity.
+    `valid_for` must already be resolved into `valid_to` (by the planner, or by apply with
+    `KeyWrite.with_valid_to_resolved`): Infobip knows no relative validity.
     """
     if write.valid_for is not None:
         raise ValueError("valid_for must be resolved against the server's clock before sending")

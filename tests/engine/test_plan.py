@@ -423,6 +423,11 @@ def test_create_with_valid_from_and_valid_for_knows_valid_to() -> None:
     assert create.after_unknown == ("id",)
     assert create.after is not None
     assert create.after["valid_to"] == "2026-12-06T12:00:00Z"
+    # Resolved once, here: apply and the client send this instant as it is. The declared
+    # valid_for goes along for state to record; it is never sent.
+    assert create.write is not None
+    assert create.write.valid_to == start + timedelta(days=10)
+    assert create.write.valid_for == timedelta(days=10)
 
 
 def test_create_without_a_sink_carries_none() -> None:

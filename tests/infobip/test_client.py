@@ -247,37 +247,36 @@ def test_read_timeout_becomes_a_transport_error(emulator: EmulatorServer, connec
 # -- writes ------------------------------------------------------------------------------------
 
 
-def test_create_resolves_valid_for_against_the_server_clock(
-    emulator: EmulatorServer, connect: Connect
-) -> None:
+def test_create_sends_the_validity_it_is_given(emulator: EmulatorServer, connect: Connect) -> None:
+    # The planner or apply resolves `valid_for`; the client sends valid_from/valid_to as
+    # they are, whatever the server's clock says.
     emulator.control.set_clock("2030-03-01T12:00:00Z")
     client = connect(emulator)
     client.list_keys("_")  # an answer carries the server's Date
+    start = datetime(2030, 3, 11, 12, tzinfo=UTC)
     created = client.create_key(
         "_",
         KeyWrite(
             name="ci",
             scopes=frozenset({"sms:message:send"}),
             allowed_ips=frozenset({"198.51.100.7/32"}),
-            valid_for=timedelta(days=90),
+            valid_from=start,
+            valid_to=start + timedelta(days=30),
         ),
     )
     key = created.key
     assert key.name == "ci"
     assert key.allowed_ips == {"198.51.100.7/32"}
-    assert key.valid_to is not None and key.valid_from is not None
-    assert abs(key.valid_to - (key.valid_from + timedelta(days=90))) <= timedelta(seconds=5)
-    assert abs(key.valid_from - datetime(2030, 3, 1, 12, tzinfo=UTC)) <= timedelta(seconds=5)
+    assert key.valid_from == start
+    assert key.valid_to == start + timedelta(days=30)
     assert created.secret.reveal() in emulator.control.secrets()
 
 
-def test_valid_for_counts_from_valid_from(emulator: EmulatorServer, connect: Connect) -> None:
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
-    created = connect(emulator).create_key(
-        "_", KeyWrite(name="later", valid_from=start, valid_for=timedelta(days=30))
-    )
-    assert created.key.valid_from == start
-    assert created.key.valid_to == start + timedelta(days=30)
+def test_an_unresolved_valid_for_is_never_sent(emulator: EmulatorServer, connect: Connect) -> None:
+    client = connect(emulator)
+    with pytest.raises(ValueError, match="valid_for"):
+        client.create_key("_", KeyWrite(name="rel", valid_for=timedelta(days=30)))
+    assert client.list_keys("_").keys == []
 
 
 def test_create_in_a_sub_account(emulator: EmulatorServer, connect: Connect) -> None:
