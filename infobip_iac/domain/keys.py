@@ -28,6 +28,7 @@ __all__ = [
     "CALLER_ACCOUNT",
     "DEFAULT_PERMISSIONS",
     "KEY_ADDRESS_PATTERN",
+    "KEY_ID_MAX_LENGTH",
     "KEY_ID_PATTERN",
     "MANAGED_ATTRIBUTES",
     "DesiredConfig",
@@ -65,7 +66,8 @@ SinkKind = Literal["file", "exec", "stdout", "none"]
 # A key's id as manifests write it under `api_keys`, in lower case; its address is
 # `api_keys.<id>`. The one rule for the manifest's schema, `state mv` and the planner's
 # --target/--replace checks.
-_KEY_ID_BODY = r"[a-z0-9][a-z0-9_-]{0,62}"
+KEY_ID_MAX_LENGTH = 63
+_KEY_ID_BODY = rf"[a-z0-9][a-z0-9_-]{{0,{KEY_ID_MAX_LENGTH - 1}}}"
 KEY_ID_PATTERN = rf"^{_KEY_ID_BODY}$"
 KEY_ADDRESS_PATTERN = rf"^api_keys\.{_KEY_ID_BODY}$"
 _KEY_ADDRESS = re.compile(KEY_ADDRESS_PATTERN)

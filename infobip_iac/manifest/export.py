@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from infobip_iac.domain.keys import CALLER_ACCOUNT, LiveKey, Permission, key_address
+from infobip_iac.domain.keys import (
+    CALLER_ACCOUNT,
+    DEFAULT_PERMISSIONS,
+    KEY_ID_MAX_LENGTH,
+    LiveKey,
+    key_address,
+)
 from infobip_iac.domain.normalize import format_instant, sorted_networks
 from infobip_iac.manifest.yamlload import plain_scalar
 from infobip_iac.scopes.catalog import Catalog
@@ -30,7 +36,6 @@ from infobip_iac.scopes.catalog import Catalog
 __all__ = ["Export", "export_file_name", "export_manifest"]
 
 _IDENT_CHARS = re.compile(r"[^a-z0-9]+")
-_MAX_IDENT = 63  # `[a-z0-9][a-z0-9_-]{0,62}` (SPEC §1)
 # Text that can stay unquoted: safe characters, a single space or colon only between them
 # (never `: ` or ` #`), and a letter or digit first. It is written plain only when the
 # manifest reader's own resolver reads it back as the same string (not a number, a date or
@@ -88,7 +93,7 @@ def _ident_from_name(name: str) -> str:
     # Accents are dropped rather than the letters: "Ünïcode" -> "unicode".
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = _IDENT_CHARS.sub("-", ascii_name.lower()).strip("-")
-    return slug[: _MAX_IDENT - 8].rstrip("-") or "key"
+    return slug[: KEY_ID_MAX_LENGTH - 8].rstrip("-") or "key"
 
 
 def _one_per_name(keys: Sequence[LiveKey]) -> tuple[list[LiveKey], list[LiveKey]]:
@@ -150,9 +155,9 @@ def _key_lines(
             lines.append(f"    roles: {_flow([role])}")
         elif key.scopes:
             lines.append(f"    scopes: {_flow(sorted(key.scopes))}")
-        permissions = sorted(map(str, key.permissions))  # unknown live ones are strings
-        if permissions != [Permission.PUBLIC_API.value]:
-            # PUBLIC_API alone is the default; anything else (none included) is written.
+        if key.permissions != DEFAULT_PERMISSIONS:
+            # The default alone is left out; anything else (none included) is written.
+            permissions = sorted(map(str, key.permissions))  # unknown live ones are strings
             lines.append(f"    permissions: {_flow(permissions)}")
     if key.allowed_ips:
         lines.append(f"    allowed_ips: {_flow(sorted_networks(key.allowed_ips))}")

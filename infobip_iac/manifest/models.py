@@ -480,7 +480,12 @@ RotationSetting = Annotated[
 
 _ONE_VALIDITY: JsonDict = {"not": {"required": ["valid_to", "valid_for"]}}
 _PERMISSIONS_APART: JsonDict = {
-    "not": {"allOf": [{"contains": {"const": "PUBLIC_API"}}, {"contains": {"const": "WEB_SDK"}}]}
+    "not": {
+        "allOf": [
+            {"contains": {"const": Permission.PUBLIC_API.value}},
+            {"contains": {"const": Permission.WEB_SDK.value}},
+        ]
+    }
 }
 _PLATFORM_ALONE: JsonDict = {
     "if": {"required": ["platform"], "properties": {"platform": {"minItems": 1}}},
