@@ -2,9 +2,9 @@
 
 A row gives the manifest's name (which plans, diffs and `ignore_changes` speak), Infobip's
 field name on the wire, and the kind of value, which decides how the value is compared,
-shown as plan JSON and sent. The manifest's `ignore_changes` list, the diff, the plan's JSON
-and the write body are all made from this table; adding an attribute starts with a row here
-(see docs/ARCHITECTURE.md, or the list in `KeyAttribute`'s docstring).
+shown as plan JSON and sent. The manifest's `ignore_changes` list (and so its schema), the
+diff, the plan's JSON, state's recorded values and the write body are all made from this
+table; adding an attribute starts with a row here (the rest is listed in `KeyAttribute`).
 
 The emulator keeps its own notion of a key on purpose: it stands in for Infobip and must
 not share the tool's assumptions.
@@ -52,11 +52,13 @@ class AttributeKind(Enum):
 
 @dataclass(frozen=True, slots=True)
 class KeyAttribute:
-    """One managed attribute. Adding one: a row in `ATTRIBUTES`, a field of the same name
-    in `DesiredKey`, `LiveKey` and `KeyWrite` (domain/keys.py) and in the manifest's
-    `KeySettings` (manifest/models.py, then regenerate schemas/), its reading from a live
-    answer (infobip/wire.py `_live_key`), and its resolving from the manifest
-    (manifest/resolve.py)."""
+    """One managed attribute. Adding one: a row in `ATTRIBUTES`; a field of the same name
+    in `DesiredKey`, `LiveKey` and `KeyWrite` (domain/keys.py); the manifest's field in
+    `KeySettings` (manifest/models.py; then regenerate schemas/manifest.schema.json with
+    `python -m infobip_iac.manifest.schema`); its value taken into the DesiredKey
+    (manifest/resolve.py `KeyDraft.to_desired`); its reading from Infobip's answer
+    (infobip/wire.py `_live_key`); and the emulator's own model of a key (emulator/).
+    tests/domain/test_attributes.py fails until the key shapes have the field."""
 
     name: str  # the manifest's name
     wire: str  # Infobip's JSON field
