@@ -13,7 +13,8 @@ not share the tool's assumptions.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "json_value",
     "json_values",
     "link_order",
+    "sorted_texts",
 ]
 
 
@@ -95,19 +97,22 @@ CREATE_ATTRIBUTES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES if a.on_cr
 # Many keys share a few sets of scopes and permissions (the same frozenset objects, whose
 # hash Python keeps): each is sorted once. The cache is bounded, so memory stays flat.
 @functools.lru_cache(maxsize=4096)
-def _sorted_texts(values: frozenset[Any]) -> tuple[str, ...]:
+def sorted_texts(values: frozenset[Any]) -> tuple[str, ...]:
+    """A set of text, sorted, as a tuple (cached: share it, never change it)."""
     # map(str): a live permission the tool does not know is a plain string, the rest enums.
     return tuple(sorted(map(str, values)))
 
 
 def _text_list(values: Iterable[Any]) -> list[str]:
     if isinstance(values, frozenset):
-        return list(_sorted_texts(values))
+        return list(sorted_texts(values))
     return sorted(map(str, values))
 
 
-def _link_list(links: Iterable[Any]) -> list[dict[str, Any]]:
+def _link_list(links: Collection[Any]) -> list[dict[str, Any]]:
     # Links are PlatformLinks (domain/keys.py, which reads this table): sorted by their key.
+    if not links:
+        return []  # most keys link nothing
     return [link.model_dump(exclude_none=True) for link in sorted(links, key=link_order)]
 
 
@@ -131,7 +136,6 @@ _JSON_FORMS: dict[AttributeKind, Callable[[Any], Any]] = {
     AttributeKind.LINK_SET: _link_list,
 }
 _JSON_FORM_OF: dict[str, Callable[[Any], Any]] = {a.name: _JSON_FORMS[a.kind] for a in ATTRIBUTES}
-_JSON_FORMS_IN_ORDER = tuple(_JSON_FORM_OF.items())
 
 
 def json_value(attribute: str, value: Any) -> Any:
@@ -142,10 +146,24 @@ def json_value(attribute: str, value: Any) -> Any:
     return _JSON_FORM_OF.get(attribute, _same)(value)
 
 
+# (name, form) of every attribute, in plan order; form None where the JSON is the value
+# itself, which saves a call per value on the many keys of a large account.
+_JSON_STEPS = tuple(
+    (a.name, None if a.kind in (AttributeKind.TEXT, AttributeKind.FLAG) else _JSON_FORMS[a.kind])
+    for a in ATTRIBUTES
+)
+_READ_ALL = operator.attrgetter(*MANAGED_ATTRIBUTES)
+
+
 def json_values(values: Any) -> dict[str, Any]:
     """Every attribute of `values` (an object with one field per attribute, such as a
     LiveKey) as plan JSON, in plan order."""
-    return {
-        name: None if (value := getattr(values, name)) is None else form(value)
-        for name, form in _JSON_FORMS_IN_ORDER
-    }
+    # Written out as a loop, without a call for the values that need no work (text, flags,
+    # None, an empty set): it runs for every live key of a plan.
+    result: dict[str, Any] = {}
+    for (name, form), value in zip(_JSON_STEPS, _READ_ALL(values), strict=False):
+        if form is None or value is None:
+            result[name] = value
+        else:
+            result[name] = form(value) if value else []  # only a set can be empty
+    return result

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infobip_iac.domain.attributes import MANAGED_ATTRIBUTES, json_values
-from infobip_iac.domain.normalize import LATEST_INSTANT
+from infobip_iac.domain.attributes import MANAGED_ATTRIBUTES, json_value, sorted_texts
+from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_networks
 from infobip_iac.domain.rotation import RotationPolicy
 
 __all__ = [
@@ -209,8 +209,21 @@ class LiveKey(_Frozen):
     enabled: bool = True
 
     def attributes(self) -> dict[str, Any]:
-        """The managed attributes as plain JSON values (sorted lists, RFC 3339 instants)."""
-        return json_values(self)
+        """The managed attributes as plain JSON values (sorted lists, RFC 3339 instants).
+
+        `attributes.json_values(self)`, spelled out: it runs for every live key of a plan,
+        and the table's loop costs a 10,000-key plan a twentieth more. A test holds the two
+        equal (tests/domain/test_attributes.py)."""
+        return {
+            "name": self.name,
+            "scopes": sorted(self.scopes),
+            "permissions": list(sorted_texts(self.permissions)),
+            "platform": json_value("platform", self.platform) if self.platform else [],
+            "allowed_ips": sorted_networks(self.allowed_ips),
+            "valid_from": format_instant(self.valid_from) if self.valid_from else None,
+            "valid_to": format_instant(self.valid_to) if self.valid_to else None,
+            "enabled": self.enabled,
+        }
 
     def fingerprint(self, attributes: dict[str, Any] | None = None) -> str:
         """A digest of everything we manage, so a saved plan can tell a key has changed.

@@ -48,18 +48,11 @@ __all__ = [
 Attributes = dict[str, Any]
 
 _NO_LINKS: frozenset[PlatformLink] = frozenset()
-# Every attribute read in one C call (keys are many); their values are already typed and
-# canonical, except CPaaS X links, which are compared as a set (a key holds them in order).
+# Every attribute read in one C call (keys are many). The values are already typed and
+# canonical, except the CPaaS X links (the one structured attribute), which a key holds in
+# order and the diff compares as a set.
 _READ_ALL = operator.attrgetter(*MANAGED_ATTRIBUTES)
-_NETWORK_SETS = frozenset(a.name for a in ATTRIBUTES if a.kind is AttributeKind.NETWORK_SET)
-
-
-def _typed_values(key: DesiredKey | LiveKey) -> Attributes:
-    values = dict(zip(MANAGED_ATTRIBUTES, _READ_ALL(key), strict=True))
-    for attribute in STRUCTURED_ATTRIBUTES:
-        links = values[attribute]
-        values[attribute] = frozenset(links) if links else _NO_LINKS
-    return values
+(_LINKS,) = STRUCTURED_ATTRIBUTES
 
 
 def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
@@ -70,20 +63,33 @@ def wanted_values(desired: DesiredKey, valid_to: datetime | None) -> Attributes:
     `permissions` is what Infobip turns into PUBLIC_API, so it is asked for as that.
     `valid_to` is the planner's: a relative `valid_for` resolved.
     """
-    values = _typed_values(desired)
+    values = dict(zip(MANAGED_ATTRIBUTES, _READ_ALL(desired), strict=False))
     values["valid_to"] = valid_to
-    if desired.platform:
-        values.update(dict.fromkeys(GRANT_ATTRIBUTES))
-    elif not desired.permissions:
-        values["permissions"] = DEFAULT_PERMISSIONS
+    links = values[_LINKS]
+    if links:
+        values[_LINKS] = frozenset(links)
+        values.update(_NO_GRANTS)
+    else:
+        values[_LINKS] = _NO_LINKS
+        if not desired.permissions:
+            values["permissions"] = DEFAULT_PERMISSIONS
     return values
+
+
+_NO_GRANTS = dict.fromkeys(GRANT_ATTRIBUTES)
+_NETWORK_SETS = frozenset(a.name for a in ATTRIBUTES if a.kind is AttributeKind.NETWORK_SET)
 
 
 def live_values(key: LiveKey) -> Attributes:
     """A live key's typed values, in the same shapes as `wanted_values`."""
-    values = _typed_values(key)
-    if not key.permissions and not key.platform:
-        values["permissions"] = DEFAULT_PERMISSIONS
+    values = dict(zip(MANAGED_ATTRIBUTES, _READ_ALL(key), strict=False))
+    links = values[_LINKS]
+    if links:
+        values[_LINKS] = frozenset(links)
+    else:
+        values[_LINKS] = _NO_LINKS
+        if not key.permissions:
+            values["permissions"] = DEFAULT_PERMISSIONS
     return values
 
 

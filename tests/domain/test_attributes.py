@@ -11,6 +11,7 @@ from infobip_iac.domain.attributes import (
     IGNORABLE_ATTRIBUTES,
     MANAGED_ATTRIBUTES,
     json_value,
+    json_values,
 )
 from infobip_iac.domain.keys import DesiredKey, KeyWrite, LiveKey, Permission, PlatformLink
 from infobip_iac.infobip.wire import write_to_wire
@@ -56,3 +57,25 @@ def test_json_values_by_kind() -> None:
     assert json_value("platform", (PlatformLink(application_id="b"),)) == [{"application_id": "b"}]
     assert json_value("valid_from", None) is None
     assert json_value("not_in_the_table", {"kept": 1}) == {"kept": 1}
+
+
+def test_live_key_attributes_are_the_tables_json_values() -> None:
+    # LiveKey.attributes() spells the table out for speed; it must say the same.
+    keys = [
+        LiveKey(id="A", account_id="1", name="bare"),
+        LiveKey(
+            id="B",
+            account_id="1",
+            name="full",
+            scopes=frozenset({"b", "a"}),
+            permissions=frozenset({Permission.WEB_SDK, "ALL"}),
+            platform=(PlatformLink(application_id="z"), PlatformLink(application_id="y")),
+            allowed_ips=frozenset({"::/0", "10.0.0.0/8", "10.*"}),
+            valid_from=datetime(2027, 1, 1, tzinfo=UTC),
+            valid_to=datetime(2027, 6, 1, tzinfo=UTC),
+            enabled=False,
+        ),
+    ]
+    for key in keys:
+        assert key.attributes() == json_values(key)
+        assert list(key.attributes()) == list(MANAGED_ATTRIBUTES)
