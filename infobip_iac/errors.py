@@ -126,7 +126,8 @@ class StateLockedError(StateError):
 
 class StateLockLostError(StateError):
     """The state lock this run held is no longer the lock others see (its files were
-    removed or replaced): the run stops before its next write."""
+    removed or replaced, or its database session ended): the run stops before its next
+    write."""
 
 
 class StalePlanError(StateError):

@@ -48,9 +48,8 @@ from infobip_iac.errors import UsageError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
 from infobip_iac.redaction import redact
-from infobip_iac.state.lock import locked, taken_over_from
+from infobip_iac.state.backend import Store, locked, open_backend
 from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
-from infobip_iac.state.store import StateStore
 
 __all__ = ["apply", "apply_configuration"]
 
@@ -196,17 +195,18 @@ def apply_configuration(
     if isinstance(source, Plan):
         _refuse_another_endpoint(source, paths[0], opts)
     endpoint = run_endpoint(opts)
-    store = StateStore(opts.state, endpoint=endpoint)
     printer = _Printer(color=opts.color)
     with (
-        locked(opts.state, "apply", timeout=lock_timeout),
+        open_backend(opts.state, endpoint=endpoint) as backend,
+        locked(backend, "apply", timeout=lock_timeout),
         open_service(opts) as service,
     ):
+        store = backend.store
         state = store.read()
         # Keys an interrupted apply created but never recorded: revoked by this plan.
         # A dead holder's last create may still land: recovery gives it time to (one call's
         # timeout at most), so that it is not made a second time.
-        in_flight_for = opts.timeout if taken_over_from(opts.state) is not None else 0.0
+        in_flight_for = opts.timeout if backend.lock.taken_over_from() is not None else 0.0
         state = recover_interrupted_creates(
             service, store, state, events=printer, in_flight_for=in_flight_for
         )
@@ -286,7 +286,7 @@ def _refuse_another_endpoint(plan: Plan, planfile: Path, opts: GlobalOptions) ->
 def _record_quietly(
     planned: Plan,
     service: KeyService,
-    store: StateStore,
+    store: Store,
     state: StateDocument,
     options: ApplyOptions,
 ) -> int:

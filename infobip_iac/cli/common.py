@@ -27,6 +27,7 @@ __all__ = [
     "EMULATOR_GITIGNORE",
     "EMULATOR_STATE",
     "ENVIRONMENT_HELP",
+    "STATE_VARIABLE",
     "TERRAFORM_HELP",
     "GlobalOptions",
     "TerraformSpelling",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 DEFAULT_STATE = Path(".infobip-iac") / "state.json"
+# The default of --state when it is not given (and not --emulator).
+STATE_VARIABLE = "INFOBIP_IAC_STATE"
 EMULATOR_DATA = Path(".infobip-iac") / "emulator.json"
 # The embedded emulator's keys are not Infobip's: their state is kept beside the emulator's
 # data, apart from the state of the real endpoint, so that an --emulator run and a real one
@@ -126,8 +129,9 @@ class GlobalOptions:
     """The shared options of one command run. Those the command does not take hold their
     defaults, and it does not read them."""
 
-    state: Path
-    # Whether --state was given (else `state` is the default for --emulator or not).
+    # A state file path or a postgresql:// URL (state.backend.open_backend opens either).
+    state: str
+    # Whether --state was given (else `state` is INFOBIP_IAC_STATE or the default).
     state_given: bool
     emulator: bool
     color: bool
@@ -140,9 +144,13 @@ class GlobalOptions:
 _STATE_OPTION = click.option(
     "--state",
     "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"State file. Default: {DEFAULT_STATE}, with --emulator {EMULATOR_STATE}.",
+    metavar="PATH|URL",
+    help=(
+        "State file, or a state shared in PostgreSQL (postgresql://USER@HOST:PORT/DB"
+        f"?name=NAME). Default: ${STATE_VARIABLE}, else {DEFAULT_STATE}; with --emulator "
+        f"{EMULATOR_STATE}."
+    ),
 )
 _EMULATOR_OPTION = click.option(
     "--emulator",
@@ -211,10 +219,10 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         def wrapper(**kwargs: Any) -> Any:
-            given: Path | None = kwargs.pop("state_path", None)
+            given: str | None = kwargs.pop("state_path", None)
             on_emulator: bool = kwargs.pop("emulator", False)
             opts = GlobalOptions(
-                state=given or (EMULATOR_STATE if on_emulator else DEFAULT_STATE),
+                state=given or _default_state(on_emulator),
                 state_given=given is not None,
                 emulator=on_emulator,
                 color=not kwargs.pop("no_color") and "NO_COLOR" not in os.environ,
@@ -236,6 +244,14 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
         return decorated  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _default_state(on_emulator: bool) -> str:
+    """The state of a run without --state: the embedded emulator keeps its own; otherwise
+    INFOBIP_IAC_STATE (a team's shared state, set once in CI), else the local file."""
+    if on_emulator:
+        return str(EMULATOR_STATE)
+    return os.environ.get(STATE_VARIABLE) or str(DEFAULT_STATE)
 
 
 # Commands that read the state and talk to Infobip (plan, apply, import).
@@ -278,10 +294,11 @@ def _note_an_emulator_state_kept_in_the_shared_file() -> None:
     first --emulator run without EMULATOR_STATE says how to move it, once per run."""
     if EMULATOR_STATE.exists() or not DEFAULT_STATE.is_file():
         return
-    from infobip_iac.state.store import StateStore
+    from infobip_iac.state.backend import open_backend
 
     try:
-        shared = StateStore(DEFAULT_STATE).read()
+        with open_backend(str(DEFAULT_STATE)) as backend:
+            shared = backend.store.read()
     except InfobipIacError:
         return  # the commands that read it report what is wrong with it
     if shared.endpoint is not None or not shared.resources:

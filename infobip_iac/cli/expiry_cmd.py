@@ -22,8 +22,7 @@ from infobip_iac.cli.planning import ReadReporter, load_configuration
 from infobip_iac.domain.normalize import format_duration, format_instant, parse_duration
 from infobip_iac.engine.expiry import ExpiringKey, ExpiryReport, expiry_report
 from infobip_iac.engine.refresh import read_live_keys
-from infobip_iac.state.lock import locked
-from infobip_iac.state.store import StateStore
+from infobip_iac.state.backend import locked, open_backend
 
 __all__ = ["expiry"]
 
@@ -69,8 +68,11 @@ def expiry(
     config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
     # A state of another endpoint is refused, as plan refuses it: its ids mean nothing here.
     endpoint = run_endpoint(opts)
-    with locked(opts.state, "expiry", timeout=lock_timeout):
-        state = StateStore(opts.state, endpoint=endpoint).read()
+    with (
+        open_backend(opts.state, endpoint=endpoint) as backend,
+        locked(backend, "expiry", timeout=lock_timeout),
+    ):
+        state = backend.store.read()
     with open_service(opts) as service, ReadReporter(color=opts.color) as reporter:
         live = read_live_keys(service, config, state, on_account=reporter.account_read)
         now = service.server_time()

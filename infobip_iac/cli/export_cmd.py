@@ -21,7 +21,7 @@ from infobip_iac.engine.refresh import describe_read
 from infobip_iac.errors import UsageError
 from infobip_iac.manifest.export import export_file_name, export_manifest
 from infobip_iac.scopes.catalog import load_catalog
-from infobip_iac.state.store import StateStore
+from infobip_iac.state.backend import open_backend
 
 __all__ = ["export"]
 
@@ -70,7 +70,8 @@ def export(*, opts: GlobalOptions, account: str, unmanaged_only: bool, out_dir: 
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is not a folder; give a folder to write into")
     # The state of another endpoint would say nothing about these keys: refused.
-    state = StateStore(opts.state, endpoint=run_endpoint(opts)).read()
+    with open_backend(opts.state, endpoint=run_endpoint(opts)) as backend:
+        state = backend.store.read()
     managed = {
         record.id: address
         for address, record in state.resources.items()

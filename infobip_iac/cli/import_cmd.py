@@ -22,9 +22,8 @@ from infobip_iac.cli.common import (
 from infobip_iac.cli.planning import load_configuration
 from infobip_iac.domain.keys import describe_account
 from infobip_iac.errors import NotFoundError, UsageError
-from infobip_iac.state.lock import locked
+from infobip_iac.state.backend import locked, open_backend
 from infobip_iac.state.model import ResourceState
-from infobip_iac.state.store import StateStore
 
 __all__ = ["import_"]
 
@@ -54,11 +53,13 @@ def import_(
             f"{address} is not declared in the configuration (declared: {declared}); "
             "declare the key first, then import it"
         )
-    store = StateStore(opts.state, endpoint=run_endpoint(opts))
+    endpoint = run_endpoint(opts)
     with (
-        locked(opts.state, "import", timeout=lock_timeout),
+        open_backend(opts.state, endpoint=endpoint) as backend,
+        locked(backend, "import", timeout=lock_timeout),
         open_service(opts) as service,
     ):
+        store = backend.store
         state = store.read()
         if address in state.resources:
             raise UsageError(

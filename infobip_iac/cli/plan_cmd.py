@@ -38,8 +38,7 @@ from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.errors import InfobipIacError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import write_plan_file
-from infobip_iac.state.lock import locked
-from infobip_iac.state.store import StateStore
+from infobip_iac.state.backend import locked, open_backend
 
 __all__ = ["plan"]
 
@@ -122,8 +121,12 @@ def plan(
     except InfobipIacError as error:
         # A mistake in the manifests is reported first, whatever else is wrong.
         held_back = error
-    with locked(opts.state, "plan", timeout=lock_timeout), ExitStack() as stack:
-        store = StateStore(opts.state, endpoint=endpoint)
+    with (
+        open_backend(opts.state, endpoint=endpoint) as backend,
+        locked(backend, "plan", timeout=lock_timeout),
+        ExitStack() as stack,
+    ):
+        store = backend.store
         state = store.read()
         if state.resources and held_back is None:
             # The accounts in state are read while the manifests are parsed, so a large

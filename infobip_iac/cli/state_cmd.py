@@ -1,9 +1,10 @@
-"""`infobip-iac state list | show | rm | mv | set-endpoint` and `infobip-iac force-unlock`:
-the state by hand.
+"""`infobip-iac state list | show | rm | mv | set-endpoint | history | pull | push | migrate`
+and `infobip-iac force-unlock`: the state by hand, on any backend (a file or PostgreSQL).
 
-None of these talks to Infobip. `rm` and `mv` change only the state file, under the lock,
-as Terraform's `state rm`/`state mv` do; `list` and `show` read without locking (every write
-is an atomic rename, so a reader never sees half a state), so they work while an apply runs.
+None of these talks to Infobip. `rm`, `mv` and `push` change only the state, under the lock,
+as Terraform's `state rm`/`state mv`/`state push` do; `list`, `show`, `history` and `pull`
+read without locking (every write replaces a whole version at once, so a reader never sees
+half a state), so they work while an apply runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import difflib
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,16 +28,17 @@ from infobip_iac.cli.common import (
     state_options,
 )
 from infobip_iac.domain.keys import is_key_address, key_address
-from infobip_iac.errors import UsageError
-from infobip_iac.state.lock import LockInfo, StateLock, locked
+from infobip_iac.errors import StateError, UsageError
+from infobip_iac.state.backend import Store, locked, open_backend
+from infobip_iac.state.lock import LockInfo
 from infobip_iac.state.model import ResourceState, StateDocument, describe_endpoint
-from infobip_iac.state.store import StateStore
+from infobip_iac.state.store import MAX_STATE_BYTES, decode_state, render_state
 
 __all__ = ["force_unlock", "state"]
 
 
-def _unknown_address(address: str, doc: StateDocument, store: StateStore) -> UsageError:
-    message = f'no resource "{address}" in the state {store.path}'
+def _unknown_address(address: str, doc: StateDocument, store: Store) -> UsageError:
+    message = f'no resource "{address}" in the state {store.where}'
     close = difflib.get_close_matches(address, list(doc.resources), n=1, cutoff=0.6)
     if close:
         message += f'; did you mean "{close[0]}"?'
@@ -45,35 +49,35 @@ def _unknown_address(address: str, doc: StateDocument, store: StateStore) -> Usa
     return UsageError(message)
 
 
-def _require(addresses: Sequence[str], doc: StateDocument, store: StateStore) -> None:
+def _require(addresses: Sequence[str], doc: StateDocument, store: Store) -> None:
     for address in addresses:
         if address not in doc.resources:
             raise _unknown_address(address, doc, store)
 
 
-def _require_state_file(store: StateStore) -> None:
+def _require_state_file(store: Store) -> None:
     # Checked before locking, so that a mistyped --state does not leave a new folder behind,
     # and by the readers too: an empty listing would look like a state that manages nothing.
     if not store.exists():
-        emulated = store.path != EMULATOR_STATE and EMULATOR_STATE.is_file()
+        emulated = store.where != str(EMULATOR_STATE) and EMULATOR_STATE.is_file()
         raise UsageError(
-            f"there is no state file at {store.path}; pass --state with the right path"
+            f"there is no state at {store.where}; pass --state with the right path or URL"
             + ("; the embedded emulator's state is read with --emulator" if emulated else "")
         )
 
 
 @click.group("state")
 def state() -> None:
-    """Inspect or edit the state file; nothing here changes a key at Infobip."""
+    """Inspect or edit the state; nothing here changes a key at Infobip."""
 
 
 @state.command("list")
 @state_options
 def list_(*, opts: GlobalOptions) -> int:
     """Print every address the state manages, one per line."""
-    store = StateStore(opts.state)
-    _require_state_file(store)
-    doc = store.read()
+    with open_backend(opts.state) as backend:
+        _require_state_file(backend.store)
+        doc = backend.store.read()
     for address in sorted(doc.resources):
         click.echo(address)
     return 0
@@ -124,10 +128,10 @@ def _secret_status(resource: ResourceState) -> str:
 @state_options
 def show(address: str, *, opts: GlobalOptions) -> int:
     """Show one managed key as the state records it (never its secret)."""
-    store = StateStore(opts.state)
-    _require_state_file(store)
-    doc = store.read()
-    _require([address], doc, store)
+    with open_backend(opts.state) as backend:
+        _require_state_file(backend.store)
+        doc = backend.store.read()
+        _require([address], doc, backend.store)
     click.echo("\n".join(_describe(address, doc.resources[address])))
     return 0
 
@@ -141,14 +145,15 @@ def rm(addresses: tuple[str, ...], lock_timeout: float, *, opts: GlobalOptions) 
 
     The keys stay as they are at Infobip, no longer managed by this state.
     """
-    store = StateStore(opts.state)
-    _require_state_file(store)
-    with locked(opts.state, "state rm", lock_timeout):
-        doc = store.read()
-        _require(addresses, doc, store)
-        for address in dict.fromkeys(addresses):
-            del doc.resources[address]
-        store.write(doc)
+    with open_backend(opts.state) as backend:
+        store = backend.store
+        _require_state_file(store)
+        with locked(backend, "state rm", lock_timeout):
+            doc = store.read()
+            _require(addresses, doc, store)
+            for address in dict.fromkeys(addresses):
+                del doc.resources[address]
+            store.write(doc)
     for address in dict.fromkeys(addresses):
         click.echo(f"Removed {address} from the state; its Infobip key was not changed.")
     return 0
@@ -169,18 +174,20 @@ def mv(source: str, destination: str, lock_timeout: float, *, opts: GlobalOption
             f'"{destination}" is not a key address; use api_keys.<id> with an id of lowercase '
             f"letters, digits, _ and - (e.g. {key_address('ci-sms')})"
         )
-    store = StateStore(opts.state)
-    _require_state_file(store)
-    with locked(opts.state, "state mv", lock_timeout):
-        doc = store.read()
-        _require([source], doc, store)
-        if destination in doc.resources:
-            raise UsageError(
-                f'"{destination}" is already in the state (key {doc.resources[destination].id}); '
-                "remove or move it first"
-            )
-        doc.resources[destination] = doc.resources.pop(source)
-        store.write(doc)
+    with open_backend(opts.state) as backend:
+        store = backend.store
+        _require_state_file(store)
+        with locked(backend, "state mv", lock_timeout):
+            doc = store.read()
+            _require([source], doc, store)
+            if destination in doc.resources:
+                taken = doc.resources[destination].id
+                raise UsageError(
+                    f'"{destination}" is already in the state (key {taken}); '
+                    "remove or move it first"
+                )
+            doc.resources[destination] = doc.resources.pop(source)
+            store.write(doc)
     click.echo(f"Moved {source} to {destination}.")
     return 0
 
@@ -195,16 +202,18 @@ def set_endpoint(lock_timeout: float, *, opts: GlobalOptions) -> int:
     account's keys needs a state of its own (--state FILE) instead: its keys are not there.
     """
     endpoint = run_endpoint(opts)
-    store = StateStore(opts.state)  # no endpoint: the recorded one is what this replaces
-    _require_state_file(store)
-    with locked(opts.state, "state set-endpoint", lock_timeout):
-        doc = store.read()
-        before = doc.endpoint
-        doc.endpoint = endpoint
-        store.write(doc)
+    # No endpoint given to the backend: the recorded one is what this replaces.
+    with open_backend(opts.state) as backend:
+        store = backend.store
+        _require_state_file(store)
+        with locked(backend, "state set-endpoint", lock_timeout):
+            doc = store.read()
+            before = doc.endpoint
+            doc.endpoint = endpoint
+            store.write(doc)
     was = f" (was {describe_endpoint(before)})" if before else ""
     click.echo(
-        f"The state {opts.state} now records its keys at {describe_endpoint(endpoint)}{was}. "
+        f"The state {store.where} now records its keys at {describe_endpoint(endpoint)}{was}. "
         "Run plan to check that they are all found there."
     )
     return 0
@@ -229,13 +238,117 @@ def force_unlock(lock_id: str, force: bool, *, opts: GlobalOptions) -> int:
     it is for a lock from another host, whose holder cannot be checked from here. Asks
     for `yes` first (as Terraform does) unless -force is given.
     """
-    lock = StateLock(opts.state)
-    holder = lock.holder()
-    if not force:
-        _confirm_force_unlock(lock_id, holder)
-    lock.force_unlock(lock_id)
+    with open_backend(opts.state) as backend:
+        holder = backend.lock.holder()
+        if not force:
+            _confirm_force_unlock(lock_id, holder)
+        backend.lock.force_unlock(lock_id)
+        where = backend.store.where
     held_by = f" (held by {holder.describe()})" if holder else ""
-    click.echo(f"Lock {lock_id} on {opts.state} is broken{held_by}; the state is unlocked.")
+    click.echo(f"Lock {lock_id} on {where} is broken{held_by}; the state is unlocked.")
+    return 0
+
+
+@state.command("history")
+@state_options
+def history(*, opts: GlobalOptions) -> int:
+    """List the stored versions: serial, time (UTC), who, and what changed.
+
+    A database state keeps every version; a state file keeps itself and its backup.
+    """
+    with open_backend(opts.state) as backend:
+        _require_state_file(backend.store)
+        versions = backend.store.history()
+    for version in versions:
+        when = (
+            version.created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if version.created is not None
+            else "-"
+        )
+        click.echo(f"{version.serial:>6}  {when}  {version.who}  {version.summary}")
+    return 0
+
+
+@state.command("pull")
+@click.option("--serial", type=click.IntRange(min=0), help="A stored version (default: current).")
+@state_options
+def pull(serial: int | None, *, opts: GlobalOptions) -> int:
+    """Print a version of the state as JSON (it never holds a secret)."""
+    with open_backend(opts.state) as backend:
+        _require_state_file(backend.store)
+        doc = backend.store.read() if serial is None else backend.store.version(serial)
+    click.echo(render_state(doc, where=backend.store.where).decode(), nl=False)
+    return 0
+
+
+@state.command("push")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@lock_timeout_option()
+@state_options
+def push(file: Path, lock_timeout: float, *, opts: GlobalOptions) -> int:
+    """Store FILE (a state as `state pull` prints it) as the newest version.
+
+    Refused when the state holds another lineage, or a serial not below FILE's: pull, edit,
+    raise the serial, push.
+    """
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_STATE_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"cannot read {file}: {error.strerror}") from None
+    doc = decode_state(data, where=str(file))
+    with open_backend(opts.state) as backend, locked(backend, "state push", lock_timeout):
+        backend.store.push(doc)
+        where = backend.store.where
+    click.echo(f"Pushed {file} (serial {doc.serial}, {len(doc.resources)} resources) to {where}.")
+    return 0
+
+
+@state.command("migrate")
+@click.option("--to", "target", required=True, help="The state to copy to: a path or a URL.")
+@lock_timeout_option()
+@state_options
+def migrate(target: str, lock_timeout: float, *, opts: GlobalOptions) -> int:
+    """Copy the state (and its journal) to another backend, e.g. a file to PostgreSQL.
+
+    Refused when the target holds another state (lineage). The source is left as it is;
+    point --state (or INFOBIP_IAC_STATE) at the target from then on.
+    """
+    with (
+        open_backend(opts.state) as source,
+        open_backend(target) as destination,
+    ):
+        _require_state_file(source.store)
+        with (
+            locked(source, "state migrate", lock_timeout),
+            locked(destination, "state migrate", lock_timeout),
+        ):
+            doc = source.store.read()
+            if destination.store.exists():
+                there = destination.store.read()
+                if there.lineage != doc.lineage:
+                    raise StateError(
+                        f"refusing to migrate to {destination.store.where}: it holds another "
+                        f"state (lineage {there.lineage}, not {doc.lineage}); pick another "
+                        "target (another name= for a database)"
+                    )
+                if there.serial >= doc.serial:
+                    raise StateError(
+                        f"refusing to migrate to {destination.store.where}: it holds this "
+                        f"state at serial {there.serial} already (the source is at "
+                        f"{doc.serial}); nothing to copy"
+                    )
+            destination.store.push(doc)
+            pending = source.store.journal.pending()
+            for entry in pending:
+                destination.store.journal.begin(entry)
+        frm, to = source.store.where, destination.store.where
+    journal = f" and {len(pending)} unsettled create(s) of its journal" if pending else ""
+    click.echo(
+        f"Copied the state (serial {doc.serial}, {len(doc.resources)} resources){journal} "
+        f"from {frm} to {to}.\nUse --state {to} (or INFOBIP_IAC_STATE) from now on; "
+        f"{frm} was left as it is."
+    )
     return 0
 
 

@@ -6,8 +6,9 @@ The rules this module keeps (SPEC §2, §4, §5):
   `--show-secrets`, a saved plan that has gone stale.
 - Creates (also the new half of a replace) go first, then updates, then revokes, so that a
   replacement exists before the key it replaces is disabled.
-- One write per changed key, and the state is saved after each, so an interruption never
-  loses what was done. A create is never sent twice blindly: after an ambiguous answer the
+- One write per changed key, and the state records it right after (a small write of the
+  entries it changed; the full version is written once, at the end), so an interruption
+  never loses what was done. A create is never sent twice blindly: after an ambiguous answer the
   key is looked up by name first.
 - A create sent again after no answer may still land later (Infobip has no idempotency
   key): its journal entry stays, the apply looks for it by name once more before it ends
@@ -23,7 +24,7 @@ The rules this module keeps (SPEC §2, §4, §5):
 - A stop signal abandons a write waiting on Infobip at once (the client starts nothing
   after it); the create journal keeps an abandoned create for the next apply.
 - No Infobip write is sent once the state lock's files were removed or replaced (another run
-  may hold the lock now): the apply stops there (`state.lock.check_still_held`; the state
+  may hold the lock now): the apply stops there (the store's `check_lock`; the state
   store and the journal check it before each of their writes too).
 - A create whose key the state then cannot record (a full disk, a read-only state, a lost
   lock) stops the apply naming the key, saying its secret was not delivered, and what the
@@ -32,8 +33,9 @@ The rules this module keeps (SPEC §2, §4, §5):
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,10 +73,9 @@ from infobip_iac.interrupts import critical
 from infobip_iac.logs import get_logger
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.secrets.sinks import deliver, files_to_claim, lost_record
-from infobip_iac.state.journal import CreateJournal, PendingCreate
-from infobip_iac.state.lock import check_still_held
+from infobip_iac.state.backend import Store
+from infobip_iac.state.journal import PendingCreate
 from infobip_iac.state.model import ResourceState, SecretRecord, StateDocument
-from infobip_iac.state.store import StateStore
 
 __all__ = [
     "DEFAULT_MAX_WRITES",
@@ -175,7 +176,7 @@ def apply_plan(
     plan: Plan,
     *,
     service: KeyService,
-    store: StateStore,
+    store: Store,
     state: StateDocument,
     options: ApplyOptions,
     events: Callable[[ApplyEvent], None],
@@ -228,7 +229,7 @@ class _Run:
         plan: Plan,
         *,
         service: KeyService,
-        store: StateStore,
+        store: Store,
         state: StateDocument,
         options: ApplyOptions,
         emit: Callable[[ApplyEvent], None],
@@ -242,22 +243,41 @@ class _Run:
         self.emit = emit
         self.result = ApplyResult()
         # Creates sent but not yet in state: what a run after a crash looks for.
-        self.journal = CreateJournal(store.path)
+        self.journal = store.journal
         # This run's creates that got no answer and were sent again (see _settle_unanswered).
         self.unanswered: list[PendingCreate] = []
         # Set while a new key's secret exists only in this process (see _create).
         self.awaiting_delivery = False
+        # Changes recorded since the last full version (see _save and _write_version).
+        self.unwritten = False
 
     # -- the order of work ---------------------------------------------------------------
 
     def execute(self) -> None:
-        if self.plan.refresh_only:
-            self._refresh_state()
-            self._forget_without_write()
-            return
-        self._record_state_only_effects()
-        self._write_steps()
-        self._settle_unanswered()
+        try:
+            if self.plan.refresh_only:
+                self._refresh_state()
+                self._forget_without_write()
+            else:
+                self._record_state_only_effects()
+                self._write_steps()
+                self._settle_unanswered()
+        except BaseException:
+            # A stop signal, or a state that can no longer be written: the recorded changes
+            # are durable already, and folding them into a version is only tidier.
+            with contextlib.suppress(StateError):
+                self._write_version()
+            raise
+        try:
+            self._write_version()
+        except StateError as failure:
+            # Every step is recorded already (the next run reads it); an apply that
+            # stopped for another reason (a lost lock) says that reason instead.
+            if self.result.error is None:
+                self.result.error = (
+                    "every step was recorded, but the state could not be written in full: "
+                    f"{_clause(str(failure))}; the next run reads what was recorded"
+                )
 
     def _write_steps(self) -> None:
         steps = self._steps()
@@ -337,7 +357,7 @@ class _Run:
                     forget=True,
                 )
             )
-        self._save()
+        self._save(deposed_address(entry.address, key.id) for key in late)
         self.journal.settle(entry)
         for change in revokes:
             self.emit(
@@ -392,14 +412,14 @@ class _Run:
     def _record_state_only_effects(self) -> None:
         """Moves, imports and adoptions first: they cost no write, and the writes after
         them then find every key under the address the plan uses."""
-        changed = False
+        changed: list[str] = []
         for change in self.plan.changes:
             if change.previous_address and change.previous_address in self.state.resources:
                 entry = self.state.resources.pop(change.previous_address)
                 self.state.resources[change.address] = entry
                 self._note_state(change.address, f"moved from {change.previous_address}")
                 self.result.moved += 1
-                changed = True
+                changed += [change.previous_address, change.address]
             if change.importing_id and change.before is not None:
                 how = "adopted by name" if change.adopted_by_name else "imported"
                 self.state.resources[change.address] = self._entry_from_attributes(
@@ -407,32 +427,32 @@ class _Run:
                 )
                 self._note_state(change.address, f"{how} [id={change.importing_id}]")
                 self.result.imported += 1
-                changed = True
+                changed.append(change.address)
             # Only a declared key has its lifecycle in the plan; a removed key keeps what
             # state remembers until it is revoked and forgotten.
             record = self.state.resources.get(change.address)
             declared = change.reason is not Reason.REMOVED_FROM_CONFIG
             if record and declared and record.prevent_revoke != change.prevent_revoke:
                 record.prevent_revoke = change.prevent_revoke
-                changed = True
+                changed.append(change.address)
         if changed:
-            self._save()
+            self._save(changed)
 
     def _forget_without_write(self) -> None:
         """Removed keys that need no write (already disabled): drop them from state."""
-        changed = False
+        changed: list[str] = []
         for change in self.plan.changes:
             forgotten = change.forget and change.action is Action.NOOP
             if forgotten and self.state.resources.pop(change.address, None) is not None:
                 self._note_state(change.address, "removed from state (already revoked)")
-                changed = True
+                changed.append(change.address)
         if changed:
-            self._save()
+            self._save(changed)
 
     def _refresh_state(self) -> None:
         """A refresh-only plan: take every managed key's attributes from live as planned."""
         by_id = self.state.by_key_id()
-        changed = False
+        changed: list[str] = []
         for change in self.plan.changes:
             address = by_id.get(change.key_id or "")
             if address is None or change.before is None:
@@ -442,9 +462,9 @@ class _Run:
                 entry.attributes = dict(change.before)
                 entry.name = str(change.before.get("name", entry.name))
                 self._note_state(address, "attributes refreshed from live")
-                changed = True
+                changed.append(address)
         if changed:
-            self._save()
+            self._save(changed)
 
     # -- writes --------------------------------------------------------------------------
 
@@ -481,6 +501,7 @@ class _Run:
         old = self.state.resources.get(change.address)
         # A key created again at the same address may overwrite the files its sink wrote.
         owned_files = list(old.secret.files_written) if old and old.secret else []
+        changed = [change.address]
         if change.action is Action.REPLACE and old is not None and change.key_id == old.id:
             # Keep the old key in state until its revoke lands (see deposed_address); a
             # rotation's predecessor until its overlap ends (see engine.rotation_apply).
@@ -491,11 +512,12 @@ class _Run:
                 }
             )
             self.state.resources[deposed_address(change.address, old.id)] = deposed
+            changed.append(deposed_address(change.address, old.id))
         self.state.resources[change.address] = self._entry_from_key(
             change, key, self._provisional_record(change, key, owned_files)
         )
         try:
-            self._save()
+            self._save(changed)
         except StateError as failure:
             self._unrecorded_create(change, key, failure)
         try:
@@ -592,8 +614,8 @@ class _Run:
             change,
             f"{change.address} was created at Infobip [id={key.id}], but the state could not "
             f"record it: {_clause(str(failure))}. Its secret was NOT delivered, and nothing "
-            "more was written. The create journal "
-            f"({self.journal.path.name}, beside the state) still lists this create: the next "
+            "more was written. The create journal (kept with the state) still lists "
+            "this create: the next "
             f"apply finds key {key.id} by its name {key.name!r}, revokes it, and creates "
             f"{change.address} again (fix the cause first)",
         )
@@ -642,7 +664,7 @@ class _Run:
             entry.account_id = key.account_id
         else:
             self.state.resources[change.address] = self._entry_from_key(change, key, None)
-        self._save()
+        self._save([change.address])
         self.emit(
             ApplyEvent(EventKind.WRITTEN, change.address, f"Modifications complete [id={key_id}]")
         )
@@ -690,8 +712,7 @@ class _Run:
             account=self._account_of(change, key_id),
         )
         self.result.revoked += 1
-        self._record_revoke(change, key_id, key)
-        self._save()
+        self._save(self._record_revoke(change, key_id, key))
         self.emit(
             ApplyEvent(
                 EventKind.WRITTEN,
@@ -709,18 +730,20 @@ class _Run:
                 return deposed.account
         return change.account
 
-    def _record_revoke(self, change: ResourceChange, key_id: str, key: LiveKey) -> None:
+    def _record_revoke(self, change: ResourceChange, key_id: str, key: LiveKey) -> list[str]:
+        """Record a revoke in the state; returns the addresses it changed."""
         if change.action is Action.REPLACE:
             self.state.resources.pop(deposed_address(change.address, key_id), None)
-            return
+            return [deposed_address(change.address, key_id)]
         address = self.state.by_key_id().get(key_id)
         if address is None:
-            return  # an unmanaged key: nothing in state to keep
+            return []  # an unmanaged key: nothing in state to keep
         if change.forget or change.reason is Reason.REMOVED_FROM_CONFIG:
             del self.state.resources[address]
         else:
             entry = self.state.resources[address]
             entry.attributes = key.attributes()
+        return [address]
 
     def _read_back(
         self, change: ResourceChange, key_id: str, *, account: str | None = None
@@ -751,7 +774,7 @@ class _Run:
         Every request it took counts toward the account's writes of the day, refused,
         failed and repeated ones too (Infobip's limit counts requests), and the state
         keeps the tally (`account` is where the key lives, when not the change's)."""
-        check_still_held(self.store.path)
+        self.store.check_lock()
         log.debug("infobip write", verb=verb, address=change.address, key_id=change.key_id)
         before = self.service.write_requests()
         try:
@@ -809,7 +832,7 @@ class _Run:
         meta = self._meta(change, key)
         if spec.sink == "none":
             entry.secret = SecretRecord(sink="none", status="not-requested")
-            self._save()
+            self._save([change.address])
             return
         try:
             if secret is None:
@@ -826,7 +849,7 @@ class _Run:
         except SecretSinkError as failure:
             self.awaiting_delivery = False
             entry.secret = lost_record(spec, meta, failure, owned_files=owned_files)
-            self._save()
+            self._save([change.address])
             self._report_lost(change, key, str(failure))
             return
         self.awaiting_delivery = False
@@ -835,7 +858,7 @@ class _Run:
         kind = "command " if record.sink == "exec" else ""
         where = f" to {kind}{record.location}" if record.location else ""
         try:
-            self._save()
+            self._save([change.address])
         except StateError as failure:
             self._fail(
                 change,
@@ -903,9 +926,20 @@ class _Run:
         self.result.state_changes += 1
         self.emit(ApplyEvent(EventKind.STATE, address, message))
 
-    def _save(self) -> None:
-        self.state = self.store.write(self.state)
+    def _save(self, addresses: Iterable[str] = ()) -> None:
+        """Record the entries at `addresses` as they are now, and the document's own
+        fields (the write tally): a small write whatever the size of the state, of what an
+        interruption must not lose."""
+        self.state = self.store.record(self.state, addresses)
         self.result.state = self.state
+        self.unwritten = True
+
+    def _write_version(self) -> None:
+        """The one full write of the apply: every recorded change becomes a new version."""
+        if self.unwritten:
+            self.state = self.store.write(self.state)
+            self.result.state = self.state
+            self.unwritten = False
 
     def _stopped_by_limit(
         self, change: ResourceChange, verb: str, limited: RateLimitedError

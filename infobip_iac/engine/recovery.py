@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from infobip_iac.domain.keys import deposed_address
 from infobip_iac.engine.apply import ApplyEvent, EventKind
 from infobip_iac.infobip.api import KeyService
-from infobip_iac.state.journal import CreateJournal, PendingCreate
+from infobip_iac.state.backend import Store
+from infobip_iac.state.journal import PendingCreate
 from infobip_iac.state.model import StateDocument
-from infobip_iac.state.store import StateStore
 
 __all__ = ["preview_interrupted_creates", "recover_interrupted_creates"]
 
 
 def recover_interrupted_creates(
     service: KeyService,
-    store: StateStore,
+    store: Store,
     state: StateDocument,
     *,
     events: Callable[[ApplyEvent], None],
@@ -44,7 +44,7 @@ def recover_interrupted_creates(
     """The state with every key a journaled create left behind recorded for revocation
     (and saved); `state` itself when nothing was found. The journal is emptied: this read
     settles every entry. `in_flight_for`: see the module docstring (0: look once)."""
-    journal = CreateJournal(store.path)
+    journal = store.journal
     pending = journal.pending()
     if not pending:
         return state
@@ -71,7 +71,7 @@ def recover_interrupted_creates(
 
 def preview_interrupted_creates(
     service: KeyService,
-    store: StateStore,
+    store: Store,
     state: StateDocument,
     *,
     events: Callable[[ApplyEvent], None],
@@ -82,7 +82,7 @@ def preview_interrupted_creates(
     Read-only: only live keys are read; neither Infobip, the state nor the journal change.
     The document carries the serial (and, when no state file exists yet, the lineage) that
     recovery's write will give it, so a plan saved from it is not stale to that apply."""
-    pending = CreateJournal(store.path).pending()
+    pending = store.journal.pending()
     if not pending:
         return state
     found = _recovered(service, store, state, pending)
@@ -145,7 +145,7 @@ class _Recovery:
 
 
 def _recovered(
-    service: KeyService, store: StateStore, state: StateDocument, pending: list[PendingCreate]
+    service: KeyService, store: Store, state: StateDocument, pending: list[PendingCreate]
 ) -> _Recovery:
     updated = state.model_copy(deep=True)
     known = set(updated.by_key_id())

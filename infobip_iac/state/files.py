@@ -20,6 +20,7 @@ __all__ = [
     "CRASH_STEPS",
     "TEMP_NAME_OVERHEAD",
     "TempFileError",
+    "append_durably",
     "ensure_private_dir",
     "is_temp_file_name",
     "remove_abandoned",
@@ -144,6 +145,21 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
     _fsync_dir(folder)
     _crash_point("durable", path)
+
+
+def append_durably(path: Path, data: bytes) -> None:
+    """Append `data` to `path` (created with mode 0600, never through a link) and fsync it
+    before returning. A crash mid-append can leave only a torn last line, which readers of
+    such logs (the state's change log) ignore."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_abandoned(temp_files: Iterable[Path]) -> None:

@@ -31,7 +31,7 @@ from infobip_iac.state.files import ensure_private_dir, write_atomically
 from infobip_iac.state.lock import check_still_held
 from infobip_iac.state.model import ResourceState, SecretRecord
 
-__all__ = ["CreateJournal", "PendingCreate", "journal_path_for"]
+__all__ = ["CreateJournal", "Journal", "PendingCreate", "journal_path_for"]
 
 _FORMAT_VERSION = 1
 _MAX_BYTES = 4 * 1024 * 1024
@@ -111,38 +111,14 @@ class PendingCreate:
             raise ValueError(f"an entry has no {missing}") from None
 
 
-class CreateJournal:
-    """The journal of the state at `state_path`. Used under the state lock only."""
-
-    def __init__(self, state_path: Path) -> None:
-        self.path = journal_path_for(state_path)
-        self._state_path = state_path
+class Journal:
+    """The journal of one state: what it does with its entries. Where they are kept is the
+    backend's (`_load`, `_store`): a file beside the state, or a database row. Used under
+    the state lock only."""
 
     def pending(self) -> list[PendingCreate]:
         """The creates begun and not ended, oldest first; [] when there is no journal."""
-        try:
-            with self.path.open("rb") as handle:
-                data = handle.read(_MAX_BYTES + 1)
-        except FileNotFoundError:
-            return []
-        except OSError as error:
-            raise StateError(f"cannot read {self.path}: {error.strerror}") from None
-        try:
-            if len(data) > _MAX_BYTES:
-                raise ValueError("it is far too large")
-            document = json.loads(data.decode("utf-8"))
-            if not isinstance(document, dict) or document.get("version") != _FORMAT_VERSION:
-                raise ValueError("it is not a create journal of this version")
-            entries = document.get("creates")
-            if not isinstance(entries, list):
-                raise ValueError('it has no "creates" list')
-            return [PendingCreate.from_json(entry) for entry in entries]
-        except (ValueError, UnicodeDecodeError) as error:
-            raise StateError(
-                f"the create journal {self.path} is unreadable ({error}). It lists creates an "
-                "interrupted apply may have made; look for enabled keys no state manages "
-                f"(plan reports them), then remove it: rm {shlex.quote(str(self.path))}"
-            ) from None
+        return self._load()
 
     def begin(self, entry: PendingCreate) -> None:
         """Record a create about to be sent (durably, before it is sent)."""
@@ -175,6 +151,56 @@ class CreateJournal:
     def clear(self) -> None:
         self._store([])
 
+    def _load(self) -> list[PendingCreate]:
+        raise NotImplementedError
+
+    def _store(self, entries: list[PendingCreate]) -> None:
+        raise NotImplementedError
+
+
+def encode_entries(entries: list[PendingCreate]) -> str:
+    """The journal's stored form (the same in a file and in a database)."""
+    body = {"version": _FORMAT_VERSION, "creates": [e.to_json() for e in entries]}
+    return json.dumps(body, indent=2) + "\n"
+
+
+def decode_entries(data: bytes) -> list[PendingCreate]:
+    """The entries of a stored journal; ValueError (or UnicodeDecodeError) says why not."""
+    if len(data) > _MAX_BYTES:
+        raise ValueError("it is far too large")
+    document = json.loads(data.decode("utf-8"))
+    if not isinstance(document, dict) or document.get("version") != _FORMAT_VERSION:
+        raise ValueError("it is not a create journal of this version")
+    entries = document.get("creates")
+    if not isinstance(entries, list):
+        raise ValueError('it has no "creates" list')
+    return [PendingCreate.from_json(entry) for entry in entries]
+
+
+class CreateJournal(Journal):
+    """The journal of the state file at `state_path`: `<state>.creating` beside it."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.path = journal_path_for(state_path)
+        self._state_path = state_path
+
+    def _load(self) -> list[PendingCreate]:
+        try:
+            with self.path.open("rb") as handle:
+                data = handle.read(_MAX_BYTES + 1)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise StateError(f"cannot read {self.path}: {error.strerror}") from None
+        try:
+            return decode_entries(data)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise StateError(
+                f"the create journal {self.path} is unreadable ({error}). It lists creates an "
+                "interrupted apply may have made; look for enabled keys no state manages "
+                f"(plan reports them), then remove it: rm {shlex.quote(str(self.path))}"
+            ) from None
+
     def _store(self, entries: list[PendingCreate]) -> None:
         # Written under the state lock only, and never once that lock was lost.
         check_still_held(self._state_path)
@@ -183,8 +209,7 @@ class CreateJournal:
                 self.path.unlink(missing_ok=True)
                 return
             ensure_private_dir(self.path.parent)
-            body = {"version": _FORMAT_VERSION, "creates": [e.to_json() for e in entries]}
-            write_atomically(self.path, (json.dumps(body, indent=2) + "\n").encode())
+            write_atomically(self.path, encode_entries(entries).encode())
         except OSError as error:
             raise StateError(f"cannot write {self.path}: {error.strerror}") from None
 

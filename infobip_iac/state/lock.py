@@ -363,6 +363,11 @@ class StateLock:
         finally:
             os.close(fd)
 
+    def taken_over_from(self) -> LockInfo | None:
+        """The dead holder whose lock this process took over, if it did (the state
+        backends' Lock protocol; see the module-level function)."""
+        return taken_over_from(self.state_path)
+
     def holder(self) -> LockInfo | None:
         """Who holds the lock, or None. A lock file that cannot be parsed raises StateError."""
         try:

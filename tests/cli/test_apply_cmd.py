@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -359,17 +360,27 @@ FILE_SINK_KEY = """
 
 
 def _full_disk_for(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
-    """Every write of `target` through the state store fails as on a full disk."""
+    """Every write of `target` through the state store fails as on a full disk: the full
+    version, and the small write of a step (its change log)."""
     from infobip_iac.state import store as store_module
 
-    real = store_module.write_atomically
+    def failing_for(
+        real: Callable[[Path, bytes], None], *paths: Path
+    ) -> Callable[[Path, bytes], None]:
+        def failing(path: Path, data: bytes) -> None:
+            if Path(path).absolute() in paths:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            real(path, data)
 
-    def failing(path: Path, data: bytes) -> None:
-        if Path(path).absolute() == target:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real(path, data)
+        return failing
 
-    monkeypatch.setattr(store_module, "write_atomically", failing)
+    changes = store_module.changes_path_for(target)
+    monkeypatch.setattr(
+        store_module, "write_atomically", failing_for(store_module.write_atomically, target)
+    )
+    monkeypatch.setattr(
+        store_module, "append_durably", failing_for(store_module.append_durably, changes)
+    )
 
 
 def test_a_state_write_failing_after_a_create_names_the_key_its_secret_and_the_next_step(

@@ -80,7 +80,8 @@ def test_every_state_command_says_when_there_is_no_state_file(
 
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert f"there is no state file at {missing}; pass --state with the right path" in captured.err
+    expected = f"there is no state at {missing}; pass --state with the right path or URL"
+    assert expected in captured.err
     assert not missing.parent.exists()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import signal
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -173,7 +173,9 @@ class Harness:
     infobip: FakeInfobip
     store: StateStore
     events: list[ApplyEvent] = field(default_factory=list)
+    # Small writes (one per step) and full versions (one per apply) of the state.
     saves: int = 0
+    full_writes: int = 0
 
     def state(self) -> StateDocument:
         return self.store.read()
@@ -183,13 +185,18 @@ class Harness:
         return self.apply_plan(plan_for(self.infobip, cfg, state), **options)
 
     def apply_plan(self, plan: Plan, **options: Any) -> ApplyResult:
-        real_write = self.store.write
+        real_write, real_record = self.store.write, self.store.record
 
         def counting_write(doc: StateDocument) -> StateDocument:
-            self.saves += 1
+            self.full_writes += 1
             return real_write(doc)
 
+        def counting_record(doc: StateDocument, addresses: Iterable[str]) -> StateDocument:
+            self.saves += 1
+            return real_record(doc, addresses)
+
         self.store.write = counting_write  # type: ignore[method-assign]
+        self.store.record = counting_record  # type: ignore[method-assign]
         try:
             return apply_plan(
                 plan,
@@ -201,6 +208,7 @@ class Harness:
             )
         finally:
             del self.store.write
+            del self.store.record
 
     def messages(self, kind: EventKind) -> list[str]:
         return [f"{e.address}: {e.message}" for e in self.events if e.kind is kind]
@@ -226,7 +234,7 @@ def test_creates_go_first_then_updates_then_revokes_with_state_saved_after_each(
     removed = infobip.seed("removed")
     harness.apply(config(declared("stays"), declared("removed")))
     assert set(harness.state().resources) == {"api_keys.stays", "api_keys.removed"}
-    harness.saves = 0
+    harness.saves = harness.full_writes = 0
     infobip.calls.clear()
 
     result = harness.apply(config(declared("stays", allowed_ips=frozenset()), declared("fresh")))
@@ -234,8 +242,10 @@ def test_creates_go_first_then_updates_then_revokes_with_state_saved_after_each(
     assert result.exit_code == 0, result
     assert infobip.writes() == ["create fresh", f"update {stays.id}", f"update {removed.id}"]
     assert (result.created, result.updated, result.revoked, result.writes) == (1, 1, 1, 3)
-    # One save per write, plus one for the secret's record of the create.
+    # One small save per write, plus one for the secret's record of the create; one full
+    # version at the end.
     assert harness.saves == 4
+    assert harness.full_writes == 1
     state = harness.state()
     assert set(state.resources) == {"api_keys.stays", "api_keys.fresh"}
     assert state.resources["api_keys.stays"].attributes["allowed_ips"] == []
