@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -94,3 +96,51 @@ def open_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+# --- the PostgreSQL state backend ----------------------------------------------------------
+
+# Where the database backend's tests find a server: a libpq URL of a database they may create
+# schemas in. CI sets it (see .ci/run); without it those tests skip, saying so.
+TEST_PG_VARIABLE = "INFOBIP_IAC_TEST_PG"
+
+
+@dataclass(frozen=True)
+class PgState:
+    """A state of its own in the test database: `url` for --state, `admin` for queries."""
+
+    admin: str  # the server URL the tests were given
+    schema: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.url_for(self.name)
+
+    def url_for(self, name: str) -> str:
+        joiner = "&" if "?" in self.admin else "?"
+        return f"{self.admin}{joiner}name={name}&schema={self.schema}"
+
+    def query(self, text: str, *params: object) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            cursor = conn.execute(text, params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description is not None else []
+
+
+@pytest.fixture
+def pg_state() -> Iterator[PgState]:
+    """A schema of its own (parallel runs never meet), dropped afterwards."""
+    admin = os.environ.get(TEST_PG_VARIABLE)
+    if not admin:
+        pytest.skip(
+            f"{TEST_PG_VARIABLE} is not set, so there is no PostgreSQL server to test the "
+            f"database backend against (CI sets it; e.g. {TEST_PG_VARIABLE}="
+            "postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    state = PgState(admin=admin, schema=f"t_{uuid.uuid4().hex[:16]}", name="test")
+    try:
+        yield state
+    finally:
+        state.query(f'DROP SCHEMA IF EXISTS "{state.schema}" CASCADE')

@@ -21,6 +21,7 @@ from infobip_iac.emulator import EmulatorServer
 from infobip_iac.infobip.client import InfobipClient
 from infobip_iac.infobip.settings import UserCredentials
 from infobip_iac.state.model import StateDocument
+from infobip_iac.state.store import StateStore
 
 KEYS_PATH = "/settings/2/api-keys"
 CREATE = f"POST {KEYS_PATH}"
@@ -82,7 +83,10 @@ class Workspace:
         return path
 
     def state(self) -> StateDocument:
-        return StateDocument.model_validate_json(self.state_path.read_text(encoding="utf-8"))
+        """The state as a read sees it (its last full version and the changes since)."""
+        if not self.state_path.exists():
+            raise FileNotFoundError(self.state_path)
+        return StateStore(self.state_path).read()
 
     # -- commands ------------------------------------------------------------------------
 
