@@ -129,6 +129,15 @@ class PgState:
             return cursor.fetchall() if cursor.description is not None else []
 
 
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` in it (the test server trusts loopback, so it is ignored)."""
+    scheme, rest = url.split("://", 1)
+    user, at, host = rest.partition("@")
+    return (
+        f"{scheme}://{user}:{password}@{host}" if at else f"{scheme}://postgres:{password}@{rest}"
+    )
+
+
 @pytest.fixture
 def pg_state() -> Iterator[PgState]:
     """A schema of its own (parallel runs never meet), dropped afterwards."""
