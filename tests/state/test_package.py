@@ -7,6 +7,8 @@ import infobip_iac.state
 
 def test_the_public_api_is_pinned() -> None:
     assert sorted(infobip_iac.state.__all__) == [
+        "Backend",
+        "Lock",
         "LockInfo",
         "ResourceState",
         "STATE_VERSION",
@@ -14,7 +16,10 @@ def test_the_public_api_is_pinned() -> None:
         "StateDocument",
         "StateLock",
         "StateStore",
+        "Store",
+        "VersionInfo",
         "locked",
+        "open_backend",
     ]
     for name in infobip_iac.state.__all__:
         assert getattr(infobip_iac.state, name) is not None

@@ -334,3 +334,56 @@ def test_a_write_that_fails_leaves_the_state_and_no_temp_file(
 # A writer killed inside each step of the state write (and of the backup write before it)
 # is tested deterministically, with the other atomic writes, in
 # tests/reliability/test_killed_writes.py.
+
+
+# -- the change log: small writes between full versions ------------------------------------
+
+
+def test_a_recorded_change_leaves_the_state_file_as_it_was(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    doc = store.write(StateDocument(resources={"api_keys.a": make_resource("a")}))
+    before = store.path.read_bytes()
+    doc.resources["api_keys.b"] = make_resource("b")
+    store.record(doc, ["api_keys.b"])
+    assert store.path.read_bytes() == before
+    assert set(StateStore(store.path).read().resources) == {"api_keys.a", "api_keys.b"}
+
+
+def test_a_torn_last_line_of_the_change_log_is_ignored(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    doc = store.write(StateDocument())
+    doc.resources["api_keys.a"] = make_resource("a")
+    store.record(doc, ["api_keys.a"])
+    with store.changes_path.open("ab") as log:
+        log.write(b'{"lineage": "')  # a writer killed while appending
+    assert set(StateStore(store.path).read().resources) == {"api_keys.a"}
+
+
+def test_changes_of_an_older_version_are_not_replayed(tmp_path: Path) -> None:
+    """A crash between a full write's rename and the log's removal leaves lines the new
+    version holds already (or, as here, has undone since)."""
+    store = StateStore(tmp_path / "state.json")
+    doc = store.write(StateDocument())
+    doc.resources["api_keys.a"] = make_resource("a")
+    doc = store.record(doc, ["api_keys.a"])
+    left_behind = store.changes_path.read_bytes()
+    del doc.resources["api_keys.a"]
+    store.write(doc)
+    store.changes_path.write_bytes(left_behind)
+    read = StateStore(store.path).read()
+    assert (read.serial, read.resources) == (3, {})
+
+
+def test_a_broken_line_inside_the_change_log_is_reported_with_how_to_go_on(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(tmp_path / "state.json")
+    doc = store.write(StateDocument())
+    doc.resources["api_keys.a"] = make_resource("a")
+    store.record(doc, ["api_keys.a"])
+    lines = store.changes_path.read_bytes()
+    store.changes_path.write_bytes(b"not json\n" + lines)
+    with pytest.raises(
+        StateError, match=r"change log .*state\.json\.changes is unreadable at line 1"
+    ):
+        StateStore(store.path).read()
