@@ -226,7 +226,7 @@ def plan_side_by_side(scratch: Path, url: Callable[[str], str], runs: int) -> No
     best = min(walls["postgresql"]) / min(walls["file"])
     print(f"postgresql / file: {ratio:.3f}x of the medians, {best:.3f}x of the best runs")
     print(
-        "(target: at most 1.05x; the runs alternate in ABBA order, so load from elsewhere hits both)"
+        "(target: at most 1.05x; the runs alternate in ABBA order: load from elsewhere hits both)"
     )
 
 
