@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -236,3 +236,27 @@ def test_push_to_an_empty_state_stores_the_document_as_it_is(backends: list[Back
     doc = _doc("a").model_copy(update={"serial": 12})
     backends[0].store.push(doc)
     assert backends[1].store.read() == doc
+
+
+def test_recorded_changes_carry_the_documents_own_fields(location: str) -> None:
+    """The day's write tally (and the endpoint) reach a reader before the full version."""
+    with (
+        open_backend(location, endpoint="https://api.example") as first,
+        open_backend(location) as second,
+    ):
+        doc = first.store.write(_doc("a"))
+        doc.count_writes("_", date(2026, 12, 4), 3)
+        first.store.record(doc, [])
+        seen = second.store.read()
+        assert seen.writes_on("_", date(2026, 12, 4)) == 3
+        assert seen.endpoint == "https://api.example"
+
+
+def test_a_state_of_another_endpoint_is_refused_on_read(location: str) -> None:
+    with open_backend(location, endpoint="https://one.example") as first:
+        first.store.write(_doc("a"))
+    with (
+        open_backend(location, endpoint="https://two.example") as second,
+        pytest.raises(StateError, match=r"this run is against https://two\.example"),
+    ):
+        second.store.read()
