@@ -29,14 +29,13 @@ session was terminated stops before writing anything more.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
 import re
-import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -121,14 +120,6 @@ class PostgresLocation:
         reason = self.hide_passwords(str(error).strip().splitlines()[0] if str(error) else "")
         why = reason or type(error).__name__
         return StateError(f"cannot {doing} the state {self.shown}: {why}")
-
-
-def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid {os.getuid()}"
-    return f"{user}@{socket.gethostname()}"
 
 
 class _Database:
@@ -404,7 +395,15 @@ class PostgresLock:
         if row is None:
             return None
         ident, who, operation, created, pid, host = row
-        return LockInfo(id=ident, who=who, operation=operation, created=created, pid=pid, host=host)
+        # timestamptz comes back in the session's time zone; messages say UTC.
+        return LockInfo(
+            id=ident,
+            who=who,
+            operation=operation,
+            created=created.astimezone(UTC),
+            pid=pid,
+            host=host,
+        )
 
     def _locked_error(self, *, waited: float) -> StateLockedError:
         holder = self.holder()
@@ -690,7 +689,8 @@ class PostgresStore:
         self, conn: psycopg.Connection[Any], doc: StateDocument, document: str, summary: str
     ) -> None:
         name = self.location.name
-        who = self.lock.held.who if self.lock.held is not None else _who()
+        # A write made without the lock (none of the commands does) names this process.
+        who = (self.lock.held or LockInfo.new("write")).who
         conn.execute(
             self.db.q(
                 "INSERT INTO {s}.versions (name, serial, lineage, who, summary, document) "
