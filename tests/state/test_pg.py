@@ -136,6 +136,11 @@ def test_a_write_after_the_lock_session_was_terminated_is_refused_and_says_why(
         doc = backend.store.write(backend.store.read())
         pid = backend.lock.backend_pid
         pg_state.query("SELECT pg_terminate_backend(%s)", pid)
+        # The server ends the session asynchronously: wait until it has gone.
+        deadline = time.monotonic() + 30
+        while pg_state.query("SELECT 1 FROM pg_stat_activity WHERE pid = %s", pid):
+            assert time.monotonic() < deadline, "the terminated session did not end"
+            time.sleep(0.01)
         doc.resources["api_keys.a"] = make_resource("a")
         with pytest.raises(StateError, match=rf"lock on the state .* was lost.*pid {pid}"):
             backend.store.record(doc, ["api_keys.a"])
