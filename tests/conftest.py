@@ -6,10 +6,10 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pgstate import PgState
 
 from infobip_iac.emulator import EmulatorControl, EmulatorServer
 
@@ -103,39 +103,6 @@ def open_umask() -> Iterator[None]:
 # Where the database backend's tests find a server: a libpq URL of a database they may create
 # schemas in. CI sets it (see .ci/run); without it those tests skip, saying so.
 TEST_PG_VARIABLE = "INFOBIP_IAC_TEST_PG"
-
-
-@dataclass(frozen=True)
-class PgState:
-    """A state of its own in the test database: `url` for --state, `admin` for queries."""
-
-    admin: str  # the server URL the tests were given
-    schema: str
-    name: str
-
-    @property
-    def url(self) -> str:
-        return self.url_for(self.name)
-
-    def url_for(self, name: str) -> str:
-        joiner = "&" if "?" in self.admin else "?"
-        return f"{self.admin}{joiner}name={name}&schema={self.schema}"
-
-    def query(self, text: str, *params: object) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            cursor = conn.execute(text, params)  # type: ignore[arg-type]
-            return cursor.fetchall() if cursor.description is not None else []
-
-
-def with_password(url: str, password: str) -> str:
-    """`url` with `password` in it (the test server trusts loopback, so it is ignored)."""
-    scheme, rest = url.split("://", 1)
-    user, at, host = rest.partition("@")
-    return (
-        f"{scheme}://{user}:{password}@{host}" if at else f"{scheme}://postgres:{password}@{rest}"
-    )
 
 
 @pytest.fixture

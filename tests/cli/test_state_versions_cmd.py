@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import PgState
+from pgstate import PgState
 from state.conftest import make_resource
 
 from infobip_iac.cli.main import main

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PgState, with_password
 from leakguard import LeakWatch
+from pgstate import PgState, with_password
 from reliability.campaign import read_emulator
 
 from infobip_iac.emulator import EmulatorServer

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import PgState
+from pgstate import PgState
 
 from infobip_iac.errors import StateError, StateLockedError
 from infobip_iac.state.backend import Backend, locked, open_backend

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import PgState, with_password
+from pgstate import PgState, with_password
 
 from infobip_iac.errors import StateError, UsageError
 from infobip_iac.state.backend import locked, open_backend
