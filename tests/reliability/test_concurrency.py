@@ -217,6 +217,14 @@ def _wait_for_lock_of(state: Path, child: subprocess.Popen[str]) -> None:
         time.sleep(0.01)
 
 
+def _wait_for_first_request(emulator: EmulatorServer, child: subprocess.Popen[str]) -> None:
+    """Until the emulator has received a request (a condition, polled; not a guess)."""
+    deadline = time.monotonic() + 30
+    while sum(emulator.control.stats()["requests"].values()) == 0:
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.01)
+
+
 def _secrets_in_place(emulator: EmulatorServer, root: Path) -> None:
     """Every enabled key's secret is in its sink: nothing was lost without a word."""
     for key in read_emulator(emulator).values():
@@ -242,7 +250,10 @@ def test_deleting_the_lock_files_mid_apply_lets_no_second_apply_duplicate_a_key(
 
     first = _start_apply(tmp_path, env)
     _wait_for_lock_of(state, first)
-    # Its first call takes 1.5 s: the files go well before it could write anything.
+    # The holder file is written before the lock is fully taken (its identity is recorded
+    # after the write): wait for the first call to reach Infobip, which comes only once the
+    # lock is the apply's. That call takes 1.5 s: the files go well before any write.
+    _wait_for_first_request(emulator, first)
     state.with_name("state.json.flock").unlink()
     state.with_name("state.json.lock").unlink()
     second = _start_apply(tmp_path, env, "--lock-timeout", "0")
