@@ -435,8 +435,26 @@ class _Run:
             if record and declared and record.prevent_revoke != change.prevent_revoke:
                 record.prevent_revoke = change.prevent_revoke
                 changed.append(change.address)
+            if self._take_live_attributes(change):
+                changed.append(change.address)
         if changed:
             self._save(changed)
+
+    def _take_live_attributes(self, change: ResourceChange) -> bool:
+        """A key this plan leaves as it is, but whose live attributes differ from what
+        state says: record live, as Terraform keeps the refreshed state of an apply. Else
+        a write that landed without its state save (an apply killed after the PUT) would
+        leave state saying the old values for good, since live already matches the
+        configuration and no later write saves the key again."""
+        if change.action is not Action.NOOP or change.forget or change.before is None:
+            return False
+        record = self.state.resources.get(change.address)
+        if record is None or record.id != change.key_id or record.attributes == change.before:
+            return False
+        record.attributes = dict(change.before)
+        record.name = str(change.before.get("name", record.name))
+        self._note_state(change.address, "attributes refreshed from live")
+        return True
 
     def _forget_without_write(self) -> None:
         """Removed keys that need no write (already disabled): drop them from state."""

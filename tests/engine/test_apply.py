@@ -318,6 +318,30 @@ def test_refresh_only_apply_takes_live_attributes_into_state(harness: Harness) -
     assert harness.state().resources["api_keys.a"].attributes["allowed_ips"] == ["198.51.100.0/24"]
 
 
+def test_an_unchanged_key_whose_state_is_behind_live_gets_live_attributes_recorded(
+    harness: Harness,
+) -> None:
+    # An apply killed after its PUT landed and before its state save: live already says
+    # what the configuration says, so the next apply writes nothing, and must record live.
+    infobip = harness.infobip
+    harness.apply(config(declared("a")))
+    key_id = harness.state().resources["api_keys.a"].id
+    wanted = frozenset({"sms:message:send", "whatsapp:message:send"})
+    infobip.keys[key_id] = infobip.keys[key_id].model_copy(
+        update={"enabled": False, "scopes": wanted}
+    )
+    infobip.calls.clear()
+
+    result = harness.apply(config(declared("a", enabled=False, scopes=wanted)))
+
+    assert result.exit_code == 0, result
+    assert infobip.writes() == []
+    attributes = harness.state().resources["api_keys.a"].attributes
+    assert attributes["enabled"] is False
+    assert set(attributes["scopes"]) == set(wanted)
+    assert harness.messages(EventKind.STATE) == ["api_keys.a: attributes refreshed from live"]
+
+
 def test_prevent_revoke_is_remembered_in_state(harness: Harness) -> None:
     harness.apply(config(declared("guarded", lifecycle=Lifecycle(prevent_revoke=True))))
     assert harness.state().resources["api_keys.guarded"].prevent_revoke is True
