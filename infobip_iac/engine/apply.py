@@ -48,7 +48,7 @@ from infobip_iac.domain.keys import (
     deposed_address,
     describe_account,
 )
-from infobip_iac.domain.normalize import format_duration, format_instant
+from infobip_iac.domain.normalize import format_duration, format_instant, parse_instant
 from infobip_iac.domain.plan import Action, Plan, Reason, ResourceChange
 from infobip_iac.domain.secret import Secret
 from infobip_iac.engine.guard_rails import (
@@ -259,6 +259,9 @@ class _Run:
                 self._refresh_state()
                 self._forget_without_write()
             else:
+                # A dead holder's creates that recovery has not seen land yet: looked for
+                # again when this apply ends, like this run's own unanswered creates.
+                self.unanswered = [e for e in self.journal.pending() if e.unanswered]
                 self._record_state_only_effects()
                 self._write_steps()
                 self._settle_unanswered()
@@ -413,6 +416,7 @@ class _Run:
         """Moves, imports and adoptions first: they cost no write, and the writes after
         them then find every key under the address the plan uses."""
         changed: list[str] = []
+        made_by_dead_holder: list[tuple[ResourceChange, PendingCreate]] = []
         for change in self.plan.changes:
             if change.previous_address and change.previous_address in self.state.resources:
                 entry = self.state.resources.pop(change.previous_address)
@@ -422,9 +426,12 @@ class _Run:
                 changed += [change.previous_address, change.address]
             if change.importing_id and change.before is not None:
                 how = "adopted by name" if change.adopted_by_name else "imported"
-                self.state.resources[change.address] = self._entry_from_attributes(
-                    change, change.importing_id, change.before
-                )
+                entry = self._entry_from_attributes(change, change.importing_id, change.before)
+                made_by = self._inherited_create_of(change) if change.adopted_by_name else None
+                if made_by is not None:
+                    entry.secret = _secret_nobody_holds(made_by)
+                    made_by_dead_holder.append((change, made_by))
+                self.state.resources[change.address] = entry
                 self._note_state(change.address, f"{how} [id={change.importing_id}]")
                 self.result.imported += 1
                 changed.append(change.address)
@@ -439,6 +446,38 @@ class _Run:
                 changed.append(change.address)
         if changed:
             self._save(changed)
+        for change, made_by in made_by_dead_holder:
+            self.journal.settle(made_by)
+            self.unanswered.remove(made_by)
+            if made_by.sink == "none":
+                continue
+            self.result.secrets_lost.append(change.address)
+            self.emit(
+                ApplyEvent(
+                    EventKind.WARNING,
+                    change.address,
+                    f"SECRET NOT DELIVERED [id={change.importing_id}]: the key was made by "
+                    "the create of an apply that died before recording it, and landed after "
+                    "that create was looked for. The key is adopted but nobody holds its "
+                    "secret; the next plan offers to replace it.",
+                )
+            )
+
+    def _inherited_create_of(self, change: ResourceChange) -> PendingCreate | None:
+        """The create of a dead holder that recovery left unsettled (see engine.recovery)
+        and that may have made the key `change` adopts by name."""
+        before = change.before or {}
+        valid_from = before.get("valid_from")
+        for entry in self.unanswered:
+            if entry.account != change.account or entry.name != before.get("name"):
+                continue
+            made = entry.may_have_made_one(
+                enabled=bool(before.get("enabled")),
+                valid_from=parse_instant(valid_from) if isinstance(valid_from, str) else None,
+            )
+            if made:
+                return entry
+        return None
 
     def _take_live_attributes(self, change: ResourceChange) -> bool:
         """A key this plan leaves as it is, but whose live attributes differ from what
@@ -1003,3 +1042,11 @@ def _write_landed(write: KeyWrite, live: LiveKey) -> bool:
 
 def _duration_text(value: timedelta | None) -> str | None:
     return format_duration(value) if value is not None else None
+
+
+def _secret_nobody_holds(made_by: PendingCreate) -> SecretRecord:
+    """The secret record of a key a dead holder's create made: lost, unless its sink is
+    `none` (no secret was wanted)."""
+    if made_by.sink == "none":
+        return SecretRecord(sink="none", status="not-requested")
+    return made_by.lost_secret()

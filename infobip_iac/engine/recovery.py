@@ -13,6 +13,10 @@ create may still be on its way: killed mid-request, its request can still be com
 Infobip after it died. So a journaled create sent less than `in_flight_for` seconds ago (the
 per-call timeout: no answer comes later than that) that has not shown up is looked for once
 more when that time is up, rather than taken for one that never landed and made again.
+Infobip can commit it later still (the client's timeout bounds only how long the client
+waits), so a create not seen by then stays in the journal, marked as one whose answer was
+lost: the apply that follows looks for it once more when it ends and revokes a key it made
+(or, should the planner adopt such a key by name, records its secret as lost).
 `preview_interrupted_creates` gives plan the same state without saving anything, so that
 the plan a reviewer reads (and saves) is the plan apply carries out after its recovery.
 """
@@ -42,8 +46,9 @@ def recover_interrupted_creates(
     in_flight_for: float = 0.0,
 ) -> StateDocument:
     """The state with every key a journaled create left behind recorded for revocation
-    (and saved); `state` itself when nothing was found. The journal is emptied: this read
-    settles every entry. `in_flight_for`: see the module docstring (0: look once)."""
+    (and saved); `state` itself when nothing was found. The journal is emptied (this read
+    settles every entry), but for a dead holder's creates not seen yet when
+    `in_flight_for` > 0: see the module docstring (0: look once)."""
     journal = store.journal
     pending = journal.pending()
     if not pending:
@@ -65,7 +70,14 @@ def recover_interrupted_creates(
     for note in found.notes:
         events(ApplyEvent(EventKind.WARNING, note.address, note.message(preview=False)))
     updated = store.write(found.state) if found.notes else state
-    journal.clear()
+    if in_flight_for > 0:
+        # Infobip may commit a dead holder's create later than the client would have
+        # waited for its answer (a server that holds the request): one not seen yet stays
+        # in the journal, for this apply to look for again (see engine.apply).
+        seen = {note.entry for note in found.notes}
+        journal.keep_unsettled([entry for entry in pending if entry not in seen])
+    else:
+        journal.clear()
     return updated
 
 

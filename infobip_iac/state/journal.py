@@ -68,23 +68,30 @@ class PendingCreate:
         """Whether `key` (of this create's name) can be this create's: a disabled one is
         no threat, and one valid from before the create was sent existed already (someone
         else's key, or an older one of ours)."""
-        if not key.enabled:
-            return False
-        if self.valid_from_given or key.valid_from is None:
-            return True
-        return key.valid_from >= self.sent_at - _CLOCK_SLACK
+        return self.may_have_made_one(enabled=key.enabled, valid_from=key.valid_from)
 
-    def orphan_entry(self, key: LiveKey) -> ResourceState:
-        """The state entry of `key`, a key this create made that no state recorded: its
-        secret is lost, since nobody holds it."""
+    def may_have_made_one(self, *, enabled: bool, valid_from: datetime | None) -> bool:
+        """`may_have_made` of a key known by these attributes only (a plan's)."""
+        if not enabled:
+            return False
+        if self.valid_from_given or valid_from is None:
+            return True
+        return valid_from >= self.sent_at - _CLOCK_SLACK
+
+    def lost_secret(self) -> SecretRecord:
+        """The secret record of a key this create made that no state recorded: the secret
+        is lost, since nobody holds it."""
         sink = cast(SinkKind, self.sink) if self.sink in get_args(SinkKind) else "none"
         cause = (
             "created by a create whose answer was lost, and which was sent again"
             if self.unanswered
             else "created by an apply that was interrupted before it recorded the key"
         )
-        lost = SecretRecord(sink=sink, status="lost", detail=cause)
-        return ResourceState.of_live_key(key, account=self.account, secret=lost)
+        return SecretRecord(sink=sink, status="lost", detail=cause)
+
+    def orphan_entry(self, key: LiveKey) -> ResourceState:
+        """The state entry of `key`, a key this create made that no state recorded."""
+        return ResourceState.of_live_key(key, account=self.account, secret=self.lost_secret())
 
     def to_json(self) -> dict[str, object]:
         body = asdict(self)
@@ -150,6 +157,14 @@ class Journal:
 
     def clear(self) -> None:
         self._store([])
+
+    def keep_unsettled(self, entries: list[PendingCreate]) -> list[PendingCreate]:
+        """Only `entries` stay, each marked `unanswered`: creates a read has not settled
+        yet, which may still land beside whatever this run records at their address.
+        Returns the entries as now stored."""
+        kept = [replace(entry, unanswered=True) for entry in entries]
+        self._store(kept)
+        return kept
 
     def _load(self) -> list[PendingCreate]:
         raise NotImplementedError

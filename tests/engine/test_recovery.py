@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders import config, declared
+from builders import NOW, config, declared
 
 from engine.test_apply import Harness, harness, plan_for
 from infobip_iac.domain.keys import deposed_address
 from infobip_iac.domain.plan import Action
-from infobip_iac.engine.apply import ApplyEvent
+from infobip_iac.engine.apply import ApplyEvent, EventKind
 from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
 from infobip_iac.state.journal import CreateJournal, journal_path_for
 from infobip_iac.state.model import StateDocument
@@ -132,3 +132,68 @@ def test_the_next_apply_revokes_the_key_of_a_create_that_landed_after_the_apply(
 
 def _drop(event: ApplyEvent) -> None:
     """Events these tests do not look at."""
+
+
+# --- a dead holder's create that lands later than recovery looked ---------------------------
+
+
+def test_a_dead_holders_create_not_seen_yet_stays_in_the_journal_for_the_apply(
+    harness: Harness,
+) -> None:
+    """Infobip may commit a killed apply's create after the client's timeout: recovery
+    after a lock takeover keeps the entry it has not seen land (marked so that the apply's
+    own create of the address leaves it); a plain recovery settles it by its one look."""
+    _journal(harness.store.path)
+    # Sent 2 s before Infobip's clock: no time is left to wait for it.
+    recover_interrupted_creates(
+        harness.infobip, harness.store, harness.state(), events=_drop, in_flight_for=1.0
+    )
+    (kept,) = CreateJournal(harness.store.path).pending()
+    assert (kept.address, kept.unanswered) == ("api_keys.a", True)
+
+    recover_interrupted_creates(harness.infobip, harness.store, harness.state(), events=_drop)
+    assert CreateJournal(harness.store.path).pending() == []
+
+
+def test_a_key_adopted_by_name_that_a_dead_holders_create_made_has_its_secret_lost(
+    harness: Harness,
+) -> None:
+    """The key landed between recovery's look and the plan's read: the plan adopts it by
+    name, and apply must record and say that nobody holds its secret."""
+    infobip = harness.infobip
+    _journal(harness.store.path, unanswered=True)
+    late = infobip.seed("a", valid_from=NOW)
+
+    result = harness.apply(config(declared("a")))
+
+    record = harness.state().resources["api_keys.a"]
+    assert record.id == late.id
+    assert record.secret is not None and record.secret.status == "lost"
+    assert result.secrets_lost == ["api_keys.a"] and result.exit_code == 1
+    warnings = harness.messages(EventKind.WARNING)
+    assert any(f"SECRET NOT DELIVERED [id={late.id}]" in w for w in warnings)
+    assert CreateJournal(harness.store.path).pending() == []
+    assert infobip.writes() == []
+
+
+def test_a_dead_holders_create_landing_during_the_next_apply_is_revoked_when_it_ends(
+    harness: Harness,
+) -> None:
+    """The plan read no such key, so apply creates the address anew; the killed apply's
+    create lands meanwhile (here: as the new create is sent). Apply looks once more when
+    it ends, finds the second key, and revokes it, saying nobody holds its secret."""
+    infobip = harness.infobip
+    _journal(harness.store.path, unanswered=True)
+    late = infobip.seed("a", valid_from=NOW)
+    infobip.landing[late.id] = infobip.keys.pop(late.id)
+
+    result = harness.apply(config(declared("a")))
+
+    assert result.exit_code == 0, result
+    assert infobip.keys[late.id].enabled is False
+    state = harness.state()
+    assert state.resources["api_keys.a"].id != late.id
+    assert late.id not in state.by_key_id()
+    warnings = harness.messages(EventKind.WARNING)
+    assert any(late.id in w and "nobody holds the secret" in w for w in warnings)
+    assert CreateJournal(harness.store.path).pending() == []
