@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from infobip_iac.state.journal import Journal
 from infobip_iac.state.lock import LockInfo
-from infobip_iac.state.model import StateDocument
+from infobip_iac.state.model import StateDocument, VersionInfo
 
 __all__ = [
     "POSTGRES_SCHEMES",
@@ -32,17 +30,6 @@ __all__ = [
 ]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One stored version of a state, as `state history` lists it."""
-
-    serial: int
-    lineage: str
-    created: datetime | None
-    who: str
-    summary: str
 
 
 class Store(Protocol):

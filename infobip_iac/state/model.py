@@ -16,6 +16,7 @@ or orphaned from another.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +33,7 @@ __all__ = [
     "ResourceState",
     "SecretRecord",
     "StateDocument",
+    "VersionInfo",
     "WriteTally",
     "describe_endpoint",
 ]
@@ -161,3 +163,15 @@ class StateDocument(BaseModel):
     def by_key_id(self) -> dict[str, str]:
         """Infobip key id -> address."""
         return {res.id: address for address, res in self.resources.items()}
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One stored version of a state, as `state history` lists it. (Here, beside the state's
+    format, so that the backends and the seam that opens them need not import each other.)"""
+
+    serial: int
+    lineage: str
+    created: datetime | None
+    who: str
+    summary: str

@@ -44,10 +44,9 @@ from psycopg import sql
 
 from infobip_iac.errors import StateError, StateLockedError, StateLockLostError, UsageError
 from infobip_iac.logs import get_logger
-from infobip_iac.state.backend import VersionInfo
 from infobip_iac.state.journal import Journal, PendingCreate, decode_entries, encode_entries
 from infobip_iac.state.lock import LockInfo
-from infobip_iac.state.model import StateDocument
+from infobip_iac.state.model import StateDocument, VersionInfo
 from infobip_iac.state.store import (
     apply_changes,
     check_endpoint,

@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
@@ -37,12 +37,10 @@ from infobip_iac.state.model import (
     EMULATOR_ENDPOINT,
     ResourceState,
     StateDocument,
+    VersionInfo,
     describe_endpoint,
 )
 from infobip_iac.state.versions import upgrade_document
-
-if TYPE_CHECKING:
-    from infobip_iac.state.backend import VersionInfo
 
 __all__ = [
     "MAX_STATE_BYTES",
@@ -344,8 +342,6 @@ class StateStore:
     def history(self) -> list[VersionInfo]:
         """The versions a state file keeps: its backup and itself (a file keeps no more;
         the database backend keeps every one)."""
-        from infobip_iac.state.backend import VersionInfo
-
         versions = []
         for path in (self.backup_path, self.path):
             data = self._read_bytes(path)
