@@ -23,8 +23,8 @@ from infobip_iac.cli.common import (
 )
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
+    ReadReporter,
     load_configuration,
-    plan_against_live,
     refresh_only_option,
     render_plan,
     replace_option,
@@ -39,17 +39,13 @@ from infobip_iac.engine.apply import (
     ApplyOptions,
     ApplyResult,
     EventKind,
-    apply_plan,
 )
-from infobip_iac.engine.guard_rails import check_guard_rails
 from infobip_iac.engine.plan import check_address_syntax
-from infobip_iac.engine.recovery import recover_interrupted_creates
+from infobip_iac.engine.run import ApplyRequest, PlanShape, RunHooks, run_apply
 from infobip_iac.errors import UsageError
-from infobip_iac.infobip.api import KeyService
 from infobip_iac.planfile import holds_a_saved_plan, read_plan_file
 from infobip_iac.redaction import redact
-from infobip_iac.state.backend import Store, locked, open_backend
-from infobip_iac.state.model import EMULATOR_ENDPOINT, StateDocument, describe_endpoint
+from infobip_iac.state.model import EMULATOR_ENDPOINT, describe_endpoint
 
 __all__ = ["apply", "apply_configuration"]
 
@@ -194,67 +190,38 @@ def apply_configuration(
     )
     if isinstance(source, Plan):
         _refuse_another_endpoint(source, paths[0], opts)
-    endpoint = run_endpoint(opts)
-    printer = _Printer(color=opts.color)
-    with (
-        open_backend(opts.state, endpoint=endpoint) as backend,
-        locked(backend, "apply", timeout=lock_timeout),
-        open_service(opts) as service,
-    ):
-        store = backend.store
-        state = store.read()
-        # Keys an interrupted apply created but never recorded: revoked by this plan.
-        # A dead holder's last create may still land: recovery gives it time to (one call's
-        # timeout at most), so that it is not made a second time.
-        in_flight_for = opts.timeout if backend.lock.taken_over_from() is not None else 0.0
-        state = recover_interrupted_creates(
-            service, store, state, events=printer, in_flight_for=in_flight_for
-        )
-        if isinstance(source, Plan):
-            planned = source
-        else:
-            planned = plan_against_live(
-                source,
-                state,
-                service,
-                color=opts.color,
-                refresh_only=refresh_only,
-                targets=targets,
-                replace=replace,
-                endpoint=endpoint,
-                rotate=rotate,
-                write_limit=max_writes,
-            )
-            click.echo(render_plan(planned, "text", color=opts.color), nl=False)
-            if not planned.applyable:
-                # Nothing to approve; apply still records what only state needs (a
-                # lifecycle.prevent_revoke added to a key that is otherwise unchanged).
-                return _record_quietly(planned, service, store, state, options)
-            # apply_plan checks these too; here they refuse before a `yes`, not after one.
-            check_guard_rails(
-                planned,
-                state,
-                max_writes=options.max_writes,
-                max_revokes=planned.max_revokes,
-                allow_revokes=options.allow_revokes,
-                show_secrets=options.show_secrets,
-            )
-            if not auto_approve and not _approved():
-                click.echo("Apply cancelled.", err=True)
-                return 1
-        if planned.configuration:
-            # Saved with the apply's first write: whose keys these are (see planning).
-            state.configuration = list(planned.configuration)
-        result = apply_plan(
-            planned,
-            service=service,
-            store=store,
-            state=state,
-            options=options,
-            events=printer,
-        )
-    _summarize(result)
-    return result.exit_code
+    request = ApplyRequest(
+        state=opts.state,
+        endpoint=run_endpoint(opts),
+        source=source,
+        options=options,
+        shape=PlanShape(
+            refresh_only=refresh_only,
+            targets=targets,
+            replace=replace,
+            rotate=rotate,
+            write_limit=max_writes,
+        ),
+        lock_timeout=lock_timeout,
+        auto_approve=auto_approve,
+        call_timeout=opts.timeout,
+    )
+    hooks = RunHooks(
+        connect=lambda: open_service(opts),
+        reads=lambda: ReadReporter(color=opts.color),
+        events=_Printer(color=opts.color),
+        show_plan=lambda planned: click.echo(
+            render_plan(planned, "text", color=opts.color), nl=False
+        ),
+        approve=_approved,
+    )
+    outcome = run_apply(request, hooks)
+    if outcome.result is None:
+        click.echo("Apply cancelled.", err=True)
+        return 1
+    if not outcome.quiet:
+        _summarize(outcome.result)
+    return outcome.result.exit_code
 
 
 def _refuse_another_endpoint(plan: Plan, planfile: Path, opts: GlobalOptions) -> None:
@@ -281,23 +248,6 @@ def _refuse_another_endpoint(plan: Plan, planfile: Path, opts: GlobalOptions) ->
         f"{planfile} was planned against {describe_endpoint(plan.endpoint)}, but this run is "
         f"against {here}; nothing was changed. To apply it, {fix}; or make a new plan here"
     )
-
-
-def _record_quietly(
-    planned: Plan,
-    service: KeyService,
-    store: Store,
-    state: StateDocument,
-    options: ApplyOptions,
-) -> int:
-    result = apply_plan(
-        planned, service=service, store=store, state=state, options=options, events=_ignore
-    )
-    return result.exit_code
-
-
-def _ignore(event: ApplyEvent) -> None:
-    """Bookkeeping of a plan without changes is not news."""
 
 
 def _approved() -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -22,8 +21,8 @@ from infobip_iac.cli.common import (
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
     PlanFormat,
+    ReadReporter,
     load_configuration,
-    plan_against_live,
     plan_format_option,
     refresh_only_option,
     render_plan,
@@ -33,12 +32,8 @@ from infobip_iac.cli.planning import (
 )
 from infobip_iac.engine.apply import ApplyEvent
 from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, check_address_syntax
-from infobip_iac.engine.recovery import preview_interrupted_creates
-from infobip_iac.engine.refresh import ReadAhead
-from infobip_iac.errors import InfobipIacError
-from infobip_iac.infobip.api import KeyService
+from infobip_iac.engine.run import PlanRequest, PlanShape, RunHooks, run_plan
 from infobip_iac.planfile import write_plan_file
-from infobip_iac.state.backend import locked, open_backend
 
 __all__ = ["plan"]
 
@@ -112,62 +107,31 @@ def plan(
     there are changes."""
     # A typo in an address is refused before the state is locked or anything is read.
     check_address_syntax(targets, replace, rotate=rotate)
-    service: KeyService | None = None
-    ahead: ReadAhead | None = None
-    held_back: InfobipIacError | None = None
-    endpoint: str | None = None
-    try:
-        endpoint = run_endpoint(opts)
-    except InfobipIacError as error:
-        # A mistake in the manifests is reported first, whatever else is wrong.
-        held_back = error
-    with (
-        open_backend(opts.state, endpoint=endpoint) as backend,
-        locked(backend, "plan", timeout=lock_timeout),
-        ExitStack() as stack,
-    ):
-        store = backend.store
-        state = store.read()
-        if state.resources and held_back is None:
-            # The accounts in state are read while the manifests are parsed, so a large
-            # configuration costs about the time of its paced reads, not that plus parsing.
-            try:
-                service = stack.enter_context(open_service(opts))
-            except InfobipIacError as error:
-                # A mistake in the manifests is reported first, whatever else is wrong.
-                held_back = error
-            else:
-                ahead = stack.enter_context(ReadAhead(service, state))
+    request = PlanRequest(
+        state=opts.state,
+        endpoint=lambda: run_endpoint(opts),
         # A text plan shows the manifests' warnings itself; JSON and markdown carry them
         # too, but a person watching the terminal should still see them.
-        config = load_configuration(
+        load=lambda: load_configuration(
             paths,
             allow_unknown_scopes=allow_unknown_scopes,
             echo_warnings=output_format != "text",
-        )
-        if held_back is not None:
-            raise held_back
-        if service is None:
-            # Nothing to read ahead, so nothing is opened (with --emulator: no data file
-            # created) until the manifests are known to be valid.
-            service = stack.enter_context(open_service(opts))
-        # An apply stopped in the middle of a create left its journal behind: plan from the
-        # state its recovery will leave, so that this plan shows (and a saved plan holds)
-        # what the next apply does. Nothing is written here.
-        state = preview_interrupted_creates(service, store, state, events=_warn)
-        made = plan_against_live(
-            config,
-            state,
-            service,
-            color=opts.color,
+        ),
+        shape=PlanShape(
             refresh_only=refresh_only,
             targets=targets,
             replace=replace,
             rotate=rotate,
             write_limit=max_writes,
-            ahead=ahead,
-            endpoint=endpoint,
-        )
+        ),
+        lock_timeout=lock_timeout,
+    )
+    hooks = RunHooks(
+        connect=lambda: open_service(opts),
+        reads=lambda: ReadReporter(color=opts.color),
+        events=_warn,
+    )
+    made = run_plan(request, hooks)
     click.echo(render_plan(made, output_format, color=opts.color, saved_as=out), nl=False)
     if out is not None:
         write_plan_file(made, out)

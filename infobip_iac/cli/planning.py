@@ -1,5 +1,6 @@
-"""What `plan` and `apply` share: load the configuration, read live keys (telling the user
-how it goes on stderr), make the plan, render it."""
+"""What `plan` and `apply` share in the CLI: their plan-shaping options, loading the
+configuration (its warnings on stderr), telling the user how live reads go, rendering the
+plan. The run itself is engine/run.py's."""
 
 from __future__ import annotations
 
@@ -13,18 +14,13 @@ import click
 
 from infobip_iac.cli.common import TerraformSpelling
 from infobip_iac.domain.keys import DesiredConfig, describe_account
-from infobip_iac.domain.plan import Action, Plan, Reason
-from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
-from infobip_iac.engine.guard_rails import sink_refusals
-from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, make_plan
-from infobip_iac.engine.refresh import ReadAhead, describe_read, read_live_keys
-from infobip_iac.errors import PlanError
-from infobip_iac.infobip.api import AccountKeys, KeyService
+from infobip_iac.domain.plan import Plan
+from infobip_iac.engine.refresh import describe_read
+from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.manifest import load_or_raise
 from infobip_iac.render.json import render_json
 from infobip_iac.render.markdown import render_markdown
 from infobip_iac.render.text import render_text
-from infobip_iac.state.model import StateDocument
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,9 +31,7 @@ __all__ = [
     "PLAN_FORMATS",
     "PlanFormat",
     "ReadReporter",
-    "configuration_files",
     "load_configuration",
-    "plan_against_live",
     "plan_format_option",
     "refresh_only_option",
     "render_plan",
@@ -185,112 +179,6 @@ class ReadReporter:
             self._progress.stop()
             self._progress = None
             self._tasks.clear()
-
-
-def plan_against_live(
-    config: DesiredConfig,
-    state: StateDocument,
-    service: KeyService,
-    *,
-    color: bool,
-    refresh_only: bool = False,
-    targets: Sequence[str] = (),
-    replace: Sequence[str] = (),
-    rotate: Sequence[str] = (),
-    write_limit: int = DEFAULT_WRITE_LIMIT,
-    ahead: ReadAhead | None = None,
-    endpoint: str | None = None,
-) -> Plan:
-    """Read the live keys of every account in play (taking what `ahead` read already) and
-    plan against them."""
-    with ReadReporter(color=color) as reporter:
-        live = read_live_keys(
-            service,
-            config,
-            state,
-            on_account=reporter.account_read,
-            progress=reporter.page_read,
-            ahead=ahead,
-        )
-    configuration = configuration_files(config)
-    try:
-        made = make_plan(
-            config,
-            state,
-            live,
-            now=service.server_time(),
-            refresh_only=refresh_only,
-            targets=tuple(targets),
-            replace=tuple(replace),
-            rotate=tuple(rotate),
-            write_limit=write_limit,
-        )
-    except PlanError as refused:
-        other = _another_configuration(state, configuration)
-        if other is None:
-            raise
-        raise PlanError(f"{refused}\n{other}") from None
-    # Keys changed outside the tool: one read of the audit log says who and when.
-    made = attribute_drift(made, service if isinstance(service, AuditLogReader) else None)
-    removed = [c.address for c in made.changes if c.reason is Reason.REMOVED_FROM_CONFIG]
-    other = _another_configuration(state, configuration) if removed else None
-    named = ", ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
-    foreign = [f"{named}: no longer declared. {other}"] if other else []
-    return made.model_copy(
-        update={
-            "warnings": (*made.warnings, *_sink_warnings(made, state), *foreign),
-            "validation_warnings": config.warnings,
-            "endpoint": endpoint,
-            "configuration": configuration,
-        }
-    )
-
-
-def configuration_files(config: DesiredConfig) -> tuple[str, ...]:
-    """The configuration's manifest files, sorted, relative to the working folder when
-    inside it: the same files name the same configuration however the paths were typed."""
-    here = Path.cwd().resolve()
-    files = set()
-    for name in config.files:
-        path = Path(name).resolve()
-        files.add(
-            path.relative_to(here).as_posix() if path.is_relative_to(here) else path.as_posix()
-        )
-    return tuple(sorted(files))
-
-
-def _another_configuration(state: StateDocument, configuration: Sequence[str]) -> str | None:
-    """What to say when the state was last applied from other manifests than these: its
-    keys that these do not declare are most likely another configuration's, and the fix is
-    a state of this configuration's own, not `state rm` (which would orphan them)."""
-    recorded = state.configuration
-    if not recorded or set(recorded) == set(configuration):
-        return None
-    unread = [name for name in recorded if name not in configuration]
-    if not unread:
-        return None
-    shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
-    return (
-        f"This state was last applied from manifests this run did not read ({shown}): keys "
-        "they declare are not in this plan's configuration. If this is another "
-        "configuration, give it a state of its own (--state FILE, or run it from its own "
-        "folder) rather than removing those keys with `state rm`; if those manifests are "
-        "part of this configuration, pass them too."
-    )
-
-
-def _sink_warnings(plan: Plan, state: StateDocument) -> list[str]:
-    """A warning for each new key whose secret sink apply would refuse on this machine.
-
-    Apply refuses such a plan before its first write (engine/guard_rails); saying so in
-    the plan lets a reviewer see it before then. A warning, not an error: a plan made in CI
-    may be applied on a machine whose folders differ."""
-    return [
-        f"{change.address}: apply on this machine would refuse to "
-        f"{'create' if change.action is Action.CREATE else 'replace'} this key, since its "
-        f"secret could not be delivered: {refusal}"
-        for change, refusal in sink_refusals(plan, state)
-    ]
 
 
 def render_plan(

@@ -21,6 +21,7 @@ from infobip_iac.cli.main import cli
 from infobip_iac.cli.planning import ReadReporter
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.emulator import EmulatorServer
+from infobip_iac.engine import run
 from infobip_iac.engine.refresh import ReadAhead
 from infobip_iac.state.lock import locked
 
@@ -232,7 +233,7 @@ def test_live_reads_still_overlap_the_parsing_of_the_manifests(
         events.append("parse")
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(plan_cmd, "ReadAhead", ahead)
+    monkeypatch.setattr(run, "ReadAhead", ahead)
     monkeypatch.setattr(plan_cmd, "load_configuration", load)
     assert ws.plan("--detailed-exitcode").code == 0
     assert events == ["read ahead", "parse"]

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from e2e.workspace import CREATE, Workspace
 
-from infobip_iac.cli.planning import load_configuration, plan_against_live
+from infobip_iac.cli.planning import load_configuration
 from infobip_iac.engine.apply import ApplyEvent
 from infobip_iac.engine.recovery import preview_interrupted_creates
+from infobip_iac.engine.run import plan_against_live
 from infobip_iac.infobip.client import InfobipClient
 from infobip_iac.planfile import write_plan_file
 from infobip_iac.state.journal import CreateJournal
@@ -115,7 +116,7 @@ def test_a_plan_after_an_interrupted_apply_is_the_plan_apply_carries_out(
     with ws.counting() as requests, ws.client() as client:
         previewed = preview_interrupted_creates(client, store, store.read(), events=notes.append)
         config = load_configuration([ws.manifests], allow_unknown_scopes=False)
-        plan = plan_against_live(config, previewed, client, color=False)
+        plan = plan_against_live(config, previewed, client)
     write_plan_file(plan, plan_file)
 
     assert not ws.state_path.exists() and len(CreateJournal(ws.state_path).pending()) == 1
