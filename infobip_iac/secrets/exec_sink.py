@@ -28,7 +28,7 @@ from infobip_iac.domain.keys import SecretSinkSpec, SinkKind
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.secrets.protocol import Delivery
+from infobip_iac.secrets.protocol import Delivery, WritesNoFiles
 from infobip_iac.secrets.redact import redact
 from infobip_iac.state.model import SecretRecord
 
@@ -218,7 +218,7 @@ def run_secret_command(
     return SecretRecord(sink="exec", status="delivered", location=program)
 
 
-class ExecSink:
+class ExecSink(WritesNoFiles):
     """The `exec` sink as a SecretSink. Before the create it checks that the program can be
     started (`check_command`); whether the command accepts the secret shows only when it
     runs."""
@@ -238,11 +238,6 @@ class ExecSink:
         except SecretSinkError as refusal:
             return f"{refusal} (secret.command)."
         return None
-
-    def files_to_claim(
-        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
-    ) -> list[str]:
-        return list(owned_files)
 
     def deliver(
         self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery

@@ -17,7 +17,7 @@ from infobip_iac.domain.secret import Secret
 from infobip_iac.secrets.meta import KeyMeta
 from infobip_iac.state.model import SecretRecord
 
-__all__ = ["Delivery", "SecretSink"]
+__all__ = ["Delivery", "SecretSink", "WritesNoFiles"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,20 @@ class SecretSink(Protocol):
     ) -> SecretRecord:
         """Hand the secret over; a record with status `delivered` or `not-requested`."""
         ...
+
+
+class WritesNoFiles:
+    """What a sink that writes no file of its own (exec, stdout, none) answers to the
+    questions about files and, unless it overrides it, to the check before a create."""
+
+    def refusal_before_create(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> str | None:
+        return None
+
+    def files_to_claim(
+        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
+    ) -> list[str]:
+        # Files an earlier sink of this key wrote stay claimed, so a later file sink may
+        # still replace them.
+        return list(owned_files)

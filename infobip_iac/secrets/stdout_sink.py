@@ -4,34 +4,25 @@ delivering it at all."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection
 
 from infobip_iac.domain.keys import SecretSinkSpec, SinkKind
 from infobip_iac.domain.secret import Secret
 from infobip_iac.errors import SecretSinkError
 from infobip_iac.secrets.meta import KeyMeta
-from infobip_iac.secrets.protocol import Delivery
+from infobip_iac.secrets.protocol import Delivery, WritesNoFiles
 from infobip_iac.state.model import SecretRecord
 
 __all__ = ["NoSink", "StdoutSink"]
 
 
-class StdoutSink:
+class StdoutSink(WritesNoFiles):
     kind: SinkKind = "stdout"
 
     def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
         return "stdout"
 
-    def refusal_before_create(
-        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
-    ) -> str | None:
-        # Whether --show-secrets is passed is known only to apply, which says so itself.
-        return None
-
-    def files_to_claim(
-        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
-    ) -> list[str]:
-        return list(owned_files)
+    # No refusal before a create: whether --show-secrets is passed is known only to apply,
+    # which says so itself.
 
     def deliver(
         self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
@@ -47,7 +38,7 @@ class StdoutSink:
         return SecretRecord(sink="stdout", status="delivered", location="stdout")
 
 
-class NoSink:
+class NoSink(WritesNoFiles):
     """`sink: none`: the secret is dropped on purpose; the key is still usable by whoever
     reads it from Infobip's portal."""
 
@@ -55,16 +46,6 @@ class NoSink:
 
     def location(self, spec: SecretSinkSpec, meta: KeyMeta) -> str | None:
         return None
-
-    def refusal_before_create(
-        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
-    ) -> str | None:
-        return None
-
-    def files_to_claim(
-        self, spec: SecretSinkSpec, meta: KeyMeta, owned_files: Collection[str]
-    ) -> list[str]:
-        return list(owned_files)
 
     def deliver(
         self, spec: SecretSinkSpec, secret: Secret, meta: KeyMeta, delivery: Delivery
