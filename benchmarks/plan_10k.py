@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.domain.keys import DesiredConfig, DesiredKey, LiveKey, Permission
 from infobip_iac.domain.normalize import canonical_networks
 from infobip_iac.domain.plan import Action
@@ -90,6 +91,7 @@ def cpu(step: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument(

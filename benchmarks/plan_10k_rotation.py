@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from plan_10k import NOW, build, cpu
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.rotation import RotationPolicy
 from infobip_iac.engine.plan import make_plan
@@ -35,6 +36,7 @@ def with_policy(config: DesiredConfig, *, due: int = 0) -> DesiredConfig:
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)

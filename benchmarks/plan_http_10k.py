@@ -34,6 +34,7 @@ from pathlib import Path
 from _support import adopt_all
 
 from infobip_iac.cli.main import main
+from infobip_iac.collector import tune_collector
 from infobip_iac.domain.secret import Secret
 from infobip_iac.emulator import EmulatorControl
 from infobip_iac.engine.plan import make_plan
@@ -245,4 +246,5 @@ if __name__ == "__main__":
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3, help="runs of each case (median judged)")
     arguments = parser.parse_args()
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     run(arguments.keys, max(1, arguments.runs))

@@ -45,6 +45,7 @@ from _support import (
     timed_read,
 )
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.logs import configure_logging
 
 
@@ -75,6 +76,7 @@ def measure(
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     configure_logging("warning")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100)

@@ -37,10 +37,12 @@ from _support import (
     timed_read,
 )
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.logs import configure_logging
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     configure_logging("warning")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)

@@ -33,12 +33,14 @@ from _support import (
     seed,
 )
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.logs import configure_logging
 
 MEMORY_TARGET_MB = 300
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     configure_logging("warning")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=25_000)

@@ -40,6 +40,7 @@ from _support import (
     seed,
 )
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.domain.keys import DesiredConfig, DesiredKey
 from infobip_iac.engine.apply import ApplyOptions, apply_plan
 from infobip_iac.engine.plan import make_plan
@@ -231,6 +232,7 @@ def plan_side_by_side(scratch: Path, url: Callable[[str], str], runs: int) -> No
 
 
 def main() -> None:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     configure_logging("warning")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get("INFOBIP_IAC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

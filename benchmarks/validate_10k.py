@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from infobip_iac.collector import tune_collector
 from infobip_iac.manifest import load_configuration
 
 SHARED = """\
@@ -64,6 +65,7 @@ def write_configuration(folder: Path, keys: int) -> None:
 
 
 def main() -> int:
+    tune_collector()  # as the CLI does for every command (infobip_iac.collector)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)

@@ -12,6 +12,7 @@ import click
 from infobip_iac import __version__
 from infobip_iac.cli.commands import LazyGroup
 from infobip_iac.cli.common import ENVIRONMENT_HELP, TERRAFORM_HELP
+from infobip_iac.collector import tune_collector
 from infobip_iac.errors import ConfigurationError, InfobipIacError
 from infobip_iac.interrupts import Stopped, handle_stop_signals
 from infobip_iac.redaction import redact
@@ -60,6 +61,7 @@ def _stopped(stop: Stopped) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors exit 1 (or their own code), Ctrl-C 130, SIGTERM 143, a
     crash 70."""
+    tune_collector()
     try:
         with handle_stop_signals():
             result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)

@@ -75,7 +75,6 @@ from infobip_iac.engine.rotation import (
     too_late_text,
 )
 from infobip_iac.errors import PlanError, UsageError
-from infobip_iac.gc_pause import gc_paused
 from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.state.model import ResourceState, StateDocument
 
@@ -173,18 +172,17 @@ def make_plan(
                 f"{flag} asks for new keys, and a refresh-only plan writes no key; "
                 f"drop --refresh-only or {flag}"
             )
-    with gc_paused():
-        return _make_plan(
-            config,
-            state,
-            live,
-            now=now,
-            refresh_only=refresh_only,
-            targets=targets,
-            replace=replace,
-            rotate=rotate,
-            write_limit=write_limit,
-        )
+    return _make_plan(
+        config,
+        state,
+        live,
+        now=now,
+        refresh_only=refresh_only,
+        targets=targets,
+        replace=replace,
+        rotate=rotate,
+        write_limit=write_limit,
+    )
 
 
 def _make_plan(

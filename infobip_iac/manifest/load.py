@@ -15,7 +15,6 @@ from infobip_iac.domain.keys import (
     SourceRef,
 )
 from infobip_iac.errors import ConfigurationError, Diagnostic
-from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.bounds import MAX_KEYS
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, sort_diagnostics
 from infobip_iac.manifest.lint import lint_key
@@ -55,8 +54,7 @@ def load_configuration(
     """Read the manifests at `paths` (files, or folders of `*.yaml`/`*.yml`; none means the
     current folder) as one configuration. Never raises for bad input: every problem found
     is a Diagnostic. `now` fixes the clock for the checks that depend on it."""
-    with gc_paused():
-        return _load(list(paths), allow_unknown_scopes=allow_unknown_scopes, now=_utc(now))
+    return _load(list(paths), allow_unknown_scopes=allow_unknown_scopes, now=_utc(now))
 
 
 def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> LoadResult:

@@ -48,7 +48,6 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from infobip_iac.errors import Diagnostic
-from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 from infobip_iac.manifest.plainyaml import read_plain
 
@@ -572,38 +571,37 @@ def parse_text(
     same result; `plain_style=False` always takes the full pipeline (tests compare them).
     """
     text = text.removeprefix("\ufeff")
-    with gc_paused():
-        plain = read_plain(text, plain_scalar, marks_depth=_SHALLOW) if plain_style else None
-        if plain is not None:
-            data, values, keys = plain
-            return YamlDocument(data, NodeMarks(values, keys, partial(_all_marks, text))), []
-        too_large = _scan_sizes(text, file)
-        if too_large is not None:
-            return None, [too_large]
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-        except yaml.YAMLError as error:
-            return None, [_syntax_problem(file, text, error)]
-        except RecursionError:  # pragma: no cover - only without libyaml's own depth limit
-            return None, [
-                diagnostic(
-                    file,
-                    Mark(1, 1),
-                    Code.TOO_DEEP,
-                    "the document nests too deeply to read",
-                    "a manifest needs only a few levels",
-                )
-            ]
-        finally:
-            loader.dispose()
-        if root is None:
-            return YamlDocument(None, NodeMarks()), []
-        builder = _Builder(file)
-        try:
-            data = builder.build(root, (), 0)
-        except _StopBuildingError as stop:
-            return None, [*builder.problems, stop.diagnostic]
+    plain = read_plain(text, plain_scalar, marks_depth=_SHALLOW) if plain_style else None
+    if plain is not None:
+        data, values, keys = plain
+        return YamlDocument(data, NodeMarks(values, keys, partial(_all_marks, text))), []
+    too_large = _scan_sizes(text, file)
+    if too_large is not None:
+        return None, [too_large]
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as error:
+        return None, [_syntax_problem(file, text, error)]
+    except RecursionError:  # pragma: no cover - only without libyaml's own depth limit
+        return None, [
+            diagnostic(
+                file,
+                Mark(1, 1),
+                Code.TOO_DEEP,
+                "the document nests too deeply to read",
+                "a manifest needs only a few levels",
+            )
+        ]
+    finally:
+        loader.dispose()
+    if root is None:
+        return YamlDocument(None, NodeMarks()), []
+    builder = _Builder(file)
+    try:
+        data = builder.build(root, (), 0)
+    except _StopBuildingError as stop:
+        return None, [*builder.problems, stop.diagnostic]
     return YamlDocument(data, builder.marks), builder.problems
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pytest
 
-from infobip_iac.gc_pause import gc_paused
 from infobip_iac.manifest.yamlload import (
     MAX_FILE_BYTES,
     Mark,
@@ -177,12 +175,3 @@ def test_large_and_unreadable_files_are_refused(tmp_path: Path) -> None:
     big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
     assert [p.code for p in parse_file(big, "big.yaml")[1]] == ["E102"]
     assert [p.code for p in parse_file(tmp_path, "folder")[1]] == ["E110"]
-
-
-def test_gc_pause_nests_and_resumes() -> None:
-    assert gc.isenabled()
-    with gc_paused():
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
