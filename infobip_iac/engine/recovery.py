@@ -19,6 +19,8 @@ lost: the apply that follows looks for it once more when it ends and revokes a k
 (or, should the planner adopt such a key by name, records its secret as lost).
 `preview_interrupted_creates` gives plan the same state without saving anything, so that
 the plan a reviewer reads (and saves) is the plan apply carries out after its recovery.
+`keys_made_by` and `keep_for_revoke` are the finding and the recording both share with the
+apply's own look for its unanswered creates when it ends (`engine.settling`).
 """
 
 from __future__ import annotations
@@ -27,14 +29,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from infobip_iac.domain.keys import deposed_address
-from infobip_iac.engine.apply import ApplyEvent, EventKind
+from infobip_iac.domain.keys import LiveKey, deposed_address
+from infobip_iac.engine.apply_outcome import ApplyEvent, EventKind
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.state.backend import Store
 from infobip_iac.state.journal import PendingCreate
 from infobip_iac.state.model import StateDocument
 
-__all__ = ["preview_interrupted_creates", "recover_interrupted_creates"]
+__all__ = [
+    "keep_for_revoke",
+    "keys_made_by",
+    "preview_interrupted_creates",
+    "recover_interrupted_creates",
+]
 
 
 def recover_interrupted_creates(
@@ -73,7 +80,7 @@ def recover_interrupted_creates(
     if in_flight_for > 0:
         # Infobip may commit a dead holder's create later than the client would have
         # waited for its answer (a server that holds the request): one not seen yet stays
-        # in the journal, for this apply to look for again (see engine.apply).
+        # in the journal, for this apply to look for again (see engine.settling).
         seen = {note.entry for note in found.notes}
         journal.keep_unsettled([entry for entry in pending if entry not in seen])
     else:
@@ -163,13 +170,9 @@ def _recovered(
     known = set(updated.by_key_id())
     notes: list[_Found] = []
     for entry in pending:
-        for key in service.find_by_name(entry.account, entry.name):
-            if key.id in known or not entry.may_have_made(key):
-                continue
-            address = deposed_address(entry.address, key.id)
-            updated.resources[address] = entry.orphan_entry(key)
+        for key in keys_made_by(service, entry, known):
             known.add(key.id)
-            notes.append(_Found(entry, key.id, key.name, address))
+            notes.append(_Found(entry, key.id, key.name, keep_for_revoke(updated, entry, key)))
     if notes and not store.exists():
         # No state was ever written: the first one takes the lineage of the apply that
         # journaled the create, which a preview can know as well as recovery does.
@@ -177,3 +180,21 @@ def _recovered(
         if lineage is not None:
             updated.lineage = lineage
     return _Recovery(updated, notes)
+
+
+def keys_made_by(service: KeyService, entry: PendingCreate, known: set[str]) -> list[LiveKey]:
+    """The live keys `entry`'s create may have made, less those whose id is in `known`
+    (keys a state entry or the plan already accounts for)."""
+    return [
+        key
+        for key in service.find_by_name(entry.account, entry.name)
+        if key.id not in known and entry.may_have_made(key)
+    ]
+
+
+def keep_for_revoke(state: StateDocument, entry: PendingCreate, key: LiveKey) -> str:
+    """Record `key`, which nobody holds the secret of, at a deposed address of its own
+    (no manifest declares it, so the next plan revokes it); returns that address."""
+    address = deposed_address(entry.address, key.id)
+    state.resources[address] = entry.orphan_entry(key)
+    return address

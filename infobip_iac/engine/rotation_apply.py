@@ -1,9 +1,9 @@
 """What apply records for a rotation: when the predecessor is to be revoked.
 
-The successor is created and its secret delivered as any create (engine.apply, through the
-create journal and the sink registry); the predecessor then waits in state at its deposed
-address with `revoke_after`, counted from Infobip's clock at the successor's creation, so
-that a plan applied later still gives users of the key the whole overlap.
+The successor is created and its secret delivered as any create (engine.creates, through
+the create journal and the sink registry); the predecessor then waits in state at its
+deposed address with `revoke_after`, counted from Infobip's clock at the successor's
+creation, so that a plan applied later still gives users of the key the whole overlap.
 """
 
 from __future__ import annotations

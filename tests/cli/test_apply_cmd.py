@@ -416,16 +416,16 @@ def test_a_state_write_failing_after_a_delivery_says_the_secret_was_delivered(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws.write(FILE_SINK_KEY)
-    from infobip_iac.engine import apply as apply_module
+    from infobip_iac.engine import delivery as delivery_module
 
-    real = apply_module.deliver
+    real = delivery_module.deliver
 
     def deliver_then_fill_the_disk(*args: object, **kwargs: object) -> object:
         record = real(*args, **kwargs)  # type: ignore[arg-type]
         _full_disk_for(monkeypatch, ws.state_path)
         return record
 
-    monkeypatch.setattr(apply_module, "deliver", deliver_then_fill_the_disk)
+    monkeypatch.setattr(delivery_module, "deliver", deliver_then_fill_the_disk)
     failed = ws.apply()
     monkeypatch.undo()
     (key,) = ws.live().values()

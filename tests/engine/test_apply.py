@@ -27,7 +27,7 @@ from infobip_iac.domain.keys import (
 )
 from infobip_iac.domain.plan import Action, Plan
 from infobip_iac.domain.secret import Secret
-from infobip_iac.engine import apply as apply_module
+from infobip_iac.engine import delivery as delivery_module
 from infobip_iac.engine.apply import (
     ApplyEvent,
     ApplyOptions,
@@ -706,7 +706,7 @@ def test_a_lost_secret_is_reported_in_one_sentence_without_repeating_itself(
     def refuse(spec: SecretSinkSpec, secret: Secret, meta: Any, **_: Any) -> Any:
         raise SecretSinkError("give the program and its arguments as a list.")
 
-    monkeypatch.setattr(apply_module, "deliver", refuse)
+    monkeypatch.setattr(delivery_module, "deliver", refuse)
 
     harness.apply(config(declared("a", secret=sink_to(tmp_path))))
 
@@ -728,7 +728,7 @@ def test_a_second_stop_signal_during_delivery_reports_the_lost_secret(
     def interrupted(*_: Any, **__: Any) -> Any:
         raise Stopped(signal.SIGINT)
 
-    monkeypatch.setattr(apply_module, "deliver", interrupted)
+    monkeypatch.setattr(delivery_module, "deliver", interrupted)
 
     with pytest.raises(Stopped):
         harness.apply(config(declared("a", secret=sink_to(tmp_path)), declared("b")))
