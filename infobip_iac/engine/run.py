@@ -17,9 +17,15 @@ from typing import Protocol
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.plan import Action, Plan, Reason
-from infobip_iac.engine.apply import ApplyEvent, ApplyOptions, ApplyResult, apply_plan
+from infobip_iac.engine.apply import (
+    ApplyEvent,
+    ApplyOptions,
+    ApplyResult,
+    apply_plan,
+    check_apply_guard_rails,
+)
 from infobip_iac.engine.attribution import AuditLogReader, attribute_drift
-from infobip_iac.engine.guard_rails import check_guard_rails, sink_refusals
+from infobip_iac.engine.guard_rails import sink_refusals
 from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, make_plan
 from infobip_iac.engine.recovery import preview_interrupted_creates, recover_interrupted_creates
 from infobip_iac.engine.refresh import ReadAhead, read_live_keys
@@ -246,14 +252,7 @@ def run_apply(request: ApplyRequest, hooks: RunHooks) -> ApplyOutcome:
                 )
                 return ApplyOutcome(result, planned, quiet=True)
             # apply_plan checks these too; here they refuse before a `yes`, not after one.
-            check_guard_rails(
-                planned,
-                state,
-                max_writes=options.max_writes,
-                max_revokes=planned.max_revokes,
-                allow_revokes=options.allow_revokes,
-                show_secrets=options.show_secrets,
-            )
+            check_apply_guard_rails(planned, state, options)
             if not request.auto_approve and not hooks.approve():
                 return ApplyOutcome(None, planned)
         if planned.configuration:
