@@ -61,7 +61,7 @@ from infobip_iac.engine.state_only import (
     record_state_only_effects,
     refresh_state,
 )
-from infobip_iac.engine.writes import Writes
+from infobip_iac.engine.writes import Writes, verb
 from infobip_iac.errors import StateError, StateLockLostError
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.interrupts import critical
@@ -124,13 +124,8 @@ class _Step:
     action: Action  # CREATE, UPDATE or REVOKE (a replace is a create, later a revoke)
     change: ResourceChange
 
-    @property
-    def verb(self) -> str:
-        """The step as messages name it: Infobip cannot delete, so REVOKE is `revoke`."""
-        return "revoke" if self.action is Action.REVOKE else self.action.value
-
     def describe(self) -> str:
-        return f"{self.verb} {self.change.address}"
+        return f"{verb(self.action)} {self.change.address}"
 
 
 def _steps(plan: Plan) -> list[_Step]:

@@ -145,7 +145,7 @@ class Creates:
             try:
                 created = self.writes.send(
                     change,
-                    "create",
+                    Action.CREATE,
                     lambda: self.service.create_key(change.account, write),
                     refused_again=True,
                 )

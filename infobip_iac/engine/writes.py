@@ -30,7 +30,7 @@ from infobip_iac.errors import (
 from infobip_iac.infobip.api import KeyService
 from infobip_iac.logs import get_logger
 
-__all__ = ["Writes"]
+__all__ = ["Writes", "verb"]
 
 # 502 and 504 come from a gateway whose upstream may still be at work: never sent again
 # blindly (see engine.creates).
@@ -49,7 +49,7 @@ class Writes:
     def send(
         self,
         change: ResourceChange,
-        verb: str,
+        action: Action,
         send: Callable[[], T],
         *,
         account: str = "",
@@ -64,7 +64,8 @@ class Writes:
         failed and repeated ones too (Infobip's limit counts requests), and the state
         keeps the tally (`account` is where the key lives, when not the change's)."""
         self.ledger.store.check_lock()
-        log.debug("infobip write", verb=verb, address=change.address, key_id=change.key_id)
+        said = verb(action)
+        log.debug("infobip write", verb=said, address=change.address, key_id=change.key_id)
         before = self.service.write_requests()
         try:
             answer = send()
@@ -75,13 +76,13 @@ class Writes:
             self._count_requests(account or change.account, before, save=True)
             if refused_again and refused.status not in _GATEWAY_STATUSES:
                 raise
-            self.ledger.fail(change, f"{verb} {change.address} failed: {refused}")
+            self.ledger.fail(change, f"{said} {change.address} failed: {refused}")
         except RateLimitedError as limited:
             self._count_requests(account or change.account, before, save=True)
-            self._stopped_by_limit(change, verb, limited)
+            self._stopped_by_limit(change, action, limited)
         except InfobipApiError as error:
             self._count_requests(account or change.account, before, save=True)
-            self.ledger.fail(change, f"{verb} {change.address} failed: {error}")
+            self.ledger.fail(change, f"{said} {change.address} failed: {error}")
         self._count_requests(account or change.account, before)
         return answer
 
@@ -121,7 +122,7 @@ class Writes:
             change,
             key_id,
             KeyWrite(enabled=False),
-            verb="revoke",
+            action=Action.REVOKE,
             account=self._account_of(change, key_id),
         )
         self.ledger.result.revoked += 1
@@ -140,7 +141,7 @@ class Writes:
         key_id: str,
         write: KeyWrite,
         *,
-        verb: str = "update",
+        action: Action = Action.UPDATE,
         account: str | None = None,
     ) -> LiveKey:
         """PUT once. A PUT repeats harmlessly, but each try costs one of the day's writes,
@@ -152,7 +153,7 @@ class Writes:
             try:
                 return self.send(
                     change,
-                    verb,
+                    action,
                     lambda: self.service.update_key(key_id, account=where, write=write),
                     account=where,
                 )
@@ -161,7 +162,7 @@ class Writes:
                 if live is not None and write_landed(write, live):
                     return live
                 if attempt == 2:
-                    self.ledger.fail(change, f"{verb} {change.address} got no answer twice")
+                    self.ledger.fail(change, f"{verb(action)} {change.address} got no answer twice")
         raise AssertionError("unreachable: the last attempt returns or fails")
 
     def _account_of(self, change: ResourceChange, key_id: str) -> str:
@@ -210,7 +211,7 @@ class Writes:
             self.ledger.save()
 
     def _stopped_by_limit(
-        self, change: ResourceChange, verb: str, limited: RateLimitedError
+        self, change: ResourceChange, action: Action, limited: RateLimitedError
     ) -> NoReturn:
         result = self.ledger.result
         result.stopped_by_limit = True
@@ -228,11 +229,16 @@ class Writes:
                 EventKind.STOPPED,
                 change.address,
                 f"Infobip's daily write limit of {describe_account(change.account)} was reached at "
-                f"{verb} {change.address}; what was done is saved in state. Run apply "
+                f"{verb(action)} {change.address}; what was done is saved in state. Run apply "
                 f"again {when}",
             )
         )
         raise StopApplyError
+
+
+def verb(action: Action) -> str:
+    """A write as messages name it: Infobip cannot delete, so REVOKE is `revoke`."""
+    return "revoke" if action is Action.REVOKE else action.value
 
 
 def write_landed(write: KeyWrite, live: LiveKey) -> bool:

@@ -1,7 +1,7 @@
 """The seams between apply's parts that the end-to-end tests of test_apply reach only
 through a whole apply: the guard rails a caller checks before approval, the finding and
 recording of keys an unanswered create made (shared by recovery and settling), the
-ledger's saves, and the read-back test of a PUT."""
+ledger's saves, the read-back test of a PUT, and the words messages use for a write."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from builders import NOW, config, declared
 
 from engine.test_apply import Harness, harness, plan_for
 from infobip_iac.domain.keys import KeyWrite, deposed_address
+from infobip_iac.domain.plan import Action
 from infobip_iac.engine.apply import ApplyOptions, check_apply_guard_rails
 from infobip_iac.engine.apply_outcome import ApplyEvent
 from infobip_iac.engine.ledger import Ledger
 from infobip_iac.engine.recovery import keep_for_revoke, keys_made_by
-from infobip_iac.engine.writes import write_landed
+from infobip_iac.engine.writes import verb, write_landed
 from infobip_iac.errors import ApplyRefusedError
 from infobip_iac.state.journal import PendingCreate
 
@@ -102,3 +103,11 @@ def test_a_put_has_landed_when_every_field_it_sends_holds_live(harness: Harness)
     assert write_landed(KeyWrite(enabled=True), key)
     assert not write_landed(KeyWrite(enabled=False), key)
     assert write_landed(KeyWrite(enabled=True, valid_for=timedelta(days=1)), key)
+
+
+def test_a_write_is_named_by_its_action_and_a_revoke_is_not_a_delete() -> None:
+    assert [verb(a) for a in (Action.CREATE, Action.UPDATE, Action.REVOKE)] == [
+        "create",
+        "update",
+        "revoke",
+    ]
