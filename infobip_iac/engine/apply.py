@@ -158,7 +158,7 @@ class _Run:
         self.writes = Writes(self.ledger, service)
         self.settling = Settling(self.ledger, service, plan, self.writes)
         self.creates = Creates(
-            plan,
+            plan=plan,
             ledger=self.ledger,
             service=service,
             writes=self.writes,

@@ -13,7 +13,7 @@ apply, its secret undelivered, and its journal entry has the next apply revoke i
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from infobip_iac.domain.keys import KeyWrite, LiveKey, SecretSinkSpec, deposed_address
@@ -50,23 +50,16 @@ _CREATE_REFUSALS = 4
 log = get_logger(__name__)
 
 
+@dataclass(eq=False)
 class Creates:
-    def __init__(
-        self,
-        plan: Plan,
-        *,
-        ledger: Ledger,
-        service: KeyService,
-        writes: Writes,
-        delivery: Delivery,
-        settling: Settling,
-    ) -> None:
-        self.plan = plan
-        self.ledger = ledger
-        self.service = service
-        self.writes = writes
-        self.delivery = delivery
-        self.settling = settling
+    """The create steps of one apply, and the parts of it they use."""
+
+    plan: Plan
+    ledger: Ledger
+    service: KeyService
+    writes: Writes
+    delivery: Delivery
+    settling: Settling
 
     def create(self, change: ResourceChange) -> None:
         if change.write is None:
