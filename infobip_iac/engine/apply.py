@@ -7,7 +7,7 @@ key's secret to its sink), `engine.settling` (creates whose outcome is unknown),
 `engine.ledger` (the state saved after each step, the result, the events) and
 `engine.apply_outcome` (the options, events and result callers see).
 
-The rules this module keeps (SPEC §2, §4, §5):
+The rules an apply keeps, whichever part carries them out (SPEC §2, §4, §5):
 - Guard rails refuse the whole apply before the first write: too many writes for the day,
   too many revokes, a `prevent_revoke` key about to be revoked, a `stdout` sink without
   `--show-secrets`, a saved plan that has gone stale.
