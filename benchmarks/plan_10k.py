@@ -13,6 +13,7 @@ import resource
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +64,7 @@ def build(
         )
         if i % 2 and unlike:
             own = canonical_networks([f"172.16.{i // 250 % 250}.{i % 250}"])
-            have = have.model_copy(update={"allowed_ips": own})
+            have = replace(have, allowed_ips=own)
         elif i % 2:
             variant = i // 2 % 4
             changed: dict[str, Any] = [
@@ -72,7 +73,7 @@ def build(
                 {"name": f"Old key {i}"},
                 {"valid_to": valid_to + timedelta(days=30)},
             ][variant]
-            have = have.model_copy(update=changed)
+            have = replace(have, **changed)
         desired[address] = want
         live.append(have)
         records[address] = ResourceState(

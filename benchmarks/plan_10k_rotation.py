@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import replace
 from datetime import timedelta
 
 from plan_10k import NOW, build, cpu
@@ -29,10 +30,10 @@ def with_policy(config: DesiredConfig, *, due: int = 0) -> DesiredConfig:
     """Every key under POLICY; the first `due` keys under a policy that makes them due."""
     due_now = RotationPolicy(every=timedelta(hours=1), before_expiry=None, overlap=POLICY.overlap)
     keys = {
-        address: key.model_copy(update={"rotation": due_now if index < due else POLICY})
+        address: replace(key, rotation=due_now if index < due else POLICY)
         for index, (address, key) in enumerate(config.keys.items())
     }
-    return config.model_copy(update={"keys": keys})
+    return replace(config, keys=keys)
 
 
 def main() -> None:

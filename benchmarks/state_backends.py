@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,7 @@ def _apply_creates(
     stored = store.write(state)
     # Names unique per run, so each apply creates all of them.
     config = DesiredConfig(
-        keys={
-            a: k.model_copy(update={"name": f"{k.name} {uuid.uuid4().hex[:6]}"})
-            for a, k in desired.items()
-        }
+        keys={a: replace(k, name=f"{k.name} {uuid.uuid4().hex[:6]}") for a, k in desired.items()}
     )
     with client(base_url) as service:
         plan = make_plan(

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
-from infobip_iac.domain.plan import PLAN_FORMAT_VERSION, Plan
+from infobip_iac.domain.plan import PLAN_FORMAT_VERSION, Plan, value_types
 from infobip_iac.errors import UsageError
 from infobip_iac.render.json import plan_document
 from infobip_iac.state.files import sweep_temp_files, write_atomically
@@ -29,6 +30,21 @@ _EMBEDDED = "infobip_iac"
 _SAVED_PLAN_FIELDS = ("format_version", _EMBEDDED)
 
 
+@cache
+def _plan_adapter() -> TypeAdapter[Plan]:
+    """The plan file's reader and writer of the embedded `Plan`, built on first use.
+
+    The plan stays a plain dataclass (domain/plan.py): pydantic validates and dumps stdlib
+    dataclasses from their annotations, so this edge needs no copy of the plan's fields,
+    and a saved file keeps the keys and values it had when `Plan` was a pydantic model.
+    Building the validator costs a command that never saves or reads a plan nothing.
+    Every value type in a plan refuses a field it does not have, as the file format always
+    did: said here, at the edge, rather than in the domain."""
+    for value_type in value_types(Plan):
+        with_config(ConfigDict(extra="forbid"))(value_type)
+    return TypeAdapter(Plan)
+
+
 def _digest(embedded: Any) -> str:
     text = json.dumps(embedded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -38,7 +54,7 @@ def write_plan_file(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Save `plan` for `apply PLANFILE`, mode 0600: written whole or not at all, and
     durable once this returns (state/files.write_atomically)."""
     target = Path(path)
-    embedded = plan.model_dump(mode="json")
+    embedded = _plan_adapter().dump_python(plan, mode="json")
     document = plan_document(plan)
     document[_EMBEDDED] = {
         "plan_format": PLAN_FORMAT_VERSION,
@@ -84,7 +100,7 @@ def read_plan_file(path: str | os.PathLike[str]) -> Plan:
     if section.get("digest") != _digest(section["plan"]):
         raise UsageError(f"{source} is corrupt or was edited (its digest does not match); {remake}")
     try:
-        plan = Plan.model_validate(section["plan"])
+        plan = _plan_adapter().validate_python(section["plan"])
     except ValidationError as error:
         raise UsageError(
             f"{source} holds a plan this infobip-iac cannot read "

@@ -6,6 +6,7 @@ renderer and plan-file tests share. One place that knows how to make a consisten
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -168,7 +169,7 @@ def busy_plan() -> Plan:
         scopes=frozenset({"account-management:manage", "a:read", "b:read"}),
     )
     disabled = desired("paused", enabled=False)
-    paused_key = matching(disabled.model_copy(update={"enabled": True}), "P1")
+    paused_key = matching(replace(disabled, enabled=True), "P1")
     rotated = desired("rotated")
     rotated_key = matching(rotated, "R1")
     adopted = desired("adopted")
@@ -202,7 +203,7 @@ def busy_plan() -> Plan:
         moved_key,
         old_batch_key,
         forgotten_key,
-        drifted_key.model_copy(update={"allowed_ips": frozenset({"0.0.0.0/0"})}),
+        replace(drifted_key, allowed_ips=frozenset({"0.0.0.0/0"})),
         live("U1", "stranger"),
     )
     declared = config(
@@ -251,7 +252,7 @@ def large_plan(changes: int, unmanaged: int, *, revoke_every: int = 3) -> Plan:
         if kind == 0:
             continue  # a create
         current = matching(
-            key.model_copy(update={"enabled": True}),
+            replace(key, enabled=True),
             f"K{index:031d}",
             name=key.name if kind == 2 else f"{key.name} (old)",
         )

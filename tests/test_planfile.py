@@ -103,6 +103,33 @@ def test_a_consistent_but_unreadable_embedded_plan_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (lambda plan: plan, r"cannot read .*\(1 problem\(s\), first at surprise\)"),
+        (lambda plan: plan["changes"][0], r"cannot read .*changes\.0\.surprise"),
+        (
+            lambda plan: next(c["write"] for c in plan["changes"] if c["write"]),
+            r"cannot read .*changes\.\d+\.write\.surprise",
+        ),
+    ],
+    ids=["plan", "change", "write"],
+)
+def test_an_embedded_plan_with_a_field_it_does_not_have_is_refused(
+    busy_plan: Plan, tmp_path: Path, where: Any, message: str
+) -> None:
+    # The plan is a plain dataclass; the file's edge still refuses what it does not know.
+    def edit(document: dict[str, Any]) -> None:
+        section = document["infobip_iac"]
+        where(section["plan"])["surprise"] = 1
+        section["digest"] = _digest(section["plan"])
+
+    target = _save(busy_plan, tmp_path, edit)
+
+    with pytest.raises(UsageError, match=message):
+        read_plan_file(target)
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [(b"not json {", "not JSON"), (b"\xff\xfe", "not UTF-8"), (b"[1, 2]", "not a saved plan")],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -104,7 +105,7 @@ def load_configuration(
         for diagnostic in diagnostics:
             click.echo(diagnostic.render(), err=True)
     warnings = tuple(d.one_line() for d in diagnostics if d.severity == "warning")
-    return config.model_copy(update={"warnings": warnings}) if warnings else config
+    return replace(config, warnings=warnings) if warnings else config
 
 
 class ReadReporter:

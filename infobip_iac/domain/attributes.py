@@ -113,7 +113,7 @@ def _link_list(links: Collection[Any]) -> list[dict[str, Any]]:
     # Links are PlatformLinks (domain/keys.py, which reads this table): sorted by their key.
     if not links:
         return []  # most keys link nothing
-    return [link.model_dump(exclude_none=True) for link in sorted(links, key=link_order)]
+    return [link.as_json() for link in sorted(links, key=link_order)]
 
 
 def link_order(link: Any) -> Any:

@@ -14,11 +14,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from infobip_iac.domain.attributes import MANAGED_ATTRIBUTES, json_value, sorted_texts
 from infobip_iac.domain.normalize import LATEST_INSTANT, format_instant, sorted_networks
@@ -93,13 +92,6 @@ def deposed_address(address: str, key_id: str) -> str:
     return f"{address}#deposed-{key_id}"
 
 
-class _Frozen(BaseModel):
-    # defer_build: a model's validator and serializer are built on its first use, not at
-    # import. Most are built by domain.trusted, which needs neither, and a command's start
-    # should not pay for the ones it never validates or dumps.
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
 class Permission(StrEnum):
     """Infobip's key permissions; the manifest's schema lists these values."""
 
@@ -112,7 +104,8 @@ class Permission(StrEnum):
 DEFAULT_PERMISSIONS = frozenset({Permission.PUBLIC_API})
 
 
-class SourceRef(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceRef:
     """Where a declaration stands in the manifests (1-based line and column)."""
 
     file: str
@@ -123,7 +116,8 @@ class SourceRef(_Frozen):
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class PlatformLink(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlatformLink:
     """A CPaaS X application/entity link; `key` is server-assigned and never compared."""
 
     application_id: str
@@ -135,8 +129,18 @@ class PlatformLink(_Frozen):
     def sort_key(self) -> tuple[str, str, str]:
         return (self.application_id, self.entity_id or "", self.action or "")
 
+    def as_json(self) -> dict[str, str]:
+        """The link as plan JSON and state write it: its fields in order, unset ones left out."""
+        shown = {"application_id": self.application_id}
+        if self.entity_id is not None:
+            shown["entity_id"] = self.entity_id
+        if self.action is not None:
+            shown["action"] = self.action
+        return shown
 
-class SecretSinkSpec(_Frozen):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretSinkSpec:
     """Where a new key's secret goes. Never holds the secret itself.
 
     `base_dir` is the folder of the manifest that declared the sink: relative `path`s
@@ -151,12 +155,14 @@ class SecretSinkSpec(_Frozen):
     base_dir: str = "."
 
 
-class Lifecycle(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle:
     prevent_revoke: bool = False
     ignore_changes: frozenset[str] = frozenset()
 
 
-class DesiredKey(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredKey:
     """One key as the configuration wants it, with defaults, scope sets and roles resolved.
 
     `valid_from`/`valid_to` of None mean "the server's default at creation, not managed
@@ -190,7 +196,8 @@ class DesiredKey(_Frozen):
 _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
-class LiveKey(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveKey:
     """One key as Infobip reports it. The client never puts `apiKeySecret` here.
 
     A value the tool does not know (a permission such as `ALL`, an IP range such as
@@ -234,7 +241,8 @@ class LiveKey(_Frozen):
         return hashlib.sha256(_FINGERPRINT_JSON.encode(body).encode()).hexdigest()
 
 
-class KeyWrite(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyWrite:
     """The body of one create (POST) or update (PUT). A field left None is not sent.
 
     `valid_for` is the declared relative validity of a create, kept for state to record;
@@ -261,13 +269,20 @@ class KeyWrite(_Frozen):
         if self.valid_for is None:
             return self
         if self.valid_to is not None:
-            return self.model_copy(update={"valid_for": None})
+            return replace(self, valid_for=None)
         start = self.valid_from or now()
         # A validated manifest keeps valid_from + valid_for within RFC 3339's years, and
         # valid_for within 100y; only a clock past 9899 could carry the sum further. Such an
         # end is written as the last instant RFC 3339 has, not left to overflow mid-apply.
         end = start + self.valid_for if self.valid_for <= LATEST_INSTANT - start else LATEST_INSTANT
-        return self.model_copy(update={"valid_to": end, "valid_for": None})
+        return replace(self, valid_to=end, valid_for=None)
+
+    def sent(self) -> dict[str, Any]:
+        """What the request carries, by attribute name: every field this write sets but
+        `valid_for`, which is never sent."""
+        return {
+            name: value for name in MANAGED_ATTRIBUTES if (value := getattr(self, name)) is not None
+        }
 
     def update_steps(self) -> tuple[KeyWrite, ...]:
         """The PUTs that make this update, in order: Infobip's spec forbids one body to
@@ -278,7 +293,7 @@ class KeyWrite(_Frozen):
         if self.platform is None or (self.permissions is None and self.scopes is None):
             return (self,)
         grants = KeyWrite(permissions=self.permissions, scopes=self.scopes)
-        rest = self.model_copy(update={"permissions": None, "scopes": None})
+        rest = replace(self, permissions=None, scopes=None)
         if self.platform:
             return (grants, rest)
         if not self.scopes and (self.permissions or DEFAULT_PERMISSIONS) == DEFAULT_PERMISSIONS:
@@ -286,23 +301,26 @@ class KeyWrite(_Frozen):
         return (rest, grants)
 
 
-class MovedBlock(_Frozen):
-    from_address: str = Field(alias="from")
-    to_address: str = Field(alias="to")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MovedBlock:
+    """A `moved` block: the key at `from_address` is now declared at `to_address`."""
+
+    from_address: str
+    to_address: str
     source: SourceRef | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportBlock:
+    """An `imports` block: the live key `key_id` is adopted at `to_address`."""
 
-class ImportBlock(_Frozen):
-    to_address: str = Field(alias="to")
-    key_id: str = Field(alias="id")
+    to_address: str
+    key_id: str
     source: SourceRef | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-
-class Policy(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
     """Guard rails of one configuration (SPEC §1 `policy`)."""
 
     max_validity: timedelta | None = None
@@ -314,17 +332,18 @@ class Policy(_Frozen):
     unknown_scopes: Literal["error", "warn"] = "error"
 
 
-class DesiredConfig(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredConfig:
     """A whole validated configuration: every key by address, plus the blocks around them."""
 
-    keys: dict[str, DesiredKey] = {}
+    keys: dict[str, DesiredKey] = field(default_factory=dict)
     policy: Policy = Policy()
     moved: tuple[MovedBlock, ...] = ()
     imports: tuple[ImportBlock, ...] = ()
     files: tuple[str, ...] = ()
     # Where the manifests write `account:`, by account reference, in file order: an
     # account Infobip refuses is an error of that line (a file without one writes none).
-    account_sources: dict[str, tuple[SourceRef, ...]] = {}
+    account_sources: dict[str, tuple[SourceRef, ...]] = field(default_factory=dict)
     # What validation warned of, one line each (Diagnostic.one_line): a plan made from this
     # configuration carries them to every output (text, JSON, markdown, saved plan).
     warnings: tuple[str, ...] = ()

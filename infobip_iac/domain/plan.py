@@ -21,11 +21,10 @@ Rules the planner keeps (and tests check):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal, get_args, get_type_hints
 
 from infobip_iac.domain.keys import KeyWrite, SecretSinkSpec
 
@@ -43,16 +42,10 @@ __all__ = [
     "RotationNote",
     "UnmanagedKey",
     "WaitingPredecessor",
+    "value_types",
 ]
 
 PLAN_FORMAT_VERSION = 1
-
-
-class _Frozen(BaseModel):
-    # defer_build: a model's validator and serializer are built on its first use, not at
-    # import. Most are built by domain.trusted, which needs neither, and a command's start
-    # should not pay for the ones it never validates or dumps.
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Action(StrEnum):
@@ -103,7 +96,8 @@ class Reason(StrEnum):
     NONE = "none"
 
 
-class AttributeChange(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttributeChange:
     """One attribute's difference. For set attributes, `added`/`removed` list the members
     that differ and `unchanged` counts the rest (renderers fold those)."""
 
@@ -116,7 +110,8 @@ class AttributeChange(_Frozen):
     sensitive: bool = False
 
 
-class RotationNote(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RotationNote:
     """Why a key is rotated now, and what becomes of its predecessor."""
 
     due: str  # "expires in 9 days", "92 days old", "requested"
@@ -125,7 +120,8 @@ class RotationNote(_Frozen):
     revoke_predecessor_after: datetime  # planned; apply records it from Infobip's clock
 
 
-class DeferredRotation(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeferredRotation:
     """A rotation due now that today's write budget could not take."""
 
     address: str
@@ -135,7 +131,8 @@ class DeferredRotation(_Frozen):
     valid_to: datetime | None
 
 
-class WaitingPredecessor(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingPredecessor:
     """A rotated key's predecessor, enabled until its overlap ends."""
 
     address: str
@@ -143,7 +140,8 @@ class WaitingPredecessor(_Frozen):
     revoke_after: datetime
 
 
-class ResourceChange(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceChange:
     address: str
     account: str
     name: str
@@ -187,7 +185,8 @@ class ResourceChange(_Frozen):
         )
 
 
-class ChangeAuthor(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeAuthor:
     """Who last wrote a key, as Infobip's audit log tells it (any field may be missing)."""
 
     username: str | None = None
@@ -196,7 +195,8 @@ class ChangeAuthor(_Frozen):
     action: str | None = None  # the audit log's word: Update, Create, Disable, ...
 
 
-class DriftItem(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftItem:
     """A managed key that changed on Infobip since the tool last wrote it."""
 
     address: str
@@ -208,7 +208,8 @@ class DriftItem(_Frozen):
     changed_by: ChangeAuthor | None = None
 
 
-class UnmanagedKey(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnmanagedKey:
     """An enabled live key in neither state nor configuration."""
 
     account: str
@@ -217,7 +218,8 @@ class UnmanagedKey(_Frozen):
     disposition: Literal["report", "revoke"]
 
 
-class AccountRead(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountRead:
     """How one account's live keys were read: the plan says when a read was incomplete or
     needed the paging-limit workaround."""
 
@@ -228,7 +230,8 @@ class AccountRead(_Frozen):
     notes: tuple[str, ...] = ()
 
 
-class Plan(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
     format_version: int = PLAN_FORMAT_VERSION
     tool_version: str = ""
     created_at: datetime
@@ -254,11 +257,12 @@ class Plan(_Frozen):
     configuration: tuple[str, ...] = ()
     # By account reference, what is left of today's `write_limit` (Infobip's day), where
     # the state records write requests sent today; other accounts have the whole limit.
-    writes_left: dict[str, int] = {}
+    writes_left: dict[str, int] = field(default_factory=dict)
     # Staleness guards for saved plans.
     state_lineage: str | None = None
     state_serial: int | None = None
-    fingerprints: dict[str, str] = {}  # live key id -> LiveKey.fingerprint() at plan time
+    # live key id -> LiveKey.fingerprint() at plan time
+    fingerprints: dict[str, str] = field(default_factory=dict)
     # policy.max_revokes of the configuration, so a saved plan keeps that guard rail.
     max_revokes: int | None = None
     # With `targets`: how many keys outside them a plan without --target would change, so
@@ -302,3 +306,24 @@ class Plan(_Frozen):
     def applyable(self) -> bool:
         """True when applying would change anything: keys, or (refresh-only) the state."""
         return self.has_changes or (self.refresh_only and bool(self.drift))
+
+
+def value_types(root: type) -> list[type]:
+    """`root` and every dataclass its fields can hold, at any depth: for `Plan`, every
+    shape a saved plan file holds (planfile.py reads them all)."""
+    found: list[type] = []
+    pending = [root]
+    while pending:
+        current = pending.pop()
+        if current in found:
+            continue
+        found.append(current)
+        hints = get_type_hints(current)
+        for item in fields(current):
+            parts = [hints[item.name]]
+            while parts:
+                part = parts.pop()
+                parts.extend(get_args(part))
+                if isinstance(part, type) and is_dataclass(part):
+                    pending.append(part)
+    return found

@@ -9,6 +9,7 @@ key in the plan. Attribution only adds to drift already found: when the log cann
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from infobip_iac.domain.plan import ChangeAuthor, DriftItem, Plan
@@ -60,10 +61,10 @@ def attribute_drift(plan: Plan, reader: AuditLogReader | None) -> Plan:
     try:
         entries = reader.key_audit_log()
     except PermissionDeniedError:
-        return plan.model_copy(update={"attribution_unavailable": NO_PERMISSION})
+        return replace(plan, attribution_unavailable=NO_PERMISSION)
     except InfobipIacError as error:
         reason = f"the audit log could not be read ({error})"
-        return plan.model_copy(update={"attribution_unavailable": reason})
+        return replace(plan, attribution_unavailable=reason)
     names = _names(plan)
     drift = []
     for item in plan.drift:
@@ -78,5 +79,5 @@ def attribute_drift(plan: Plan, reader: AuditLogReader | None) -> Plan:
             if entry is not None
             else None
         )
-        drift.append(item.model_copy(update={"changed_by": author}))
-    return plan.model_copy(update={"drift": tuple(drift)})
+        drift.append(replace(item, changed_by=author))
+    return replace(plan, drift=tuple(drift))

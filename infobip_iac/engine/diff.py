@@ -30,7 +30,6 @@ from infobip_iac.domain.attributes import (
 from infobip_iac.domain.keys import DEFAULT_PERMISSIONS, DesiredKey, LiveKey, PlatformLink
 from infobip_iac.domain.normalize import parse_instant, sorted_networks
 from infobip_iac.domain.plan import AttributeChange
-from infobip_iac.domain.trusted import trusted
 
 __all__ = [
     "SET_ATTRIBUTES",
@@ -260,18 +259,14 @@ def _change(
     removed: tuple[Any, ...],
     unchanged: int,
 ) -> AttributeChange:
-    # Built here from values of the field types: no validation (a large plan has many).
-    return trusted(
-        AttributeChange,
-        {
-            "attribute": attribute,
-            "before": before,
-            "after": after,
-            "added": added,
-            "removed": removed,
-            "unchanged": unchanged,
-            "sensitive": False,
-        },
+    return AttributeChange(
+        attribute=attribute,
+        before=before,
+        after=after,
+        added=added,
+        removed=removed,
+        unchanged=unchanged,
+        sensitive=False,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,6 @@ from infobip_iac.domain.plan import (
     WaitingPredecessor,
 )
 from infobip_iac.domain.rotation import rotation_due
-from infobip_iac.domain.trusted import trusted
 from infobip_iac.engine.diff import (
     Attributes,
     attribute_changes,
@@ -299,32 +298,13 @@ class _Draft:
     extra: tuple[AttributeChange, ...] = ()
 
     def finish(self, changes: tuple[AttributeChange, ...]) -> ResourceChange:
-        # Every value here was made by the planner with its field's type: no validation.
-        return trusted(
-            ResourceChange,
-            {
-                "address": self.address,
-                "account": self.account,
-                "name": self.name,
-                "action": self.action,
-                "reason": self.reason,
-                "key_id": self.key_id,
-                "before": self.before,
-                "after": self.after,
-                "after_unknown": self.after_unknown,
-                "changes": self.extra + changes,
-                "write": self.write,
-                "writes": self.writes,
-                "secret_sink": self.secret_sink,
-                "importing_id": self.importing_id,
-                "adopted_by_name": self.adopted_by_name,
-                "previous_address": self.previous_address,
-                "ignored": self.ignored,
-                "forget": self.forget,
-                "prevent_revoke": self.prevent_revoke,
-                "rotation": self.rotation,
-            },
-        )
+        kept = {name: getattr(self, name) for name in _KEPT}
+        return ResourceChange(**kept, changes=self.extra + changes)
+
+
+# The fields a draft hands to its ResourceChange as they are: all but `changes`, which
+# are the draft's own (`extra`) and the diff's.
+_KEPT = tuple(name for name in ResourceChange.__dataclass_fields__ if name != "changes")
 
 
 class _Planner:
@@ -587,7 +567,7 @@ class _Planner:
         write = _update_body(wanted, differing)
         if desired.platform and "platform" in differing and key.scopes:
             # Infobip refuses a key with both links and scopes: the scopes go first.
-            write = write.model_copy(update={"scopes": frozenset()})
+            write = replace(write, scopes=frozenset())
         return _Draft(
             **common,
             action=Action.UPDATE,
@@ -981,17 +961,9 @@ def _finish(planned: _Planned, changes: tuple[AttributeChange, ...]) -> Resource
     return planned.finish(changes) if isinstance(planned, _Draft) else planned
 
 
-# Every optional field of a ResourceChange at its default, in declaration order.
-_UNCHANGED = {
-    name: info.default
-    for name, info in ResourceChange.model_fields.items()
-    if not info.is_required()
-}
-
-
 def _unchanged(common: dict[str, Any], **fields: Any) -> ResourceChange:
     """A no-op change, built without a draft (`common` holds address, account and name)."""
-    return trusted(ResourceChange, {**_UNCHANGED, **common, "action": Action.NOOP, **fields})
+    return ResourceChange(**common, action=Action.NOOP, **fields)
 
 
 def _revoke(common: dict[str, Any], before: Attributes, reason: Reason) -> _Draft:
@@ -1040,21 +1012,18 @@ def _create_body(desired: DesiredKey, valid_to: datetime | None) -> KeyWrite:
     ]
     write = _update_body(wanted, sent)
     if desired.valid_for is not None and desired.valid_to is None:
-        write = write.model_copy(update={"valid_for": desired.valid_for})
+        write = replace(write, valid_for=desired.valid_for)
     return write
-
-
-_NOTHING_WRITTEN = dict.fromkeys(KeyWrite.model_fields)
 
 
 def _update_body(wanted: Attributes, differing: list[str]) -> KeyWrite:
     """Only the fields that change: Infobip leaves the others as they are. The values are
     the declaration's, already of the write's field types."""
-    fields = {**_NOTHING_WRITTEN, **{attribute: wanted[attribute] for attribute in differing}}
+    fields = {attribute: wanted[attribute] for attribute in differing}
     for attribute in STRUCTURED_ATTRIBUTES.intersection(differing):
         # A write holds its links in the order they are sent; the diff compares them as a set.
         fields[attribute] = tuple(sorted(fields[attribute], key=link_order))
-    return trusted(KeyWrite, fields)
+    return KeyWrite(**fields)
 
 
 def _recorded_instant(record: ResourceState, attribute: str) -> datetime | None:

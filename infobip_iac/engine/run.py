@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -315,13 +315,12 @@ def plan_against_live(
     other = _another_configuration(state, configuration) if removed else None
     named = ", ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
     foreign = [f"{named}: no longer declared. {other}"] if other else []
-    return made.model_copy(
-        update={
-            "warnings": (*made.warnings, *_sink_warnings(made, state), *foreign),
-            "validation_warnings": config.warnings,
-            "endpoint": endpoint,
-            "configuration": configuration,
-        }
+    return replace(
+        made,
+        warnings=(*made.warnings, *_sink_warnings(made, state), *foreign),
+        validation_warnings=config.warnings,
+        endpoint=endpoint,
+        configuration=configuration,
     )
 
 

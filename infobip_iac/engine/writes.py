@@ -243,6 +243,4 @@ def verb(action: Action) -> str:
 
 def write_landed(write: KeyWrite, live: LiveKey) -> bool:
     """True when every field of `write` already holds on `live`."""
-    sent = write.model_dump(exclude_none=True, exclude={"valid_for"})
-    current = live.model_dump()
-    return all(current.get(name) == value for name, value in sent.items())
+    return all(getattr(live, name) == value for name, value in write.sent().items())

@@ -170,11 +170,6 @@ def _enabled(item: dict[str, Any]) -> bool:
     return value
 
 
-# Every field of a LiveKey is set: one shared record of that for all of them (pydantic
-# would otherwise keep a set of ten names in each key).
-_ALL_FIELDS = set(LiveKey.model_fields)
-
-
 def _live_key(item: object) -> LiveKey:
     if not isinstance(item, dict):
         raise _MalformedError("is not an object")
@@ -182,9 +177,7 @@ def _live_key(item: object) -> LiveKey:
     account_id = _string(item, "accountId", required=True)
     name = _string(item, "name", required=True)
     assert key_id is not None and account_id is not None and name is not None
-    # Every value was checked and typed above, so pydantic's validation would only copy it.
-    return LiveKey.model_construct(
-        _ALL_FIELDS,
+    return LiveKey(
         id=key_id,
         account_id=sys.intern(account_id),
         name=name,

@@ -101,27 +101,23 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
     if any(d.severity == "error" for d in diagnostics):
         return LoadResult(None, diagnostics, names)
     sinks: dict[Location, SecretSinkSpec] = {}
-    config = DesiredConfig.model_construct(
+    config = DesiredConfig(
         keys={draft.address: draft.to_desired(sinks) for draft in drafts},
         policy=policy,
         moved=tuple(
-            MovedBlock.model_validate(
-                {
-                    "from": move.from_address,
-                    "to": move.to_address,
-                    "source": _source(manifest, ("moved", index)),
-                }
+            MovedBlock(
+                from_address=move.from_address,
+                to_address=move.to_address,
+                source=_source(manifest, ("moved", index)),
             )
             for manifest in manifests
             for index, move in manifest.moved
         ),
         imports=tuple(
-            ImportBlock.model_validate(
-                {
-                    "to": block.to_address,
-                    "id": block.key_id,
-                    "source": _source(manifest, ("imports", index)),
-                }
+            ImportBlock(
+                to_address=block.to_address,
+                key_id=block.key_id,
+                source=_source(manifest, ("imports", index)),
             )
             for manifest in manifests
             for index, block in manifest.imports

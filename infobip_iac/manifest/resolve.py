@@ -33,7 +33,6 @@ from infobip_iac.domain.keys import (
 )
 from infobip_iac.domain.normalize import is_any_network
 from infobip_iac.domain.rotation import RotationPolicy
-from infobip_iac.domain.trusted import trusted
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic
 from infobip_iac.manifest.models import DefaultsSpec, KeySpec, PolicySpec, RotationSpec
@@ -105,8 +104,8 @@ class Shared:
         spec = self.policy_spec
         if spec is None:
             return Policy()
-        # The same fields (Policy forbids any other), already validated: lists become sets.
-        return Policy.model_validate(dict(spec))
+        # The same fields (Policy has no other), already validated: the list becomes a set.
+        return Policy(**{**dict(spec), "forbidden_scopes": frozenset(spec.forbidden_scopes)})
 
 
 def _twice(block: str, again: ManifestFile, location: Location, first: ManifestFile) -> Diagnostic:
@@ -289,52 +288,44 @@ class KeyDraft:
             sink = _sink(secret)
         platform = self.spec.platform
         mark = self.id_mark
-        return trusted(
-            DesiredKey,
-            {
-                "address": self.address,
-                "ident": self.ident,
-                "account": self.account,
-                "name": self.name,
-                "scopes": self.scopes,
-                "permissions": self.permissions,
-                "platform": tuple(
-                    sorted(
-                        (
-                            PlatformLink(
-                                application_id=p.application_id,
-                                entity_id=p.entity_id,
-                                action=p.action,
-                            )
-                            for p in platform
-                        ),
-                        key=PlatformLink.sort_key,
-                    )
+        return DesiredKey(
+            address=self.address,
+            ident=self.ident,
+            account=self.account,
+            name=self.name,
+            source=SourceRef(file=self.file.name, line=mark.line, column=mark.column),
+            scopes=self.scopes,
+            permissions=self.permissions,
+            platform=tuple(
+                sorted(
+                    (
+                        PlatformLink(
+                            application_id=p.application_id,
+                            entity_id=p.entity_id,
+                            action=p.action,
+                        )
+                        for p in platform
+                    ),
+                    key=PlatformLink.sort_key,
                 )
-                if platform
-                else (),
-                "allowed_ips": frozenset(value("allowed_ips")),
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "valid_for": valid_for,
-                "enabled": bool(value("enabled")),
-                "secret": sink,
-                "lifecycle": trusted(
-                    Lifecycle,
-                    {
-                        "prevent_revoke": lifecycle.prevent_revoke,
-                        "ignore_changes": frozenset(lifecycle.ignore_changes),
-                    },
-                )
-                if lifecycle is not None
-                else _NO_LIFECYCLE,
-                "rotation": _rotation_policy(value("rotation")),
-                "source": trusted(
-                    SourceRef, {"file": self.file.name, "line": mark.line, "column": mark.column}
-                ),
-                "valid_from_source": self._source_of("valid_from"),
-                "valid_to_source": self._source_of("valid_to") or self._source_of("valid_for"),
-            },
+            )
+            if platform
+            else (),
+            allowed_ips=frozenset(value("allowed_ips")),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            valid_for=valid_for,
+            enabled=bool(value("enabled")),
+            secret=sink,
+            lifecycle=Lifecycle(
+                prevent_revoke=lifecycle.prevent_revoke,
+                ignore_changes=frozenset(lifecycle.ignore_changes),
+            )
+            if lifecycle is not None
+            else _NO_LIFECYCLE,
+            rotation=_rotation_policy(value("rotation")),
+            valid_from_source=self._source_of("valid_from"),
+            valid_to_source=self._source_of("valid_to") or self._source_of("valid_for"),
         )
 
     def _source_of(self, name: str) -> SourceRef | None:
@@ -342,9 +333,7 @@ class KeyDraft:
         if setting is None or setting.value is None:
             return None
         mark = setting.mark
-        return trusted(
-            SourceRef, {"file": setting.file.name, "line": mark.line, "column": mark.column}
-        )
+        return SourceRef(file=setting.file.name, line=mark.line, column=mark.column)
 
 
 def _rotation_policy(spec: RotationSpec | str | None) -> RotationPolicy | None:

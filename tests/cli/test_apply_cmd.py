@@ -7,6 +7,7 @@ import errno
 import io
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -333,11 +334,8 @@ def test_a_nul_in_a_saved_plans_sink_is_refused_before_any_write(
     planfile = ws.root / "saved.plan"
     assert ws.plan("--out", str(planfile)).code == 0
     plan = read_plan_file(planfile)
-    edited = tuple(
-        change.model_copy(update={"secret_sink": sink.model_copy(update=nul)})
-        for change in plan.changes
-    )
-    write_plan_file(plan.model_copy(update={"changes": edited}), planfile)
+    edited = tuple(replace(change, secret_sink=replace(sink, **nul)) for change in plan.changes)
+    write_plan_file(replace(plan, changes=edited), planfile)
 
     with ws.counting() as counts:
         outcome = ws.run("apply", str(planfile))

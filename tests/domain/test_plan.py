@@ -10,8 +10,12 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def _change(ident: str, action: Action, **fields: object) -> ResourceChange:
-    return ResourceChange.model_validate(
-        {"address": f"api_keys.{ident}", "account": "_", "name": ident, "action": action, **fields}
+    return ResourceChange(
+        address=f"api_keys.{ident}",
+        account="_",
+        name=ident,
+        action=action,
+        **fields,
     )
 
 

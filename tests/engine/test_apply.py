@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import signal
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,8 +121,7 @@ class FakeInfobip:
         fault = self._fault("update")
         if isinstance(fault, Exception):
             raise fault
-        changes = write.model_dump(exclude_none=True, exclude={"valid_for"})
-        key = self.keys[key_id].model_copy(update=changes)
+        key = replace(self.keys[key_id], **write.sent())
         self.keys[key_id] = key
         if fault == "lost":
             raise AmbiguousWriteError("the connection dropped", operation="update API key")
@@ -278,13 +277,14 @@ def test_moves_imports_and_adoptions_change_state_without_writes(harness: Harnes
     adopted = infobip.seed("adopt-me")
     imported = infobip.seed("legacy name")
     infobip.calls.clear()
-    cfg = config(
-        declared("new", name="old"), declared("adopt-me"), declared("legacy", name="legacy name")
-    ).model_copy(
-        update={
-            "moved": (MovedBlock.model_validate({"from": "api_keys.old", "to": "api_keys.new"}),),
-            "imports": (ImportBlock.model_validate({"to": "api_keys.legacy", "id": imported.id}),),
-        }
+    cfg = replace(
+        config(
+            declared("new", name="old"),
+            declared("adopt-me"),
+            declared("legacy", name="legacy name"),
+        ),
+        moved=(MovedBlock(from_address="api_keys.old", to_address="api_keys.new"),),
+        imports=(ImportBlock(to_address="api_keys.legacy", key_id=imported.id),),
     )
 
     result = harness.apply(cfg)
@@ -302,9 +302,7 @@ def test_refresh_only_apply_takes_live_attributes_into_state(harness: Harness) -
     infobip = harness.infobip
     harness.apply(config(declared("a")))
     key_id = harness.state().resources["api_keys.a"].id
-    infobip.keys[key_id] = infobip.keys[key_id].model_copy(
-        update={"allowed_ips": frozenset({"198.51.100.0/24"})}
-    )
+    infobip.keys[key_id] = replace(infobip.keys[key_id], allowed_ips=frozenset({"198.51.100.0/24"}))
     state = harness.state()
     refresh = make_plan(
         config(declared("a")), state, {"_": infobip.list_keys("_")}, now=NOW, refresh_only=True
@@ -327,9 +325,7 @@ def test_an_unchanged_key_whose_state_is_behind_live_gets_live_attributes_record
     harness.apply(config(declared("a")))
     key_id = harness.state().resources["api_keys.a"].id
     wanted = frozenset({"sms:message:send", "whatsapp:message:send"})
-    infobip.keys[key_id] = infobip.keys[key_id].model_copy(
-        update={"enabled": False, "scopes": wanted}
-    )
+    infobip.keys[key_id] = replace(infobip.keys[key_id], enabled=False, scopes=wanted)
     infobip.calls.clear()
 
     result = harness.apply(config(declared("a", enabled=False, scopes=wanted)))
@@ -778,7 +774,7 @@ def test_a_saved_plan_is_stale_when_a_touched_live_key_changed(harness: Harness)
     harness.apply(config(declared("a")))
     saved = plan_for(infobip, config(declared("a", allowed_ips=frozenset())), harness.state())
     key_id = harness.state().resources["api_keys.a"].id
-    infobip.keys[key_id] = infobip.keys[key_id].model_copy(update={"name": "renamed by hand"})
+    infobip.keys[key_id] = replace(infobip.keys[key_id], name="renamed by hand")
     infobip.calls.clear()
 
     with pytest.raises(StalePlanError, match="changed since the plan"):

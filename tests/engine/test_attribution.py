@@ -3,6 +3,7 @@ a log that cannot be read leaves the plan as it was with the reason."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from builders import config, desired, live_map, matching, plan, record, state
@@ -17,7 +18,7 @@ def _drifted() -> Plan:
     """api_keys.billing (key D1, live name "Billing") widened by hand."""
     key = desired("billing", name="Billing", allowed_ips=frozenset({"203.0.113.0/24"}))
     current = matching(key, "D1")
-    changed = current.model_copy(update={"allowed_ips": frozenset({"0.0.0.0/0"})})
+    changed = replace(current, allowed_ips=frozenset({"0.0.0.0/0"}))
     return plan(config(key), state({key.address: record(current)}), live_map(changed))
 
 

@@ -5,6 +5,7 @@ tests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -104,10 +105,10 @@ def test_all_forms_at_once_plan_no_change() -> None:
     declared_keys = []
     for number, (attribute, manifest, infobip) in enumerate(CASES):
         declared, key = _pair(attribute, manifest, infobip)
-        declared = declared.model_copy(
-            update={"address": f"api_keys.k{number}", "ident": f"k{number}", "name": f"n{number}"}
+        declared = replace(
+            declared, address=f"api_keys.k{number}", ident=f"k{number}", name=f"n{number}"
         )
-        key = key.model_copy(update={"id": f"K{number}", "name": f"n{number}"})
+        key = replace(key, id=f"K{number}", name=f"n{number}")
         declared_keys.append(declared)
         keys.append(key)
         records[declared.address] = record(key)

@@ -5,6 +5,7 @@ again finds nothing to do."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -186,10 +187,7 @@ class MemoryInfobip:
 
     def _put(self, key_id: str, write: KeyWrite) -> LiveKey:
         account, key = self._find(key_id)
-        fields = write.model_dump(exclude_none=True, exclude={"valid_for"})
-        if "platform" in fields:
-            fields["platform"] = write.platform
-        changed = key.model_copy(update=fields)
+        changed = replace(key, **write.sent())
         self.keys[account][key_id] = changed
         return changed
 

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -214,19 +215,18 @@ def test_a_refused_account_is_named_with_the_manifest_line_that_declares_it() ->
 def test_a_refused_account_is_named_with_the_account_line_of_the_key_file() -> None:
     service = _Reads()
     service.refused = {SUB}
-    declared = config(
-        desired("b", account=SUB, source=SourceRef(file="teams/b.yaml", line=9, column=3)),
-        desired("c", account=SUB, source=SourceRef(file="teams/c.yaml", line=5, column=3)),
-    ).model_copy(
-        update={
-            "account_sources": {
-                SUB: (
-                    SourceRef(file="teams/a.yaml", line=2, column=10),
-                    SourceRef(file="teams/b.yaml", line=3, column=10),
-                    SourceRef(file="teams/c.yaml", line=2, column=10),
-                )
-            }
-        }
+    declared = replace(
+        config(
+            desired("b", account=SUB, source=SourceRef(file="teams/b.yaml", line=9, column=3)),
+            desired("c", account=SUB, source=SourceRef(file="teams/c.yaml", line=5, column=3)),
+        ),
+        account_sources={
+            SUB: (
+                SourceRef(file="teams/a.yaml", line=2, column=10),
+                SourceRef(file="teams/b.yaml", line=3, column=10),
+                SourceRef(file="teams/c.yaml", line=2, column=10),
+            )
+        },
     )
     with pytest.raises(PermissionDeniedError) as caught:
         read_live_keys(service, declared, state())

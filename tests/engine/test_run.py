@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -157,10 +157,7 @@ def test_an_auto_approved_apply_asks_nothing_and_a_plan_without_changes_is_quiet
     terminal.events.clear()
     # Only state changes: the key's lifecycle.prevent_revoke, which no `yes` is asked for.
     guarded = config(
-        *(
-            key.model_copy(update={"lifecycle": Lifecycle(prevent_revoke=True)})
-            for key in wanted.keys.values()
-        )
+        *(replace(key, lifecycle=Lifecycle(prevent_revoke=True)) for key in wanted.keys.values())
     )
 
     again = _apply(terminal, state_path, guarded)

@@ -22,9 +22,7 @@ def _key(index: int, name: str, **fields: object) -> LiveKey:
     fields.setdefault("permissions", frozenset({Permission.PUBLIC_API}))
     fields.setdefault("allowed_ips", frozenset({"203.0.113.0/24"}))
     fields.setdefault("valid_to", NOW + timedelta(days=30))
-    return LiveKey.model_validate(
-        {"id": f"{index:032X}", "account_id": "A" * 32, "name": name, **fields}
-    )
+    return LiveKey(id=f"{index:032X}", account_id="A" * 32, name=name, **fields)
 
 
 def _load(text: str) -> DesiredConfig:

@@ -5,6 +5,7 @@ the real planner."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def deny(made: Plan, data: dict[str, Any] | None = None) -> list[str]:
 def _revoking(ident: str) -> Plan:
     """A plan that revokes `ident` (declared with enabled: false) and updates `other`."""
     revoked = desired(ident, enabled=False)
-    revoked_key = matching(revoked.model_copy(update={"enabled": True}), "K1")
+    revoked_key = matching(replace(revoked, enabled=True), "K1")
     other = desired("other", name="Other v2")
     other_key = matching(other, "K2", name="Other")
     return plan(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from builders import config, desired, plan, targeted_plan
-from pydantic import BaseModel
 
 from infobip_iac.domain.keys import SecretSinkSpec
-from infobip_iac.domain.plan import Plan
+from infobip_iac.domain.plan import Plan, value_types
 from infobip_iac.domain.secret import Secret
 from infobip_iac.planfile import write_plan_file
 from infobip_iac.render.json import plan_document, render_json
@@ -84,21 +84,6 @@ def test_a_targeted_plan_says_in_its_warnings_what_it_left_out() -> None:
     assert any("1 change to keys outside --target left out" in w for w in document["warnings"])
 
 
-def _models_reachable_from(model: type[BaseModel]) -> set[type[BaseModel]]:
-    found: set[type[BaseModel]] = set()
-    pending = [model]
-    while pending:
-        current = pending.pop()
-        if current in found:
-            continue
-        found.add(current)
-        for info in current.model_fields.values():
-            for part in _annotation_parts(info.annotation):
-                if isinstance(part, type) and issubclass(part, BaseModel):
-                    pending.append(part)
-    return found
-
-
 def _annotation_parts(annotation: Any) -> list[Any]:
     parts = [annotation]
     for argument in get_args(annotation):
@@ -110,12 +95,18 @@ def test_a_plan_never_holds_a_secret(tmp_path: Path) -> None:
     """A secret exists only in apply, between the create and its sink. No field of a Plan
     (or of anything inside one) can hold a Secret, the sink spec says only where a secret
     goes, and the saved file marks the secret sensitive without a value."""
-    reachable = _models_reachable_from(Plan)
+    reachable = value_types(Plan)
     assert SecretSinkSpec in reachable
     for model in reachable:
-        for name, info in model.model_fields.items():
-            assert Secret not in _annotation_parts(info.annotation), f"{model.__name__}.{name}"
-    assert set(SecretSinkSpec.model_fields) == {"sink", "path", "format", "command", "base_dir"}
+        for name, annotation in get_type_hints(model).items():
+            assert Secret not in _annotation_parts(annotation), f"{model.__name__}.{name}"
+    assert {f.name for f in fields(SecretSinkSpec)} == {
+        "sink",
+        "path",
+        "format",
+        "command",
+        "base_dir",
+    }
 
     key = desired("ci", secret=SecretSinkSpec(sink="file", path="secrets/ci.env"))
     target = tmp_path / "plan.json"

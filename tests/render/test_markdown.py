@@ -4,6 +4,7 @@ longer than GitHub accepts."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from builders import config, desired, large_plan, live, live_map, matching, plan, record, state
 from hypothesis import HealthCheck, given, settings
@@ -49,9 +50,7 @@ def test_a_plan_that_fits_is_shown_whole_section_by_section(busy_plan: Plan) -> 
 
 
 def test_validation_warnings_are_included_before_the_changes(busy_plan: Plan) -> None:
-    warned = busy_plan.model_copy(
-        update={"warnings": ("manifest.yaml:3:5: W101 valid_to lies in the past",)}
-    )
+    warned = replace(busy_plan, warnings=("manifest.yaml:3:5: W101 valid_to lies in the past",))
 
     markdown = render_markdown(warned)
 
@@ -83,7 +82,7 @@ def test_a_key_name_cannot_close_the_code_fence() -> None:
 
 
 def test_over_the_write_limit_is_a_caution(update_plan: Plan) -> None:
-    markdown = render_markdown(update_plan.model_copy(update={"write_limit": 0}))
+    markdown = render_markdown(replace(update_plan, write_limit=0))
 
     assert "> [!CAUTION]" in markdown
 
@@ -166,7 +165,7 @@ def test_any_plan_fits_in_a_comment(
     changes: int, unmanaged: int, revoke_every: int, warnings: list[str]
 ) -> None:
     made = large_plan(changes, unmanaged, revoke_every=revoke_every)
-    made = made.model_copy(update={"warnings": tuple(warnings)})
+    made = replace(made, warnings=tuple(warnings))
 
     markdown = render_markdown(made)
 

@@ -5,6 +5,7 @@ knowing it fails here (the schema is stale)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +80,10 @@ def test_attributed_drift_validates(validator: Draft202012Validator, busy_plan: 
         at=datetime(2026, 11, 25, 9, 14, 3, tzinfo=UTC),
         action="Update",
     )
-    attributed = busy_plan.model_copy(
-        update={
-            "drift": tuple(
-                item.model_copy(update={"changed_by": author}) for item in busy_plan.drift
-            )
-        }
+    attributed = replace(
+        busy_plan, drift=tuple(replace(item, changed_by=author) for item in busy_plan.drift)
     )
-    unavailable = busy_plan.model_copy(update={"attribution_unavailable": "no scope"})
+    unavailable = replace(busy_plan, attribution_unavailable="no scope")
 
     document = plan_document(attributed)
     assert document["resource_drift"][0]["changed_by"]["description"] == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from builders import config, desired, live, live_map, matching, plan, record, state
 
@@ -172,7 +173,7 @@ def test_colour_only_when_asked(busy_plan: Plan) -> None:
 
 
 def test_more_writes_than_allowed_warns(update_plan: Plan) -> None:
-    tight = update_plan.model_copy(update={"write_limit": 0})
+    tight = replace(update_plan, write_limit=0)
 
     text = render_text(tight)
 
@@ -182,7 +183,7 @@ def test_more_writes_than_allowed_warns(update_plan: Plan) -> None:
 
 def test_writes_left_today_bound_the_plan(update_plan: Plan) -> None:
     account = update_plan.changes[0].account
-    spent = update_plan.model_copy(update={"writes_left": {account: 0}})
+    spent = replace(update_plan, writes_left={account: 0})
 
     text = render_text(spent)
 
@@ -206,7 +207,7 @@ def test_names_from_infobip_cannot_drive_the_terminal() -> None:
 def test_refresh_only_plan_explains_itself() -> None:
     key = desired("steady")
     written = matching(key, "S1")
-    renamed = written.model_copy(update={"name": "renamed outside"})
+    renamed = replace(written, name="renamed outside")
     made = plan(
         config(key),
         state({key.address: record(written)}),

@@ -3,6 +3,7 @@ them answers the protocol's questions without writing anything."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
@@ -60,7 +61,7 @@ def test_a_nul_that_reached_a_sink_is_its_refusal_before_the_create_never_a_cras
 ) -> None:
     # The manifest refuses a NUL (E209); a spec from anywhere else (a saved plan) still
     # meets the sink's own check, which plan warnings and apply refusals both ask.
-    spec = spec.model_copy(update={"base_dir": str(tmp_path)})
+    spec = replace(spec, base_dir=str(tmp_path))
     sink = sink_for(spec.sink)
 
     refusal = sink.refusal_before_create(spec, meta, ())
