@@ -2,7 +2,9 @@
 
 All values here are already normalized (see `normalize`): IP ranges are canonical network
 strings, instants are aware UTC datetimes without sub-seconds, scopes and permissions are
-sets. Comparing two of these values is therefore a plain `==`.
+sets. Comparing two of these values is therefore a plain `==`. Each is a frozen, slotted
+dataclass whose constructor checks nothing: the manifest loader and the HTTP client check
+what they read before they build one.
 
 Account references are kept as the manifest writes them: `_` is "the account of the
 credentials", anything else an Infobip account id. The client resolves them on the wire.
