@@ -20,16 +20,16 @@ from infobip_iac.cli.common import (
     lock_timeout_option,
     open_service,
     run_endpoint,
+    stacked,
 )
 from infobip_iac.cli.planning import (
     MANIFEST_SUFFIXES,
     ReadReporter,
     load_configuration,
-    refresh_only_option,
+    max_writes_option,
+    plan_shape_options,
     render_plan,
-    replace_option,
-    rotate_option,
-    target_option,
+    show_secrets_option,
 )
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import Plan
@@ -80,67 +80,6 @@ class _Printer:
             click.echo(line)
 
 
-@click.command(epilog=f"{ENVIRONMENT_HELP}\n\n{TERRAFORM_HELP}")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATHS]... | PLANFILE")
-@click.option(
-    "--auto-approve",
-    "-auto-approve",
-    cls=TerraformSpelling,
-    is_flag=True,
-    help="Apply without asking for `yes`.",
-)
-@click.option("--allow-revokes", is_flag=True, help="Revoke more keys than policy.max_revokes.")
-@click.option(
-    "--max-writes",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_WRITES,
-    show_default=True,
-    help="Refuse a plan with more Infobip writes than this (Infobip allows 40 a day).",
-)
-@click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
-@lock_timeout_option()
-@refresh_only_option
-@target_option
-@replace_option
-@rotate_option
-@allow_unknown_scopes_option
-@common_options
-def apply(
-    *,
-    opts: GlobalOptions,
-    paths: tuple[Path, ...],
-    auto_approve: bool,
-    allow_revokes: bool,
-    max_writes: int,
-    show_secrets: bool,
-    lock_timeout: float,
-    refresh_only: bool,
-    targets: tuple[str, ...],
-    replace: tuple[str, ...],
-    rotate: tuple[str, ...],
-    allow_unknown_scopes: bool,
-) -> int:
-    """Make the changes of a plan: of the manifests in PATHS (default: the current
-    folder), after a `yes`, or exactly those of a PLANFILE saved by `plan --out`.
-
-    Exit 0 done; 1 error; 3 stopped by Infobip's daily write limit (run again later to
-    carry on)."""
-    return apply_configuration(
-        opts=opts,
-        paths=paths,
-        auto_approve=auto_approve,
-        allow_revokes=allow_revokes,
-        max_writes=max_writes,
-        show_secrets=show_secrets,
-        lock_timeout=lock_timeout,
-        refresh_only=refresh_only,
-        targets=targets,
-        replace=replace,
-        rotate=rotate,
-        allow_unknown_scopes=allow_unknown_scopes,
-    )
-
-
 def apply_configuration(
     *,
     opts: GlobalOptions,
@@ -150,21 +89,23 @@ def apply_configuration(
     max_writes: int,
     show_secrets: bool,
     lock_timeout: float,
-    refresh_only: bool,
-    targets: tuple[str, ...],
-    replace: tuple[str, ...],
-    rotate: tuple[str, ...],
+    shape: PlanShape,
     allow_unknown_scopes: bool,
 ) -> int:
-    """`apply` with its arguments; `rotate` is this with --target and --rotate."""
+    """Make the changes of a plan: of the manifests in PATHS (default: the current
+    folder), after a `yes`, or exactly those of a PLANFILE saved by `plan --out`.
+
+    Exit 0 done; 1 error; 3 stopped by Infobip's daily write limit (run again later to
+    carry on)."""
+    # The docstring above is apply's help; `rotate` calls this too, with its own shape.
     saved = _is_plan_file(paths)
-    if saved and (refresh_only or targets or replace or rotate):
+    if saved and (shape.refresh_only or shape.targets or shape.replace or shape.rotate):
         raise UsageError(
             "--refresh-only, --target, --replace and --rotate shape a new plan; a saved plan "
             "is applied as it is. Pass them to `plan --out` instead"
         )
     # A typo in an address is refused before anything is read, let alone written.
-    check_address_syntax(targets, replace, rotate=rotate)
+    check_address_syntax(shape.targets, shape.replace, rotate=shape.rotate)
     if not saved and not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for `yes` before changing anything, but there is no terminal to "
@@ -195,13 +136,7 @@ def apply_configuration(
         endpoint=run_endpoint(opts),
         source=source,
         options=options,
-        shape=PlanShape(
-            refresh_only=refresh_only,
-            targets=targets,
-            replace=replace,
-            rotate=rotate,
-            write_limit=max_writes,
-        ),
+        shape=shape,
         lock_timeout=lock_timeout,
         auto_approve=auto_approve,
         call_timeout=opts.timeout,
@@ -222,6 +157,33 @@ def apply_configuration(
     if not outcome.quiet:
         _summarize(outcome.result)
     return outcome.result.exit_code
+
+
+# The command is apply_configuration under apply's options (rotate calls it undecorated).
+apply = stacked(
+    apply_configuration,
+    click.command("apply", epilog=f"{ENVIRONMENT_HELP}\n\n{TERRAFORM_HELP}"),
+    click.argument(
+        "paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATHS]... | PLANFILE"
+    ),
+    click.option(
+        "--auto-approve",
+        "-auto-approve",
+        cls=TerraformSpelling,
+        is_flag=True,
+        help="Apply without asking for `yes`.",
+    ),
+    click.option("--allow-revokes", is_flag=True, help="Revoke more keys than policy.max_revokes."),
+    max_writes_option(
+        DEFAULT_MAX_WRITES,
+        "Refuse a plan with more Infobip writes than this (Infobip allows 40 a day).",
+    ),
+    show_secrets_option,
+    lock_timeout_option(),
+    plan_shape_options,
+    allow_unknown_scopes_option,
+    common_options,
+)
 
 
 def _refuse_another_endpoint(plan: Plan, planfile: Path, opts: GlobalOptions) -> None:

@@ -18,6 +18,7 @@ from infobip_iac.logs import configure_logging, get_logger
 
 if TYPE_CHECKING:
     from infobip_iac.infobip.client import InfobipClient
+    from infobip_iac.state.backend import Backend
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -34,11 +35,14 @@ __all__ = [
     "allow_unknown_scopes_option",
     "apply_command",
     "common_options",
+    "format_option",
     "keep_emulator_data_out_of_git",
     "lock_timeout_option",
+    "locked_state",
     "open_service",
     "output_options",
     "run_endpoint",
+    "stacked",
     "state_options",
 ]
 
@@ -102,6 +106,27 @@ allow_unknown_scopes_option = click.option(
     is_flag=True,
     help="Warn instead of failing on scopes newer than the catalog.",
 )
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[[F], F]:
+    """--format, one of `choices` (the first is the default), as `output_format`."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
+def stacked(func: Callable[..., Any], *decorators: Callable[[Any], Any]) -> Any:
+    """`func` under `decorators`, the first outermost, as if each were written above it
+    with @: for a command whose plain function another command calls too."""
+    decorated: Any = func
+    for decorate in reversed(decorators):
+        decorated = decorate(decorated)
+    return decorated
 
 
 # Every command that takes the state's lock waits this long for another run's by default:
@@ -238,10 +263,7 @@ def _shared_options(*, state: bool, service: bool) -> Callable[[F], F]:
 
         wrapper.__name__ = func.__name__
         wrapper.__doc__ = func.__doc__
-        decorated: Any = wrapper
-        for option in reversed(options):
-            decorated = option(decorated)
-        return decorated  # type: ignore[no-any-return]
+        return stacked(wrapper, *options)  # type: ignore[no-any-return]
 
     return decorate
 
@@ -286,6 +308,19 @@ def run_endpoint(opts: GlobalOptions) -> str:
     from infobip_iac.infobip.settings import settings_from_env
 
     return settings_from_env().base_url
+
+
+@contextmanager
+def locked_state(opts: GlobalOptions, holder: str, lock_timeout: float) -> Iterator[Backend]:
+    """The run's state, opened for this run's endpoint (a state of another endpoint is
+    refused: its ids mean nothing here) and locked as `holder`."""
+    from infobip_iac.state.backend import locked, open_backend
+
+    with (
+        open_backend(opts.state, endpoint=run_endpoint(opts)) as backend,
+        locked(backend, holder, timeout=lock_timeout),
+    ):
+        yield backend
 
 
 def _note_an_emulator_state_kept_in_the_shared_file() -> None:

@@ -14,15 +14,15 @@ from infobip_iac.cli.common import (
     GlobalOptions,
     allow_unknown_scopes_option,
     common_options,
+    format_option,
     lock_timeout_option,
+    locked_state,
     open_service,
-    run_endpoint,
 )
 from infobip_iac.cli.planning import ReadReporter, load_configuration
 from infobip_iac.domain.normalize import format_duration, format_instant, parse_duration
 from infobip_iac.engine.expiry import ExpiringKey, ExpiryReport, expiry_report
 from infobip_iac.engine.refresh import read_live_keys
-from infobip_iac.state.backend import locked, open_backend
 
 __all__ = ["expiry"]
 
@@ -44,13 +44,7 @@ def _window(ctx: click.Context, param: click.Parameter, value: str) -> timedelta
     metavar="DURATION",
     help="Flag keys expiring within this long (e.g. 30d, 2w) with nothing to replace them.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
 @lock_timeout_option()
 @allow_unknown_scopes_option
 @common_options
@@ -66,12 +60,7 @@ def expiry(
     """List every enabled key, managed or not, soonest expiry first. Read-only. Exit 0;
     1 on error; 2 when a key expires within --within with nothing to replace it."""
     config = load_configuration(paths, allow_unknown_scopes=allow_unknown_scopes)
-    # A state of another endpoint is refused, as plan refuses it: its ids mean nothing here.
-    endpoint = run_endpoint(opts)
-    with (
-        open_backend(opts.state, endpoint=endpoint) as backend,
-        locked(backend, "expiry", timeout=lock_timeout),
-    ):
+    with locked_state(opts, "expiry", lock_timeout) as backend:
         state = backend.store.read()
     with open_service(opts) as service, ReadReporter(color=opts.color) as reporter:
         live = read_live_keys(service, config, state, on_account=reporter.account_read)

@@ -16,13 +16,12 @@ from infobip_iac.cli.common import (
     allow_unknown_scopes_option,
     common_options,
     lock_timeout_option,
+    locked_state,
     open_service,
-    run_endpoint,
 )
 from infobip_iac.cli.planning import load_configuration
 from infobip_iac.domain.keys import describe_account
 from infobip_iac.errors import NotFoundError, UsageError
-from infobip_iac.state.backend import locked, open_backend
 from infobip_iac.state.model import ResourceState
 
 __all__ = ["import_"]
@@ -53,12 +52,7 @@ def import_(
             f"{address} is not declared in the configuration (declared: {declared}); "
             "declare the key first, then import it"
         )
-    endpoint = run_endpoint(opts)
-    with (
-        open_backend(opts.state, endpoint=endpoint) as backend,
-        locked(backend, "import", timeout=lock_timeout),
-        open_service(opts) as service,
-    ):
+    with locked_state(opts, "import", lock_timeout) as backend, open_service(opts) as service:
         store = backend.store
         state = store.read()
         if address in state.resources:

@@ -23,12 +23,10 @@ from infobip_iac.cli.planning import (
     PlanFormat,
     ReadReporter,
     load_configuration,
+    max_writes_option,
     plan_format_option,
-    refresh_only_option,
+    plan_shape_options,
     render_plan,
-    replace_option,
-    rotate_option,
-    target_option,
 )
 from infobip_iac.engine.apply import ApplyEvent
 from infobip_iac.engine.plan import DEFAULT_WRITE_LIMIT, check_address_syntax
@@ -74,16 +72,10 @@ def _warn(event: ApplyEvent) -> None:
     is_flag=True,
     help="Exit 2 when the plan has changes.",
 )
-@refresh_only_option
-@target_option
-@replace_option
-@rotate_option
-@click.option(
-    "--max-writes",
-    type=click.IntRange(min=0),
-    default=DEFAULT_WRITE_LIMIT,
-    show_default=True,
-    help="Infobip writes a day this plan may use; rotations beyond them are deferred.",
+@plan_shape_options
+@max_writes_option(
+    DEFAULT_WRITE_LIMIT,
+    "Infobip writes a day this plan may use; rotations beyond them are deferred.",
 )
 @lock_timeout_option()
 @allow_unknown_scopes_option
@@ -95,10 +87,7 @@ def plan(
     out: Path | None,
     output_format: PlanFormat,
     detailed_exitcode: bool,
-    refresh_only: bool,
-    targets: tuple[str, ...],
-    replace: tuple[str, ...],
-    rotate: tuple[str, ...],
+    shape: PlanShape,
     max_writes: int,
     lock_timeout: float,
     allow_unknown_scopes: bool,
@@ -106,7 +95,7 @@ def plan(
     """Show what apply would change. Exit 0; 1 on error; 2 with --detailed-exitcode when
     there are changes."""
     # A typo in an address is refused before the state is locked or anything is read.
-    check_address_syntax(targets, replace, rotate=rotate)
+    check_address_syntax(shape.targets, shape.replace, rotate=shape.rotate)
     request = PlanRequest(
         state=opts.state,
         endpoint=lambda: run_endpoint(opts),
@@ -117,13 +106,7 @@ def plan(
             allow_unknown_scopes=allow_unknown_scopes,
             echo_warnings=output_format != "text",
         ),
-        shape=PlanShape(
-            refresh_only=refresh_only,
-            targets=targets,
-            replace=replace,
-            rotate=rotate,
-            write_limit=max_writes,
-        ),
+        shape=shape,
         lock_timeout=lock_timeout,
     )
     hooks = RunHooks(

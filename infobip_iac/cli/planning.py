@@ -4,16 +4,16 @@ plan. The run itself is engine/run.py's."""
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from infobip_iac.cli.common import TerraformSpelling
+from infobip_iac.cli.common import F, TerraformSpelling, format_option, stacked
 from infobip_iac.domain.keys import DesiredConfig, describe_account
 from infobip_iac.domain.plan import Plan
 from infobip_iac.engine.refresh import describe_read
@@ -33,56 +33,97 @@ __all__ = [
     "PlanFormat",
     "ReadReporter",
     "load_configuration",
+    "max_writes_option",
     "plan_format_option",
-    "refresh_only_option",
+    "plan_shape_options",
     "render_plan",
-    "replace_option",
-    "rotate_option",
-    "target_option",
+    "show_secrets_option",
 ]
 
 PlanFormat = Literal["text", "json", "markdown"]
 PLAN_FORMATS: tuple[PlanFormat, ...] = ("text", "json", "markdown")
 
-plan_format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-)
-refresh_only_option = click.option(
-    "--refresh-only",
-    "-refresh-only",
-    cls=TerraformSpelling,
-    is_flag=True,
-    help="Only bring the state up to date with live.",
-)
-target_option = click.option(
-    "--target",
-    "-target",
-    "targets",
-    cls=TerraformSpelling,
-    multiple=True,
-    metavar="ADDR",
-    help="Only this key (repeatable); the others are left as they are.",
-)
-replace_option = click.option(
-    "--replace",
-    "-replace",
-    "replace",
-    cls=TerraformSpelling,
-    multiple=True,
-    metavar="ADDR",
-    help="Replace this key with a new one, revoking the old (repeatable).",
+plan_format_option = format_option(*PLAN_FORMATS)
+
+
+def _address_option(name: str, dest: str, help: str, *, terraform: bool) -> Callable[[F], F]:
+    """A repeatable key address option; `terraform`: also answers to `-NAME`."""
+    if terraform:
+        return click.option(
+            f"--{name}",
+            f"-{name}",
+            dest,
+            cls=TerraformSpelling,
+            multiple=True,
+            metavar="ADDR",
+            help=help,
+        )
+    return click.option(f"--{name}", dest, multiple=True, metavar="ADDR", help=help)
+
+
+_SHAPE_OPTIONS = (
+    click.option(
+        "--refresh-only",
+        "-refresh-only",
+        cls=TerraformSpelling,
+        is_flag=True,
+        help="Only bring the state up to date with live.",
+    ),
+    _address_option(
+        "target",
+        "targets",
+        "Only this key (repeatable); the others are left as they are.",
+        terraform=True,
+    ),
+    _address_option(
+        "replace",
+        "replace",
+        "Replace this key with a new one, revoking the old (repeatable).",
+        terraform=True,
+    ),
+    _address_option(
+        "rotate",
+        "rotate",
+        "Rotate this key now, honouring its rotation overlap (repeatable).",
+        terraform=False,
+    ),
 )
 
-rotate_option = click.option(
-    "--rotate",
-    "rotate",
-    multiple=True,
-    metavar="ADDR",
-    help="Rotate this key now, honouring its rotation overlap (repeatable).",
+
+def plan_shape_options(func: F) -> F:
+    """--refresh-only, --target, --replace and --rotate, handed to the command as one
+    `shape: PlanShape` keyword argument whose write limit is the command's --max-writes."""
+
+    def wrapper(**kwargs: Any) -> Any:
+        # Imported when the command runs: plan and apply load the engine then anyway.
+        from infobip_iac.engine.run import PlanShape
+
+        shape = PlanShape(
+            refresh_only=kwargs.pop("refresh_only"),
+            targets=kwargs.pop("targets"),
+            replace=kwargs.pop("replace"),
+            rotate=kwargs.pop("rotate"),
+            write_limit=kwargs["max_writes"],
+        )
+        return func(shape=shape, **kwargs)
+
+    # update_wrapper carries over the name, the help (the docstring) and the options
+    # declared below this decorator (click keeps them in the function's __dict__).
+    return stacked(functools.update_wrapper(wrapper, func), *_SHAPE_OPTIONS)  # type: ignore[no-any-return]
+
+
+def max_writes_option(default: int, help: str) -> Callable[[F], F]:
+    return click.option(
+        "--max-writes",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+show_secrets_option = click.option(
+    "--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print."
 )
 
 # The names a folder's manifests have (manifest/sources.py reads these from a folder).
@@ -124,12 +165,7 @@ class ReadReporter:
     def __enter__(self) -> ReadReporter:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop_bar()
 
     def page_read(self, account: str, pages: int, expected: int) -> None:

@@ -14,8 +14,10 @@ from infobip_iac.cli.common import (
     common_options,
     lock_timeout_option,
 )
+from infobip_iac.cli.planning import max_writes_option, show_secrets_option
 from infobip_iac.domain.keys import is_key_address
 from infobip_iac.engine.apply import DEFAULT_MAX_WRITES
+from infobip_iac.engine.run import PlanShape
 from infobip_iac.errors import UsageError
 
 __all__ = ["rotate"]
@@ -24,14 +26,10 @@ __all__ = ["rotate"]
 @click.command()
 @click.argument("arguments", nargs=-1, metavar="ADDR... [PATH...]")
 @click.option("--auto-approve", is_flag=True, help="Rotate without asking for `yes`.")
-@click.option(
-    "--max-writes",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_WRITES,
-    show_default=True,
-    help="Infobip writes a day this run may use (Infobip allows 40 a day).",
+@max_writes_option(
+    DEFAULT_MAX_WRITES, "Infobip writes a day this run may use (Infobip allows 40 a day)."
 )
-@click.option("--show-secrets", is_flag=True, help="Allow `stdout` secret sinks to print.")
+@show_secrets_option
 @lock_timeout_option()
 @allow_unknown_scopes_option
 @common_options
@@ -60,9 +58,6 @@ def rotate(
         max_writes=max_writes,
         show_secrets=show_secrets,
         lock_timeout=lock_timeout,
-        refresh_only=False,
-        targets=addresses,
-        replace=(),
-        rotate=addresses,
+        shape=PlanShape(targets=addresses, rotate=addresses, write_limit=max_writes),
         allow_unknown_scopes=allow_unknown_scopes,
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from infobip_iac.cli.common import GlobalOptions, output_options
+from infobip_iac.cli.common import GlobalOptions, format_option, output_options
 from infobip_iac.scopes import load_catalog
+from infobip_iac.scopes.catalog import ScopeInfo
 from infobip_iac.scopes.report import (
     role_document,
     role_table,
@@ -32,13 +34,8 @@ __all__ = ["scopes"]
 # Wide enough that a piped table is never wrapped; rich only pads to the table's own width.
 _PIPE_WIDTH = 1000
 
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Readable table, or JSON (stable, sorted) for scripts.",
+_format_option = format_option(
+    "table", "json", help="Readable table, or JSON (stable, sorted) for scripts."
 )
 
 
@@ -64,6 +61,26 @@ def _print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
 
 
+def _print(
+    output_format: str,
+    document: Callable[..., Any],
+    table: Callable[..., Table],
+    *of: Any,
+    color: bool,
+) -> int:
+    """Print `document(*of)` as JSON or `table(*of)`, building only the one asked for;
+    the command's exit code."""
+    if output_format == "json":
+        _print_json(document(*of))
+    else:
+        _print_table(table(*of), color=color)
+    return 0
+
+
+def _scope_documents(chosen: list[ScopeInfo]) -> list[dict[str, Any]]:
+    return sorted((scope_document(s) for s in chosen), key=lambda d: d["name"])
+
+
 @click.group(invoke_without_command=True)
 @click.pass_context
 def scopes(ctx: click.Context) -> int:
@@ -80,7 +97,7 @@ def scopes(ctx: click.Context) -> int:
 @scopes.command("list")
 @click.option("--category", help="Only this category, e.g. Channels or Platform.")
 @click.option("--product", help='Only this product ("SMS", "Voice & WebRTC") or prefix ("sms").')
-@format_option
+@_format_option
 @output_options
 def list_scopes(
     opts: GlobalOptions, category: str | None, product: str | None, output_format: str
@@ -88,16 +105,12 @@ def list_scopes(
     """List scopes, grouped by category and product."""
     catalog = load_catalog()
     chosen = select_scopes(catalog, category=category, product=product)
-    if output_format == "json":
-        _print_json(sorted((scope_document(s) for s in chosen), key=lambda d: d["name"]))
-    else:
-        _print_table(scopes_table(chosen), color=opts.color)
-    return 0
+    return _print(output_format, _scope_documents, scopes_table, chosen, color=opts.color)
 
 
 @scopes.command("search")
 @click.argument("text", nargs=-1, required=True)
-@format_option
+@_format_option
 @output_options
 def search(opts: GlobalOptions, text: tuple[str, ...], output_format: str) -> int:
     """Find scopes whose name, description, category or product has every word of TEXT."""
@@ -114,7 +127,7 @@ def search(opts: GlobalOptions, text: tuple[str, ...], output_format: str) -> in
 
 @scopes.command("show")
 @click.argument("scope")
-@format_option
+@_format_option
 @output_options
 def show(opts: GlobalOptions, scope: str, output_format: str) -> int:
     """Describe SCOPE: what covers it, what it covers and which roles imply it."""
@@ -122,32 +135,22 @@ def show(opts: GlobalOptions, scope: str, output_format: str) -> int:
     info = catalog.scopes.get(scope)
     if info is None:
         raise unknown_scope(catalog, scope)
-    if output_format == "json":
-        _print_json(scope_detail_document(catalog, info))
-    else:
-        _print_table(scope_detail_table(catalog, info), color=opts.color)
-    return 0
+    return _print(
+        output_format, scope_detail_document, scope_detail_table, catalog, info, color=opts.color
+    )
 
 
 @scopes.command("role")
 @click.argument("role", nargs=-1)
-@format_option
+@_format_option
 @output_options
 def role(opts: GlobalOptions, role: tuple[str, ...], output_format: str) -> int:
     """List the scopes ROLE implies (any case; quotes optional); without ROLE, list roles."""
     catalog = load_catalog()
     if not role:
-        if output_format == "json":
-            _print_json(roles_document(catalog))
-        else:
-            _print_table(roles_table(catalog), color=opts.color)
-        return 0
+        return _print(output_format, roles_document, roles_table, catalog, color=opts.color)
     name = " ".join(role)
     info = catalog.role(name)
     if info is None:
         raise unknown_role(catalog, name)
-    if output_format == "json":
-        _print_json(role_document(catalog, info))
-    else:
-        _print_table(role_table(catalog, info), color=opts.color)
-    return 0
+    return _print(output_format, role_document, role_table, catalog, info, color=opts.color)

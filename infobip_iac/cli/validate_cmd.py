@@ -13,7 +13,12 @@ from pathlib import Path
 
 import click
 
-from infobip_iac.cli.common import GlobalOptions, allow_unknown_scopes_option, output_options
+from infobip_iac.cli.common import (
+    GlobalOptions,
+    allow_unknown_scopes_option,
+    format_option,
+    output_options,
+)
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest import LoadResult, load_configuration
 
@@ -51,12 +56,9 @@ def render_text(diagnostics: Sequence[Diagnostic], *, color: bool) -> str:
 
 @click.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
     help="Diagnostics as text lines, or as a JSON list (the summary then goes to stderr).",
 )
 @allow_unknown_scopes_option
