@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
-from infobip_iac.cli.apply_cmd import apply
+from infobip_iac.cli import rotate_cmd
+from infobip_iac.cli.apply_cmd import apply, apply_configuration
+from infobip_iac.cli.common import GlobalOptions, format_option, locked_state, stacked
 from infobip_iac.cli.main import cli, main
 from infobip_iac.cli.plan_cmd import plan
+from infobip_iac.cli.planning import max_writes_option, plan_shape_options
+from infobip_iac.engine.run import PlanShape
+from infobip_iac.errors import StateLockedError
 
 
 def _option(command: click.Command, name: str) -> click.Option:
@@ -114,3 +122,85 @@ def test_emulator_is_accepted_by_commands_that_reach_nothing(
     args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(args) == 0, capsys.readouterr().err
+
+
+def _probe(captured: dict[str, object]) -> click.Command:
+    """A command under the shared plan-shaping options, with an option declared below them
+    and one above, that keeps what it was called with."""
+
+    @click.command()
+    @max_writes_option(7, "How many writes.")
+    @plan_shape_options
+    @click.option("--below")
+    def probe(**kwargs: object) -> None:
+        captured.update(kwargs)
+
+    return probe
+
+
+def test_the_plan_shaping_options_reach_the_command_as_one_plan_shape() -> None:
+    captured: dict[str, object] = {}
+    args = ["-target", "api_keys.a", "--replace", "api_keys.b", "--rotate", "api_keys.c"]
+    args += ["--refresh-only", "--max-writes", "3", "--below", "kept"]
+    outcome = CliRunner().invoke(_probe(captured), args)
+    assert outcome.exit_code == 0, outcome.output
+    assert captured == {
+        "shape": PlanShape(
+            refresh_only=True,
+            targets=("api_keys.a",),
+            replace=("api_keys.b",),
+            rotate=("api_keys.c",),
+            write_limit=3,
+        ),
+        "max_writes": 3,
+        "below": "kept",
+    }
+
+
+def test_the_plan_shaping_options_keep_the_order_they_are_written_in() -> None:
+    names = [p.name for p in _probe({}).params]
+    assert names == ["max_writes", "refresh_only", "targets", "replace", "rotate", "below"]
+
+
+def test_stacked_decorates_as_the_at_sign_would() -> None:
+    def noted(mark: str) -> Callable[[list[str]], list[str]]:
+        return lambda seen: [*seen, mark]
+
+    # Written with @ as noted("outer") above noted("inner"): inner is applied first.
+    assert stacked(["plain"], noted("outer"), noted("inner")) == ["plain", "inner", "outer"]
+
+
+def test_rotate_runs_apply_s_own_function() -> None:
+    assert rotate_cmd.apply_configuration is apply_configuration
+    assert inspect.getdoc(apply_configuration) == inspect.getdoc(apply.callback)
+
+
+def test_a_format_option_defaults_to_its_first_choice() -> None:
+    @click.command()
+    @format_option("table", "json")
+    def show(output_format: str) -> None:
+        click.echo(output_format)
+
+    assert CliRunner().invoke(show, []).output == "table\n"
+    assert CliRunner().invoke(show, ["--format", "json"]).output == "json\n"
+    assert CliRunner().invoke(show, ["--format", "yaml"]).exit_code == 2
+
+
+def test_locked_state_holds_the_lock_until_it_ends(tmp_path: Path) -> None:
+    opts = GlobalOptions(
+        state=str(tmp_path / "state.json"),
+        state_given=True,
+        emulator=True,
+        color=False,
+        log_level="warning",
+        log_format="console",
+        timeout=1.0,
+    )
+    with (
+        locked_state(opts, "first", 0.0),
+        pytest.raises(StateLockedError),
+        locked_state(opts, "second", 0.0),
+    ):
+        pass
+    with locked_state(opts, "third", 0.0) as backend:
+        assert backend.lock.holder() is not None
