@@ -226,6 +226,10 @@ def run_apply(request: ApplyRequest, hooks: RunHooks) -> ApplyOutcome:
             events=hooks.events,
             in_flight_for=request.call_timeout if taken_over else 0.0,
         )
+        # A plan without changes has nothing to approve; apply still records what only
+        # state needs (a lifecycle.prevent_revoke added to a key that is otherwise
+        # unchanged). Bookkeeping of a plan without changes is not news: no events.
+        quiet = False
         if isinstance(request.source, Plan):
             planned = request.source
         else:
@@ -238,24 +242,13 @@ def run_apply(request: ApplyRequest, hooks: RunHooks) -> ApplyOutcome:
                 endpoint=request.endpoint,
             )
             hooks.show_plan(planned)
-            if not planned.applyable:
-                # Nothing to approve; apply still records what only state needs (a
-                # lifecycle.prevent_revoke added to a key that is otherwise unchanged).
-                # Bookkeeping of a plan without changes is not news: no events.
-                result = apply_plan(
-                    planned,
-                    service=service,
-                    store=store,
-                    state=state,
-                    options=options,
-                    events=_ignore,
-                )
-                return ApplyOutcome(result, planned, quiet=True)
-            # apply_plan checks these too; here they refuse before a `yes`, not after one.
-            check_apply_guard_rails(planned, state, options)
-            if not request.auto_approve and not hooks.approve():
-                return ApplyOutcome(None, planned)
-        if planned.configuration:
+            quiet = not planned.applyable
+            if not quiet:
+                # apply_plan checks these too; here they refuse before a `yes`, not after.
+                check_apply_guard_rails(planned, state, options)
+                if not request.auto_approve and not hooks.approve():
+                    return ApplyOutcome(None, planned)
+        if planned.configuration and not quiet:
             # Saved with the apply's first write: whose keys these are (see
             # configuration_files).
             state.configuration = list(planned.configuration)
@@ -265,9 +258,9 @@ def run_apply(request: ApplyRequest, hooks: RunHooks) -> ApplyOutcome:
             store=store,
             state=state,
             options=options,
-            events=hooks.events,
+            events=_ignore if quiet else hooks.events,
         )
-    return ApplyOutcome(result, planned)
+    return ApplyOutcome(result, planned, quiet=quiet)
 
 
 def plan_against_live(

@@ -50,6 +50,7 @@ from infobip_iac.state.model import StateDocument, VersionInfo
 from infobip_iac.state.store import (
     apply_changes,
     check_endpoint,
+    check_push,
     decode_state,
     document_fields,
     render_entry,
@@ -607,17 +608,7 @@ class PostgresStore:
                 lineage, serial = row
                 if self._has_changes(conn, lineage, serial):
                     serial += 1
-                if lineage != doc.lineage:
-                    raise StateError(
-                        f"refusing to push to {self.where}: it holds another state (lineage "
-                        f"{lineage}, not {doc.lineage})"
-                    )
-                if serial >= doc.serial:
-                    raise StateError(
-                        f"refusing to push serial {doc.serial} to {self.where}: it is at "
-                        f"serial {serial} already; pull it, and push a version with a higher "
-                        "serial"
-                    )
+                check_push(doc, lineage=lineage, serial=serial, where=self.where)
             self._store_version(conn, doc, document, f"pushed: {len(doc.resources)} resources")
         self._known, self._recorded = set(doc.resources), set()
         return doc

@@ -49,6 +49,7 @@ __all__ = [
     "backup_path_for",
     "changes_path_for",
     "check_endpoint",
+    "check_push",
     "decode_state",
     "document_fields",
     "render_entry",
@@ -193,6 +194,21 @@ def check_endpoint(doc: StateDocument, endpoint: str | None, *, where: str, hint
         "was read or written. Run against the state's endpoint, or give this endpoint "
         f"a state of its own with --state FILE{rebind}"
     )
+
+
+def check_push(doc: StateDocument, *, lineage: str, serial: int, where: str) -> None:
+    """Refuse to push `doc` over a state at `lineage` and `serial` (its serial counting
+    changes not yet folded in): a push replaces only an older version of the same state."""
+    if lineage != doc.lineage:
+        raise StateError(
+            f"refusing to push to {where}: it holds another state (lineage "
+            f"{lineage}, not {doc.lineage})"
+        )
+    if serial >= doc.serial:
+        raise StateError(
+            f"refusing to push serial {doc.serial} to {where}: it is at serial "
+            f"{serial} already; pull it, and push a version with a higher serial"
+        )
 
 
 def decode_state(data: bytes, *, where: str) -> StateDocument:
@@ -386,16 +402,7 @@ class StateStore:
         if on_disk is not None or changes:
             lineage = on_disk.lineage if on_disk is not None else changes[0][0]
             serial = (on_disk.serial if on_disk is not None else 0) + (1 if changes else 0)
-            if lineage != doc.lineage:
-                raise StateError(
-                    f"refusing to push to {self.path}: it holds another state (lineage "
-                    f"{lineage}, not {doc.lineage})"
-                )
-            if serial >= doc.serial:
-                raise StateError(
-                    f"refusing to push serial {doc.serial} to {self.path}: it is at serial "
-                    f"{serial} already; pull it, and push a version with a higher serial"
-                )
+            check_push(doc, lineage=lineage, serial=serial, where=str(self.path))
         self._store_full(doc, current)
         return doc
 
