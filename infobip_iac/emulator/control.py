@@ -14,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infobip_iac.emulator.auth import Authenticator
-from infobip_iac.emulator.catalog import ScopeCatalog
-from infobip_iac.emulator.clock import EmulatorClock, format_instant, parse_duration, parse_instant
+from infobip_iac.emulator.clock import format_instant, parse_duration, parse_instant
 from infobip_iac.emulator.failures import OperationError
 from infobip_iac.emulator.faults import FaultPlan, parse_rules
-from infobip_iac.emulator.limits import ReadBudget
 from infobip_iac.emulator.model import Account, EmulatorUser, StoredKey, new_hex_id
 from infobip_iac.emulator.routing import Answer, Call, Route
+from infobip_iac.emulator.services import ServedApi, Services
 from infobip_iac.emulator.stats import RequestStats
-from infobip_iac.emulator.store import Store
 from infobip_iac.emulator.validation import build_new_key, read_key_request
 
 __all__ = ["CONTROL_PREFIX", "ControlApi", "ControlError", "check_not_from_a_browser"]
@@ -59,31 +56,21 @@ def check_not_from_a_browser(method: str, headers: Mapping[str, str]) -> None:
             )
 
 
-class ControlApi:
+class ControlApi(ServedApi):
     def __init__(
         self,
+        services: Services,
         *,
-        store: Store,
-        clock: EmulatorClock,
-        auth: Authenticator,
-        catalog: ScopeCatalog,
-        reads: ReadBudget,
         faults: FaultPlan,
         stats: RequestStats,
         initial_users: Sequence[EmulatorUser],
         infobip_operations: Callable[[], list[str]],
-        persist: Callable[[], None],
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._auth = auth
-        self._catalog = catalog
-        self._reads = reads
+        super().__init__(services)
         self._faults = faults
         self._stats = stats
         self._initial_users = list(initial_users)
         self._infobip_operations = infobip_operations
-        self._persist = persist
 
     def routes(self) -> list[Route]:
         entries: list[tuple[str, str, Callable[[Call], Answer]]] = [

@@ -10,14 +10,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from infobip_iac.emulator.audit import AUDIT_PATH, AUDIT_SCOPE, key_write_entry, search
-from infobip_iac.emulator.auth import TOKEN_LIFETIME, Authenticator, Caller
-from infobip_iac.emulator.catalog import ScopeCatalog
-from infobip_iac.emulator.clock import EmulatorClock
+from infobip_iac.emulator.auth import TOKEN_LIFETIME, Caller
 from infobip_iac.emulator.failures import OperationError
-from infobip_iac.emulator.limits import ReadBudget, day_of, write_refusal
+from infobip_iac.emulator.limits import day_of, write_refusal
 from infobip_iac.emulator.model import StoredKey
 from infobip_iac.emulator.routing import Answer, Call, Route
-from infobip_iac.emulator.store import Store
+from infobip_iac.emulator.services import ServedApi, Services
 from infobip_iac.emulator.validation import apply_update, build_new_key, read_key_request
 
 __all__ = ["KEYS_PATH", "InfobipApi", "LimitScope"]
@@ -59,29 +57,19 @@ class _Write:
     client_ip: str
 
 
-class InfobipApi:
+class InfobipApi(ServedApi):
     def __init__(
         self,
+        services: Services,
         *,
-        store: Store,
-        clock: EmulatorClock,
-        auth: Authenticator,
-        catalog: ScopeCatalog,
-        reads: ReadBudget,
         write_limit: int,
         count_refused_writes: bool = True,
         limit_scope: LimitScope,
-        persist: Callable[[], None],
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._auth = auth
-        self._catalog = catalog
-        self._reads = reads
+        super().__init__(services)
         self._write_limit = write_limit
         self._count_refused_writes = count_refused_writes
         self._limit_scope = limit_scope
-        self._persist = persist
 
     def routes(self) -> list[Route]:
         key_path = KEYS_PATH + "/{apiKeyId}"

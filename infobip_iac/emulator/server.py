@@ -32,6 +32,7 @@ from infobip_iac.emulator.model import DEFAULT_ROLE, EmulatorUser
 from infobip_iac.emulator.operations import InfobipApi, LimitScope
 from infobip_iac.emulator.persistence import read_document, write_document
 from infobip_iac.emulator.routing import Answer
+from infobip_iac.emulator.services import Services
 from infobip_iac.emulator.stats import RequestStats
 from infobip_iac.emulator.store import Store
 
@@ -249,32 +250,28 @@ class EmulatorServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         http = _HttpServer((self.host, self._port), family)
         catalog = load_catalog()
-        auth = Authenticator(self._store, catalog)
-        reads = ReadBudget(self._read_rate)
         faults = FaultPlan()
         stats = RequestStats()
-        infobip = InfobipApi(
+        services = Services(
             store=self._store,
             clock=http.clock,
-            auth=auth,
+            auth=Authenticator(self._store, catalog),
             catalog=catalog,
-            reads=reads,
+            reads=ReadBudget(self._read_rate),
+            persist=self._persist,
+        )
+        infobip = InfobipApi(
+            services,
             write_limit=self._write_limit,
             count_refused_writes=self._count_refused_writes,
             limit_scope=self._limit_scope,
-            persist=self._persist,
         )
         control = ControlApi(
-            store=self._store,
-            clock=http.clock,
-            auth=auth,
-            catalog=catalog,
-            reads=reads,
+            services,
             faults=faults,
             stats=stats,
             initial_users=self._initial_users,
             infobip_operations=lambda: dispatcher.infobip.operations(),
-            persist=self._persist,
         )
         dispatcher = Dispatcher(
             store=self._store,
