@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from infobip_iac.emulator.control import CONTROL_PREFIX, check_not_from_a_browser
@@ -66,8 +67,9 @@ class Dispatcher:
         body: bytes,
         client_ip: str = "",
     ) -> Answer | _Drop | HostileAnswer:
+        incoming = Call(method, path, query, headers, body, client_ip=client_ip)
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            return self._dispatch_control(method, path, query, headers, body)
+            return self._dispatch_control(incoming)
         found = self.infobip.match(method, path)
         if found is None:
             answer = Answer(
@@ -76,7 +78,7 @@ class Dispatcher:
             )
             return self._answered(method, path, answer)
         route, params = found
-        call = Call(method, path, query, headers, body, params, client_ip)
+        call = replace(incoming, params=params)
         self._stats.request(route.operation)
         if self._on_request is not None:
             try:
@@ -135,23 +137,17 @@ class Dispatcher:
                 log.exception("on_response hook failed")
         return answer
 
-    def _dispatch_control(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        body: bytes,
-    ) -> Answer:
+    def _dispatch_control(self, incoming: Call) -> Answer:
+        method, path = incoming.method, incoming.path
         found = self._control.match(method, path)
         if found is None:
             known = ", ".join(self._control.operations(control=True))
             return Answer(404, {"error": f"no control operation {method} {path}; known: {known}"})
         route, params = found
         try:
-            check_not_from_a_browser(method, headers)
+            check_not_from_a_browser(method, incoming.headers)
             with self._store.lock:
-                return route.handler(Call(method, path, query, headers, body, params))
+                return route.handler(replace(incoming, params=params))
         except OperationError as failure:
             return Answer(
                 failure.status,
