@@ -297,19 +297,12 @@ class InfobipClient:
         )
 
     def get_key(self, key_id: str, *, account: str) -> LiveKey | None:
-        operation = "get API key"
         try:
-            answer = self._call(
-                "GET",
-                KEY_PATH,
-                path_params={"apiKeyId": key_id},
-                kind="read",
-                account=account,
-                operation=operation,
+            return self._one_key(
+                "GET", key_id, kind="read", account=account, operation="get API key"
             )
         except NotFoundError:
             return None
-        return live_key_from_wire(answer, operation=operation)
 
     def find_by_name(self, account: str, name: str) -> list[LiveKey]:
         keys, _ = read_by_name(account, name, fetch=self._page_fetcher(account))
@@ -335,13 +328,26 @@ class InfobipClient:
         return CreatedKey(key=key, secret=secret)
 
     def update_key(self, key_id: str, *, account: str, write: KeyWrite) -> LiveKey:
-        operation = "update API key"
         body = write_to_wire(write, account_id=None if account == CALLER_ACCOUNT else account)
+        return self._one_key("PUT", key_id, kind="write", body=body, operation="update API key")
+
+    def _one_key(
+        self,
+        method: str,
+        key_id: str,
+        *,
+        kind: Kind,
+        operation: str,
+        account: str = CALLER_ACCOUNT,
+        body: Any = None,
+    ) -> LiveKey:
+        """A call on one key's path, answered with that key."""
         answer = self._call(
-            "PUT",
+            method,
             KEY_PATH,
             path_params={"apiKeyId": key_id},
-            kind="write",
+            kind=kind,
+            account=account,
             json=body,
             operation=operation,
         )
