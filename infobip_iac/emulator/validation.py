@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from infobip_iac.emulator.catalog import ScopeCatalog
 from infobip_iac.emulator.clock import parse_instant
@@ -49,6 +49,9 @@ class KeyRequest:
     secret: str | None = None
 
 
+_T = TypeVar("_T")
+
+
 class _Reader:
     def __init__(self, body: Mapping[str, Any], prefix: str) -> None:
         self.body = body
@@ -58,23 +61,21 @@ class _Reader:
     def fail(self, prop: str, violation: str) -> None:
         self.violations.append((self.prefix + prop, violation))
 
-    def string(self, prop: str) -> str | None:
+    def _of_type(self, prop: str, kind: type[_T], violation: str) -> _T | None:
+        """The value of `prop` if sent and of type `kind`; else None (a violation if sent)."""
         value = self.body.get(prop)
         if value is None:
             return None
-        if not isinstance(value, str):
-            self.fail(prop, "must be a string")
+        if not isinstance(value, kind):
+            self.fail(prop, violation)
             return None
         return value
 
+    def string(self, prop: str) -> str | None:
+        return self._of_type(prop, str, "must be a string")
+
     def boolean(self, prop: str) -> bool | None:
-        value = self.body.get(prop)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            self.fail(prop, "must be true or false")
-            return None
-        return value
+        return self._of_type(prop, bool, "must be true or false")
 
     def instant(self, prop: str) -> datetime | None:
         text = self.string(prop)
@@ -87,11 +88,8 @@ class _Reader:
             return None
 
     def strings(self, prop: str) -> tuple[str, ...] | None:
-        value = self.body.get(prop)
+        value = self._of_type(prop, list, "must be a list of strings")
         if value is None:
-            return None
-        if not isinstance(value, list):
-            self.fail(prop, "must be a list of strings")
             return None
         good = True
         for index, item in enumerate(value):
