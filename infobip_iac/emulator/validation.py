@@ -199,18 +199,11 @@ def apply_update(stored: StoredKey, request: KeyRequest, *, platform_allowed: bo
     and resets to PUBLIC_API. Every rule then applies to the merged key."""
     violations: list[Violation] = []
     changes: dict[str, Any] = {}
-    if request.name is not None:
-        changes["name"] = request.name
-    if request.allowed_ips is not None:
-        changes["allowed_ips"] = request.allowed_ips
-    if request.valid_from is not None:
-        changes["valid_from"] = request.valid_from
-    if request.valid_to is not None:
-        changes["valid_to"] = request.valid_to
-    if request.enabled is not None:
-        changes["enabled"] = request.enabled
-    if request.scope_guids is not None:
-        changes["scope_guids"] = request.scope_guids
+    # The fields an update takes as sent (the request's and the key's names agree).
+    for field in ("name", "allowed_ips", "valid_from", "valid_to", "enabled", "scope_guids"):
+        sent = getattr(request, field)
+        if sent is not None:
+            changes[field] = sent
     if request.platform is not None:
         if request.platform and request.permissions:
             violations.append(("platform", "cannot be combined with permissions"))
