@@ -88,7 +88,7 @@ def plan(
     output_format: PlanFormat,
     detailed_exitcode: bool,
     shape: PlanShape,
-    max_writes: int,
+    max_writes: int,  # the plan uses it as shape.write_limit
     lock_timeout: float,
     allow_unknown_scopes: bool,
 ) -> int:
