@@ -185,19 +185,7 @@ _NO_OFFSET = timedelta(0)
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, seconds precision: how plans and state write instants."""
-    # Written from the fields, three times as fast as strftime, and with the year padded to
-    # four digits, which glibc's `%Y` does not do. Every normalized instant is already UTC
-    # to the second; anything else (another offset, naive, sub-seconds) is normalized first.
-    if value.microsecond or not (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET):
-        value = parse_instant(value)
-    return _RFC3339 % (
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-    )
+    return _spell(_RFC3339, value)
 
 
 _INFOBIP_DATE_TIME = "%04d-%02d-%02dT%02d:%02d:%02d.000+0000"
@@ -208,16 +196,16 @@ def format_wire_instant(value: datetime) -> str:
     (`2027-06-30T00:00:00.000+0000`): what its official API clients send and its spec's
     request examples write. Instants are whole seconds in UTC, so the milliseconds are
     zero and the offset is `+0000`."""
+    return _spell(_INFOBIP_DATE_TIME, value)
+
+
+def _spell(form: str, value: datetime) -> str:
+    # Written from the fields, three times as fast as strftime, and with the year padded to
+    # four digits, which glibc's `%Y` does not do. Every normalized instant is already UTC
+    # to the second; anything else (another offset, naive, sub-seconds) is normalized first.
     if value.microsecond or not (value.tzinfo is UTC or value.utcoffset() == _NO_OFFSET):
         value = parse_instant(value)
-    return _INFOBIP_DATE_TIME % (
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-    )
+    return form % (value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
 class DurationTooLongError(ValueError):
