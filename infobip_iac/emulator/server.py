@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import selectors
 import socket
 import sys
 import threading
@@ -57,7 +59,39 @@ class _HttpServer(ThreadingHTTPServer):
         self.clock = EmulatorClock()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        # serve_forever polls for its stop every poll_interval, so stopping waits that long
+        # (50 ms, a sixth of a one-key `plan --emulator`). `serve` waits on the socket and on
+        # this pipe instead, and `stop_serving` ends it at once by writing to the pipe.
+        self._wake_read, self._wake_write = os.pipe()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
         super().__init__(address, _Handler)
+
+    def serve(self) -> None:
+        """Accept connections until `stop_serving` is called."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_read, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    for key, _ in selector.select():
+                        if key.fileobj is self.socket and not self._stopping.is_set():
+                            self.handle_request()
+        finally:
+            self._stopped.set()
+
+    def stop_serving(self, timeout: float = 5.0) -> None:
+        """End `serve` and wait until it has (at most `timeout` seconds)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # the pipe is full: the loop is awake anyway
+            os.write(self._wake_write, b"x")
+        self._stopped.wait(timeout)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for end in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(end)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -285,8 +319,7 @@ class EmulatorServer:
         http.dispatcher = dispatcher
         self._http = http
         self._thread = threading.Thread(
-            target=http.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=http.serve,
             name=f"infobip-emulator-{self.port}",
             daemon=True,
         )
@@ -297,7 +330,7 @@ class EmulatorServer:
         http, thread = self._http, self._thread
         if http is None:
             return
-        http.shutdown()
+        http.stop_serving()
         http.close_open_connections()
         http.server_close()
         if thread is not None:

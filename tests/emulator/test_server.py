@@ -39,6 +39,18 @@ def test_context_manager_binds_a_free_loopback_port() -> None:
         _ = first.base_url
 
 
+def test_stop_ends_the_serving_thread_without_waiting_for_a_poll() -> None:
+    """The accept loop waits on its socket with no timeout, so it ends only because stop
+    wakes it: were the wake lost, the thread would still be alive after stop."""
+    server = EmulatorServer().start()
+    thread = server._thread
+    assert thread is not None and thread.is_alive()
+    httpx.get(server.base_url + "/settings/2/api-keys", auth=("admin", "admin"))
+    server.stop()
+    assert not thread.is_alive()
+    server.stop()  # a second stop is harmless
+
+
 def test_every_answer_carries_the_emulator_clock_as_date(emulator: EmulatorServer) -> None:
     emulator.control.set_clock("2040-02-29T12:00:00Z")
     for response in (
