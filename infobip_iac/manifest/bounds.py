@@ -17,7 +17,7 @@ the models are built:
   docs/PERFORMANCE.md), which `load` also holds the whole configuration to.
 
 Marks of a large, lazily marked document (`plainyaml` records the shallow ones only) are
-not completed for a refusal: it points at the nearest recorded place (the key's line)
+not completed for a refusal: it points at the nearest recorded place (the field's line)
 rather than read a huge file again to find a deeper one.
 """
 
@@ -51,9 +51,9 @@ MAX_KEYS = MAX_MAPPING_ENTRIES
 MAX_SCOPE_ITEMS = 2 * len(load_catalog().scopes)
 
 
-# A document with at most this many shallow marks (keys, sections) is small enough to have
-# all its marks made for a refusal's exact place.
-_EXACT_MARKS_UP_TO = 1_000
+# A document with at most this many shallow marks (sections, key ids, key fields: about
+# 1,000 keys) is small enough to have all its marks made for a refusal's exact place.
+_EXACT_MARKS_UP_TO = 5_000
 
 
 def _nearest_mark(marks: NodeMarks, location: Location) -> Mark:

@@ -59,14 +59,15 @@ def _agree(text: str) -> bool:
     assert plain[0] == data
     assert plain[1] == values
     assert plain[2] == keys
-    # parse_text serves the plain reading, with the shallow marks first, the rest on demand
+    # parse_text serves the plain reading, with the shallow marks first (down to a key's
+    # fields), the rest on demand
     document, found = parse_text(text, "m.yaml")
     assert document is not None and found == []
-    shallow = read_plain(text, plain_scalar, marks_depth=2)
+    shallow = read_plain(text, plain_scalar, marks_depth=3)
     assert shallow is not None and shallow[0] == data
     for recorded, every in ((shallow[1], values), (shallow[2], keys)):
         assert recorded.items() <= every.items()
-        assert {at for at in every if len(at) <= 2} <= recorded.keys()
+        assert {at for at in every if len(at) <= 3} <= recorded.keys()
     marks = document.marks
     assert (document.data, marks.values, marks.keys) == shallow
     assert (document.data, marks.complete().values, marks.keys) == plain
