@@ -11,6 +11,7 @@ from infobip_iac.domain.keys import (
     DesiredConfig,
     ImportBlock,
     MovedBlock,
+    Policy,
     SecretSinkSpec,
     SourceRef,
 )
@@ -19,8 +20,8 @@ from infobip_iac.manifest.bounds import MAX_KEYS
 from infobip_iac.manifest.diagnostics import Code, Location, diagnostic, sort_diagnostics
 from infobip_iac.manifest.lint import lint_key
 from infobip_iac.manifest.policy import check_policy
-from infobip_iac.manifest.resolve import build_drafts, gather_shared, grant_scopes
-from infobip_iac.manifest.rules import check_blocks, check_declarations, check_identity, check_key
+from infobip_iac.manifest.resolve import KeyDraft, Resolver, Shared, gather_shared
+from infobip_iac.manifest.rules import Declarations, Identity, check_blocks, check_key
 from infobip_iac.manifest.sources import ManifestFile, expand_paths, read_manifest
 from infobip_iac.scopes import load_catalog
 
@@ -58,7 +59,6 @@ def load_configuration(
 
 
 def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> LoadResult:
-    moment = now
     files, problems = expand_paths(paths or [Path()])
     manifests: list[ManifestFile] = []
     keys = 0
@@ -77,24 +77,9 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
 
     shared, found = gather_shared(manifests)
     problems.extend(found)
-    catalog = load_catalog()
     policy = shared.policy
     warn_unknown = allow_unknown_scopes or policy.unknown_scopes == "warn"
-    problems.extend(check_declarations(manifests, shared, catalog, warn_unknown=warn_unknown))
-    drafts = build_drafts(manifests, shared)
-    grant_scopes(drafts, shared, catalog)
-    problems.extend(check_identity(manifests, drafts))
-    problems.extend(check_blocks(manifests))
-    # With broken defaults or policy every key would be judged on missing values: the
-    # errors already reported are the ones to fix first.
-    judge = not (shared.defaults_broken or shared.policy_broken)
-    for draft in drafts:
-        if draft.partial:
-            continue
-        problems.extend(check_key(draft, catalog))
-        if judge:
-            problems.extend(check_policy(draft, policy, catalog, now=moment))
-            problems.extend(lint_key(draft, policy, catalog, now=moment))
+    drafts = _resolve_and_check(manifests, shared, policy, problems, warn_unknown, now)
 
     diagnostics = sort_diagnostics(problems)
     names = tuple(manifest.name for manifest in manifests)
@@ -126,6 +111,47 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
         account_sources=_account_sources(manifests),
     )
     return LoadResult(config, diagnostics, names)
+
+
+def _resolve_and_check(
+    manifests: list[ManifestFile],
+    shared: Shared,
+    policy: Policy,
+    problems: list[Diagnostic],
+    warn_unknown: bool,
+    now: datetime,
+) -> list[KeyDraft]:
+    """Every declared key resolved and judged in one walk over the keys: its names, its
+    identity, its draft and scopes, its rules, the policy and the warnings, each while the
+    key is at hand. What spans keys (shared blocks, `moved` and `imports`) is judged whole.
+    Problems go to `problems`; the drafts of the keys whose declaration validated return."""
+    catalog = load_catalog()
+    declarations = Declarations(shared, catalog, warn_unknown=warn_unknown)
+    problems.extend(declarations.shared_blocks())
+    resolver = Resolver(shared, catalog)
+    identity = Identity()
+    # With broken defaults or policy every key would be judged on missing values: the
+    # errors already reported are the ones to fix first.
+    judge = not (shared.defaults_broken or shared.policy_broken)
+    drafts: list[KeyDraft] = []
+    for manifest in manifests:
+        for ident, spec in manifest.keys.items():
+            if spec is None:
+                problems.extend(identity.key(manifest, ident, None))
+                continue
+            problems.extend(declarations.key(manifest, ("api_keys", ident), spec))
+            draft = resolver.draft(manifest, ident, spec)
+            drafts.append(draft)
+            problems.extend(identity.key(manifest, ident, draft))
+            if draft.partial:
+                continue
+            problems.extend(check_key(draft, catalog))
+            if judge:
+                problems.extend(check_policy(draft, policy, catalog, now=now))
+                problems.extend(lint_key(draft, policy, catalog, now=now))
+    if any(manifest.moved or manifest.imports for manifest in manifests):
+        problems.extend(check_blocks(manifests, identity.declared))
+    return drafts
 
 
 def load_or_raise(

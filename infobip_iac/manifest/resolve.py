@@ -43,11 +43,10 @@ from infobip_iac.scopes import Catalog
 __all__ = [
     "Grant",
     "KeyDraft",
+    "Resolver",
     "Setting",
     "Shared",
-    "build_drafts",
     "gather_shared",
-    "grant_scopes",
 ]
 
 
@@ -374,34 +373,35 @@ def _folder_text(folder: Path) -> str:
     return text or "."
 
 
-def build_drafts(files: list[ManifestFile], shared: Shared) -> list[KeyDraft]:
-    """A draft for every key whose declaration validated (in file order)."""
-    drafts: list[KeyDraft] = []
-    for manifest in files:
-        for ident, spec in manifest.keys.items():
-            if spec is None:
-                continue
-            drafts.append(
-                KeyDraft(
-                    ident=ident,
-                    file=manifest,
-                    spec=spec,
-                    defaults=shared.defaults,
-                    defaults_file=shared.defaults_file,
-                )
-            )
-    return drafts
+class Resolver:
+    """Makes each key's draft with its effective scopes, one key at a time, so that the
+    checks of a key run while it is at hand (`load` walks the keys once)."""
 
+    def __init__(self, shared: Shared, catalog: Catalog) -> None:
+        self.shared = shared
+        self.catalog = catalog
+        # Keys share a few roles: each is looked up once.
+        self.role_scopes: dict[str, tuple[str, list[str]] | None] = {}
 
-def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> None:
-    """Fill each draft's effective scopes: `scopes` ∪ scope set members ∪ role scopes.
+    def draft(self, manifest: ManifestFile, ident: str, spec: KeySpec) -> KeyDraft:
+        """The key `ident` of `manifest`, whose declaration validated."""
+        draft = KeyDraft(
+            ident=ident,
+            file=manifest,
+            spec=spec,
+            defaults=self.shared.defaults,
+            defaults_file=self.shared.defaults_file,
+        )
+        draft.grants = self.grants(draft)
+        return draft
 
-    Names that do not resolve (an unknown role or scope set) grant nothing here; `rules`
-    reports them once, where they are written. A scope reached twice keeps its first grant,
-    and written scopes come before scope sets, scope sets before roles.
-    """
-    role_scopes: dict[str, tuple[str, list[str]] | None] = {}
-    for draft in drafts:
+    def grants(self, draft: KeyDraft) -> list[Grant]:
+        """The draft's effective scopes: `scopes` ∪ scope set members ∪ role scopes.
+
+        Names that do not resolve (an unknown role or scope set) grant nothing here;
+        `rules` reports them once, where they are written. A scope reached twice keeps its
+        first grant, and written scopes come before scope sets, scope sets before roles.
+        """
         grants: dict[str, Grant] = {}
         written = draft.setting("scopes")
         if written is not None:
@@ -410,17 +410,19 @@ def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> No
                     grants[scope] = Grant(scope, written.file, (*written.location, index))
         sets = draft.setting("scope_sets")
         if sets is not None:
+            scope_sets = self.shared.scope_sets
             for index, set_name in enumerate(sets.value):
-                members = shared.scope_sets.get(set_name, (None, None))[0] or []
+                members = scope_sets.get(set_name, (None, None))[0] or []
                 where = (*sets.location, index)
                 via = f'scope set "{set_name}"'
                 for scope in members:
                     grants.setdefault(scope, Grant(scope, sets.file, where, via))
         roles = draft.setting("roles")
         if roles is not None:
+            role_scopes = self.role_scopes
             for index, role_name in enumerate(roles.value):
                 if role_name not in role_scopes:
-                    role_scopes[role_name] = _role_grants(role_name, catalog)
+                    role_scopes[role_name] = _role_grants(role_name, self.catalog)
                 resolved = role_scopes[role_name]
                 if resolved is None:
                     continue
@@ -428,7 +430,7 @@ def grant_scopes(drafts: list[KeyDraft], shared: Shared, catalog: Catalog) -> No
                 via = f'role "{resolved[0]}"'
                 for scope in resolved[1]:
                     grants.setdefault(scope, Grant(scope, roles.file, where, via, from_role=True))
-        draft.grants = list(grants.values())
+        return list(grants.values())
 
 
 def _role_grants(role_name: str, catalog: Catalog) -> tuple[str, list[str]] | None:

@@ -8,8 +8,7 @@ key's own line when it wrote one of the values involved, else at the defaults.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Iterable
 
 from infobip_iac.domain.keys import Permission, key_address
 from infobip_iac.domain.normalize import LATEST_INSTANT, format_duration, format_instant
@@ -22,7 +21,7 @@ from infobip_iac.manifest.sources import ManifestFile
 from infobip_iac.manifest.yamlload import Mark
 from infobip_iac.scopes import Catalog
 
-__all__ = ["check_blocks", "check_declarations", "check_identity", "check_key"]
+__all__ = ["Declarations", "Identity", "check_blocks", "check_key"]
 
 _SCOPE_HELP = "`infobip-iac scopes search WORD` lists the known scopes"
 _UNKNOWN_HATCH = (
@@ -31,38 +30,98 @@ _UNKNOWN_HATCH = (
 )
 
 
-class _Site(NamedTuple):
-    """A place where scopes, roles or scope sets are written."""
-
-    file: ManifestFile
-    location: Location
-    settings: KeySettings
-
-
-def _sites(files: list[ManifestFile], shared: Shared) -> Iterator[_Site]:
-    if shared.defaults is not None and shared.defaults_file is not None:
-        yield _Site(shared.defaults_file, ("defaults",), shared.defaults)
-    for manifest in files:
-        for ident, spec in manifest.keys.items():
-            if spec is not None:
-                yield _Site(manifest, ("api_keys", ident), spec)
-
-
-def check_declarations(
-    files: list[ManifestFile], shared: Shared, catalog: Catalog, *, warn_unknown: bool
-) -> list[Diagnostic]:
+class Declarations:
     """Every scope, role and scope-set name where it is written, and each declaration's
-    valid_to/valid_for pair (a clash in `defaults` is one error, not one per key)."""
-    problems: list[Diagnostic] = []
+    valid_to/valid_for pair (a clash in `defaults` is one error, not one per key).
 
-    def scopes(manifest: ManifestFile, location: Location, names: Iterable[str]) -> None:
+    `shared_blocks` judges the configuration-wide blocks; `key` one key's own declaration,
+    partial ones included (their names were read), as `load` walks the keys.
+    """
+
+    def __init__(self, shared: Shared, catalog: Catalog, *, warn_unknown: bool) -> None:
+        self.shared = shared
+        self.catalog = catalog
+        self.warn_unknown = warn_unknown
+        self.known_sets = list(shared.scope_sets)
+
+    def shared_blocks(self) -> list[Diagnostic]:
+        shared = self.shared
+        problems: list[Diagnostic] = []
+        for set_name, (members, manifest) in shared.scope_sets.items():
+            if members is not None:
+                self._scopes(problems, manifest, ("scope_sets", set_name), members)
+        if shared.policy_spec is not None and shared.policy_file is not None:
+            self._scopes(
+                problems,
+                shared.policy_file,
+                ("policy", "forbidden_scopes"),
+                shared.policy_spec.forbidden_scopes,
+            )
+        if shared.defaults is not None and shared.defaults_file is not None:
+            problems.extend(self.key(shared.defaults_file, ("defaults",), shared.defaults))
+        return problems
+
+    def key(
+        self, manifest: ManifestFile, location: Location, settings: KeySettings
+    ) -> list[Diagnostic]:
+        """The names and the validity pair written at `location` (a key, or `defaults`)."""
+        problems: list[Diagnostic] = []
+        if "scopes" in settings.model_fields_set:
+            self._scopes(problems, manifest, (*location, "scopes"), settings.scopes)
+        catalog = self.catalog
+        for index, role_name in enumerate(settings.roles):
+            if catalog.role(role_name) is None:
+                close = catalog.suggest_role(role_name)
+                problems.append(
+                    diagnostic(
+                        manifest.name,
+                        manifest.mark((*location, "roles", index)),
+                        Code.UNKNOWN_ROLE,
+                        f'unknown role "{role_name}"'
+                        + (f' — did you mean "{close}"?' if close else ""),
+                        "roles are Infobip's user roles; `infobip-iac scopes role NAME` shows "
+                        "the scopes of one",
+                    )
+                )
+        shared, known_sets = self.shared, self.known_sets
+        for index, set_name in enumerate(settings.scope_sets):
+            if set_name not in shared.scope_sets and not shared.scope_sets_broken:
+                problems.append(
+                    diagnostic(
+                        manifest.name,
+                        manifest.mark((*location, "scope_sets", index)),
+                        Code.UNKNOWN_SCOPE_SET,
+                        f'unknown scope set "{set_name}"' + suggestion(set_name, known_sets),
+                        "declare it under scope_sets in any file of the configuration"
+                        + (f" (declared: {', '.join(sorted(known_sets))})" if known_sets else ""),
+                    )
+                )
+        if settings.valid_to is not None and settings.valid_for is not None:
+            problems.append(
+                diagnostic(
+                    manifest.name,
+                    manifest.key_mark((*location, "valid_for")),
+                    Code.VALID_TO_WITH_VALID_FOR,
+                    "valid_to and valid_for are both set; they say the same thing two ways",
+                    "keep valid_to (an instant) or valid_for (a duration), not both",
+                )
+            )
+        return problems
+
+    def _scopes(
+        self,
+        problems: list[Diagnostic],
+        manifest: ManifestFile,
+        location: Location,
+        names: Iterable[str],
+    ) -> None:
+        catalog = self.catalog
         for index, scope in enumerate(names):
             if catalog.has_scope(scope):
                 continue
             close = catalog.suggest_scope(scope)
             mark = manifest.mark((*location, index))
-            hint = f"{_SCOPE_HELP}; {_UNKNOWN_HATCH}"
-            if warn_unknown:
+            if self.warn_unknown:
                 problems.append(
                     diagnostic(
                         manifest.name,
@@ -81,58 +140,9 @@ def check_declarations(
                         Code.UNKNOWN_SCOPE,
                         f'unknown scope "{scope}"'
                         + (f' — did you mean "{close}"?' if close else ""),
-                        hint,
+                        f"{_SCOPE_HELP}; {_UNKNOWN_HATCH}",
                     )
                 )
-
-    for set_name, (members, manifest) in shared.scope_sets.items():
-        if members is not None:
-            scopes(manifest, ("scope_sets", set_name), members)
-    if shared.policy_spec is not None and shared.policy_file is not None:
-        scopes(
-            shared.policy_file, ("policy", "forbidden_scopes"), shared.policy_spec.forbidden_scopes
-        )
-    known_sets = list(shared.scope_sets)
-    for site in _sites(files, shared):
-        if "scopes" in site.settings.model_fields_set:
-            scopes(site.file, (*site.location, "scopes"), site.settings.scopes)
-        for index, role_name in enumerate(site.settings.roles):
-            if catalog.role(role_name) is None:
-                close = catalog.suggest_role(role_name)
-                problems.append(
-                    diagnostic(
-                        site.file.name,
-                        site.file.mark((*site.location, "roles", index)),
-                        Code.UNKNOWN_ROLE,
-                        f'unknown role "{role_name}"'
-                        + (f' — did you mean "{close}"?' if close else ""),
-                        "roles are Infobip's user roles; `infobip-iac scopes role NAME` shows "
-                        "the scopes of one",
-                    )
-                )
-        for index, set_name in enumerate(site.settings.scope_sets):
-            if set_name not in shared.scope_sets and not shared.scope_sets_broken:
-                problems.append(
-                    diagnostic(
-                        site.file.name,
-                        site.file.mark((*site.location, "scope_sets", index)),
-                        Code.UNKNOWN_SCOPE_SET,
-                        f'unknown scope set "{set_name}"' + suggestion(set_name, known_sets),
-                        "declare it under scope_sets in any file of the configuration"
-                        + (f" (declared: {', '.join(sorted(known_sets))})" if known_sets else ""),
-                    )
-                )
-        if site.settings.valid_to is not None and site.settings.valid_for is not None:
-            problems.append(
-                diagnostic(
-                    site.file.name,
-                    site.file.key_mark((*site.location, "valid_for")),
-                    Code.VALID_TO_WITH_VALID_FOR,
-                    "valid_to and valid_for are both set; they say the same thing two ways",
-                    "keep valid_to (an instant) or valid_for (a duration), not both",
-                )
-            )
-    return problems
 
 
 def _prefer_own(*settings: Setting | None) -> Setting:
@@ -292,39 +302,42 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
     return problems
 
 
-def check_identity(files: list[ManifestFile], drafts: list[KeyDraft]) -> list[Diagnostic]:
-    """Ids unique across the configuration; names unique within an account."""
-    problems: list[Diagnostic] = []
-    first_id: dict[str, tuple[ManifestFile, Mark]] = {}
-    for manifest in files:
-        for ident in manifest.keys:
-            mark = manifest.key_mark(("api_keys", ident))
-            if ident in first_id:
-                other, where = first_id[ident]
-                problems.append(
-                    diagnostic(
-                        manifest.name,
-                        mark,
-                        Code.DUPLICATE_ID,
-                        f'key id "{ident}" is already declared at {other.name}:{where.line}:'
-                        f"{where.column}",
-                        "ids are unique across all files of a configuration; rename one",
-                    )
+class Identity:
+    """Ids unique across the configuration; names unique within an account. Told of each
+    declared key in file order, as `load` walks them."""
+
+    def __init__(self) -> None:
+        self.first_id: dict[str, tuple[ManifestFile, Mark]] = {}
+        self.first_name: dict[tuple[str, str], KeyDraft] = {}
+
+    def key(self, manifest: ManifestFile, ident: str, draft: KeyDraft | None) -> list[Diagnostic]:
+        """The key `ident` of `manifest`; `draft` is None when its declaration was unreadable
+        (its id still counts)."""
+        if ident in self.first_id:
+            other, where = self.first_id[ident]
+            # A duplicate id: its name would only repeat this.
+            return [
+                diagnostic(
+                    manifest.name,
+                    manifest.key_mark(("api_keys", ident)),
+                    Code.DUPLICATE_ID,
+                    f'key id "{ident}" is already declared at {other.name}:{where.line}:'
+                    f"{where.column}",
+                    "ids are unique across all files of a configuration; rename one",
                 )
-            else:
-                first_id[ident] = (manifest, mark)
-    first_name: dict[tuple[str, str], KeyDraft] = {}
-    for draft in drafts:
-        if first_id.get(draft.ident, (None,))[0] is not draft.file:
-            continue  # a duplicate id is reported already; its name would only repeat that
+            ]
+        if draft is None:
+            self.first_id[ident] = (manifest, manifest.key_mark(("api_keys", ident)))
+            return []
+        self.first_id[ident] = (manifest, draft.id_mark)
         slot = (draft.account, draft.name)
-        holder = first_name.get(slot)
+        holder = self.first_name.get(slot)
         if holder is None:
-            first_name[slot] = draft
-            continue
+            self.first_name[slot] = draft
+            return []
         name = draft.own("name")
         held = holder.id_mark
-        problems.append(
+        return [
             diagnostic(
                 draft.file.name,
                 name.mark if name is not None else draft.id_mark,
@@ -333,13 +346,16 @@ def check_identity(files: list[ManifestFile], drafts: list[KeyDraft]) -> list[Di
                 f"{held.line}:{held.column}) in account {draft.account}",
                 "Infobip matches keys by name within an account; give each key its own name",
             )
-        )
-    return problems
+        ]
+
+    @property
+    def declared(self) -> set[str]:
+        """The address of every declared key."""
+        return {key_address(ident) for ident in self.first_id}
 
 
-def check_blocks(files: list[ManifestFile]) -> list[Diagnostic]:
-    """`moved` and `imports` against the declared addresses, and against each other."""
-    declared = {key_address(ident) for manifest in files for ident in manifest.keys}
+def check_blocks(files: list[ManifestFile], declared: set[str]) -> list[Diagnostic]:
+    """`moved` and `imports` against the `declared` addresses, and against each other."""
     problems: list[Diagnostic] = []
 
     def report(
