@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import string
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -107,13 +108,21 @@ _parse_instant = functools.lru_cache(maxsize=4096)(parse_instant)
 _canonical_network = functools.lru_cache(maxsize=4096)(canonical_network)
 
 
+# What the hints of a value that is not text at all suggest.
+_DURATION_EXAMPLE = "a whole number and a unit, one of m h d w y (e.g. 90d, 12w, 1y)"
+_INSTANT_EXAMPLE = "e.g. 2027-06-01 or 2027-06-01T00:00:00Z"
+_NETWORK_EXAMPLE = 'e.g. 203.0.113.7, 203.0.113.0/24 or "2001:db8::/48" (text)'
+
+
+def _text(value: Any, code: Code, kind: str, hint: str) -> str:
+    """`value` if it is text; else it fails as not being `kind`."""
+    if isinstance(value, str):
+        return value
+    raise fail(code, f"{value!r} is not {kind}", hint)
+
+
 def _as_duration(value: Any) -> timedelta:
-    if not isinstance(value, str):
-        raise fail(
-            Code.BAD_DURATION,
-            f"{value!r} is not a duration",
-            "write a whole number and a unit, one of m h d w y (e.g. 90d, 12w, 1y)",
-        )
+    value = _text(value, Code.BAD_DURATION, "a duration", "write " + _DURATION_EXAMPLE)
     try:
         return parse_duration(value)
     except DurationTooLongError as error:
@@ -125,12 +134,7 @@ def _as_duration(value: Any) -> timedelta:
 
 
 def _as_instant(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise fail(
-            Code.BAD_INSTANT,
-            f"{value!r} is not a date or date-time",
-            "write e.g. 2027-06-01 or 2027-06-01T00:00:00Z",
-        )
+    value = _text(value, Code.BAD_INSTANT, "a date or date-time", "write " + _INSTANT_EXAMPLE)
     try:
         instant: datetime | None = _parse_instant(value)
     except OverflowError:
@@ -152,12 +156,7 @@ def _as_instant(value: Any) -> datetime:
 
 
 def _as_network(value: Any) -> str:
-    if not isinstance(value, str):
-        raise fail(
-            Code.BAD_IP,
-            f"{value!r} is not an IP address or CIDR range",
-            'write e.g. 203.0.113.7, 203.0.113.0/24 or "2001:db8::/48" (text)',
-        )
+    value = _text(value, Code.BAD_IP, "an IP address or CIDR range", "write " + _NETWORK_EXAMPLE)
     try:
         return _canonical_network(value)
     except HostBitsError as error:
@@ -172,37 +171,46 @@ def _as_network(value: Any) -> str:
         ) from None
 
 
-def _as_address(value: Any) -> str:
-    if isinstance(value, str) and is_key_address(value):
-        return value
-    raise fail(
-        Code.BAD_ADDRESS,
-        f"{value!r} is not a key address",
-        "write api_keys.<id>, e.g. api_keys.ci-sms",
-    )
+def _text_check(
+    kind: str,
+    code: Code,
+    hint: str,
+    accepts: Callable[[str], object],
+    convert: Callable[[str], str] = str,
+) -> Callable[[Any], str]:
+    """A validator of text that `accepts` takes (as `convert` makes it); any other value
+    fails as not being `kind`."""
+
+    def check(value: Any) -> str:
+        if accepts(_text(value, code, kind, hint)):
+            return convert(value)
+        raise fail(code, f"{value!r} is not {kind}", hint)
+
+    return check
 
 
-def _as_infobip_key_id(value: Any) -> str:
-    # Infobip writes its ids in upper case and the planner matches them exactly: a hand-typed
-    # lower-case id is made the same id here, once, for every later comparison.
-    if isinstance(value, str) and _INFOBIP_KEY_ID.match(value):
-        return value.upper()
-    raise fail(
-        Code.BAD_IMPORT_ID,
-        f"{value!r} is not an Infobip API key id",
-        "Infobip key ids are 32 hexadecimal digits, e.g. 573711510E1C002E29679B12C7CB48AE",
-    )
-
-
-def _as_account(value: Any) -> str:
-    if isinstance(value, str) and _ACCOUNT.match(value):
-        return value
-    raise fail(
-        Code.BAD_ACCOUNT,
-        f"{value!r} is not an account reference",
-        "write _ for the account of the credentials, or an Infobip account id (in quotes if "
-        "it is all digits)",
-    )
+_as_address = _text_check(
+    "a key address",
+    Code.BAD_ADDRESS,
+    "write api_keys.<id>, e.g. api_keys.ci-sms",
+    is_key_address,
+)
+# Infobip writes its ids in upper case and the planner matches them exactly: a hand-typed
+# lower-case id is made the same id here, once, for every later comparison.
+_as_infobip_key_id = _text_check(
+    "an Infobip API key id",
+    Code.BAD_IMPORT_ID,
+    "Infobip key ids are 32 hexadecimal digits, e.g. 573711510E1C002E29679B12C7CB48AE",
+    _INFOBIP_KEY_ID.match,
+    str.upper,
+)
+_as_account = _text_check(
+    "an account reference",
+    Code.BAD_ACCOUNT,
+    "write _ for the account of the credentials, or an Infobip account id (in quotes if "
+    "it is all digits)",
+    _ACCOUNT.match,
+)
 
 
 def is_key_id(text: str) -> bool:

@@ -285,7 +285,8 @@ def check_key(draft: KeyDraft, catalog: Catalog) -> list[Diagnostic]:
             )
 
     sdk = [g for g in draft.grants if catalog.is_sdk_scope(g.scope)]
-    others = [g for g in draft.grants if not catalog.is_sdk_scope(g.scope)]
+    # Most keys hold no SDK scope: the others are listed only for a message.
+    others = [g for g in draft.grants if not catalog.is_sdk_scope(g.scope)] if sdk else []
     if sdk and others:
         first = sdk[0]
         shown = ", ".join(f'"{g.scope}"' for g in others[:3]) + (" …" if len(others) > 3 else "")
