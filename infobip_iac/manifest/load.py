@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from infobip_iac.domain.keys import (
     DesiredConfig,
@@ -90,22 +91,12 @@ def _load(paths: list[Path], *, allow_unknown_scopes: bool, now: datetime) -> Lo
         keys={draft.address: draft.to_desired(sinks) for draft in drafts},
         policy=policy,
         moved=tuple(
-            MovedBlock(
-                from_address=move.from_address,
-                to_address=move.to_address,
-                source=_source(manifest, ("moved", index)),
-            )
-            for manifest in manifests
-            for index, move in manifest.moved
+            MovedBlock(from_address=move.from_address, to_address=move.to_address, source=at)
+            for move, at in _blocks(manifests, "moved")
         ),
         imports=tuple(
-            ImportBlock(
-                to_address=block.to_address,
-                key_id=block.key_id,
-                source=_source(manifest, ("imports", index)),
-            )
-            for manifest in manifests
-            for index, block in manifest.imports
+            ImportBlock(to_address=block.to_address, key_id=block.key_id, source=at)
+            for block, at in _blocks(manifests, "imports")
         ),
         files=names,
         account_sources=_account_sources(manifests),
@@ -191,6 +182,13 @@ def _account_sources(manifests: list[ManifestFile]) -> dict[str, tuple[SourceRef
         if manifest.declares_account:
             found.setdefault(manifest.account, []).append(_source(manifest, ("account",)))
     return {account: tuple(sources) for account, sources in found.items()}
+
+
+def _blocks(manifests: list[ManifestFile], section: str) -> Iterator[tuple[Any, SourceRef]]:
+    """Each entry of the `moved` or `imports` blocks, with where it is written."""
+    for manifest in manifests:
+        for index, block in getattr(manifest, section):
+            yield block, _source(manifest, (section, index))
 
 
 def _source(manifest: ManifestFile, location: tuple[str | int, ...]) -> SourceRef:
