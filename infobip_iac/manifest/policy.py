@@ -13,7 +13,7 @@ from infobip_iac.domain.keys import Policy
 from infobip_iac.domain.normalize import format_duration
 from infobip_iac.errors import Diagnostic
 from infobip_iac.manifest.diagnostics import Code, diagnostic
-from infobip_iac.manifest.resolve import KeyDraft
+from infobip_iac.manifest.resolve import KeyDraft, Setting
 from infobip_iac.scopes import Catalog
 
 __all__ = ["INFOBIP_DEFAULT_VALIDITY", "check_policy"]
@@ -87,34 +87,25 @@ def _max_validity(draft: KeyDraft, limit: timedelta, now: datetime) -> list[Diag
         assert setting is not None
         if valid_for <= limit:
             return []
-        return [
-            diagnostic(
-                setting.file.name,
-                setting.mark,
-                Code.POLICY_MAX_VALIDITY,
-                f"valid_for {format_duration(valid_for)} is longer than policy.max_validity "
-                f"{shown}",
-                f"shorten it to at most {shown}",
-            )
-        ]
+        return _too_long(
+            setting,
+            f"valid_for {format_duration(valid_for)} is longer than policy.max_validity {shown}",
+            f"shorten it to at most {shown}",
+        )
     if valid_to is not None:
         setting = draft.setting("valid_to")
         assert setting is not None
         start = valid_from if valid_from is not None else now
         if valid_to - start <= limit:
             return []
-        return [
-            diagnostic(
-                setting.file.name,
-                setting.mark,
-                Code.POLICY_MAX_VALIDITY,
-                f"valid_to is {_days(valid_to - start)} after "
-                + ("valid_from" if valid_from is not None else "now")
-                + f", longer than policy.max_validity {shown}",
-                f"bring valid_to within {shown} of "
-                + ("valid_from" if valid_from is not None else "today"),
-            )
-        ]
+        return _too_long(
+            setting,
+            f"valid_to is {_days(valid_to - start)} after "
+            + ("valid_from" if valid_from is not None else "now")
+            + f", longer than policy.max_validity {shown}",
+            f"bring valid_to within {shown} of "
+            + ("valid_from" if valid_from is not None else "today"),
+        )
     if limit >= INFOBIP_DEFAULT_VALIDITY:
         return []
     return [
@@ -127,6 +118,10 @@ def _max_validity(draft: KeyDraft, limit: timedelta, now: datetime) -> list[Diag
             f"set valid_for: {shown} (on the key or in defaults)",
         )
     ]
+
+
+def _too_long(setting: Setting, message: str, hint: str) -> list[Diagnostic]:
+    return [diagnostic(setting.file.name, setting.mark, Code.POLICY_MAX_VALIDITY, message, hint)]
 
 
 def _days(span: timedelta) -> str:

@@ -162,6 +162,9 @@ class _SectionReader:
     def report(self, where: Mark, code: Code, message: str, hint: str = "") -> None:
         self.problems.append(diagnostic(self.manifest.name, where, code, message, hint))
 
+    def wrong_type(self, location: Location, message: str, hint: str) -> None:
+        self.report(self.manifest.mark(location), Code.WRONG_TYPE, message, hint)
+
     def errors(self, error: ValidationError, prefix: Location) -> None:
         self.problems.extend(
             from_validation_errors(
@@ -248,9 +251,8 @@ class _SectionReader:
     def model(self, model: type[_M], value: Any, prefix: Location) -> _M | None:
         if value is None:
             # `defaults:` with nothing after it declares nothing; say so rather than ignore.
-            self.report(
-                self.manifest.mark(prefix),
-                Code.WRONG_TYPE,
+            self.wrong_type(
+                prefix,
                 f"{prefix[-1]} is empty",
                 f"write the {prefix[-1]} settings below it, or remove the line",
             )
@@ -278,9 +280,8 @@ class _SectionReader:
     def mapping(self, value: Any, prefix: Location) -> dict[str, Any] | None:
         if isinstance(value, dict):
             return value
-        self.report(
-            self.manifest.mark(prefix),
-            Code.WRONG_TYPE,
+        self.wrong_type(
+            prefix,
             f"{prefix[-1]} must be a mapping",
             f"write one entry per line under `{prefix[-1]}:`, each `<name>: ...`",
         )
@@ -340,11 +341,8 @@ class _SectionReader:
         into: list[tuple[int, _B]],
     ) -> None:
         if not isinstance(value, list):
-            self.report(
-                self.manifest.mark((section,)),
-                Code.WRONG_TYPE,
-                f"{section} must be a list",
-                "write one `- {...}` entry per line",
+            self.wrong_type(
+                (section,), f"{section} must be a list", "write one `- {...}` entry per line"
             )
             return
         for index, item in enumerate(value):
