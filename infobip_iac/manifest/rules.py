@@ -364,6 +364,22 @@ def check_blocks(files: list[ManifestFile], declared: set[str]) -> list[Diagnost
     ) -> None:
         problems.append(diagnostic(manifest.name, manifest.mark(location), code, message, hint))
 
+    def once(
+        manifest: ManifestFile,
+        here: Location,
+        where: str,
+        hint: str,
+        *entries: tuple[dict[str, str], str, str, str],
+    ) -> None:
+        """Each (seen, value, field, said): `value` of `field` is first seen `where`; a
+        second sighting conflicts with the first."""
+        for seen, value, end, said in entries:
+            if value in seen:
+                message = f"{said} twice (first at {seen[value]})"
+                report(manifest, (*here, end), Code.CONFLICTING_BLOCKS, message, hint)
+            else:
+                seen[value] = where
+
     moved_from: dict[str, str] = {}
     moved_to: dict[str, str] = {}
     for manifest in files:
@@ -396,20 +412,19 @@ def check_blocks(files: list[ManifestFile], declared: set[str]) -> list[Diagnost
                     f'moved.from "{move.from_address}" is still declared',
                     "moved.from is the old address; remove its declaration, or this entry",
                 )
-            for seen, address, end in (
-                (moved_from, move.from_address, "from"),
-                (moved_to, move.to_address, "to"),
-            ):
-                if address in seen:
-                    report(
-                        manifest,
-                        (*here, end),
-                        Code.CONFLICTING_BLOCKS,
-                        f'"{address}" appears in moved.{end} twice (first at {seen[address]})',
-                        "one address can move only once; keep one entry",
-                    )
-                else:
-                    seen[address] = where
+            once(
+                manifest,
+                here,
+                where,
+                "one address can move only once; keep one entry",
+                (
+                    moved_from,
+                    move.from_address,
+                    "from",
+                    f'"{move.from_address}" appears in moved.from',
+                ),
+                (moved_to, move.to_address, "to", f'"{move.to_address}" appears in moved.to'),
+            )
     imported_to: dict[str, str] = {}
     imported_id: dict[str, str] = {}
     for manifest in files:
@@ -425,20 +440,14 @@ def check_blocks(files: list[ManifestFile], declared: set[str]) -> list[Diagnost
                     + _address_suggestion(block.to_address, declared),
                     "declare the key under api_keys, then import the live key into it",
                 )
-            for seen, value, end in (
-                (imported_to, block.to_address, "to"),
-                (imported_id, block.key_id, "id"),
-            ):
-                if value in seen:
-                    report(
-                        manifest,
-                        (*here, end),
-                        Code.CONFLICTING_BLOCKS,
-                        f"imports.{end} {value} appears twice (first at {seen[value]})",
-                        "a key can be imported once, into one address",
-                    )
-                else:
-                    seen[value] = where
+            once(
+                manifest,
+                here,
+                where,
+                "a key can be imported once, into one address",
+                (imported_to, block.to_address, "to", f"imports.to {block.to_address} appears"),
+                (imported_id, block.key_id, "id", f"imports.id {block.key_id} appears"),
+            )
     return problems
 
 
