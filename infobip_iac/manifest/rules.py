@@ -150,6 +150,23 @@ def _prefer_own(*settings: Setting | None) -> Setting:
     return next((s for s in present if not s.inherited), present[0])
 
 
+# Why a rotated key cannot have a fixed end of its validity, and what to write instead.
+_FIXED_VALIDITY = {
+    # Every successor is created after that instant, and Infobip refuses a new key valid
+    # from the past (E606): the first rotation would fail its plan.
+    "valid_from": (
+        "a rotated key cannot have a fixed valid_from: every successor is created after it, "
+        "and Infobip refuses a new key valid from the past",
+        "leave valid_from out (each successor is valid from its creation), or rotation: none",
+    ),
+    "valid_to": (
+        "a rotated key cannot have a fixed valid_to: every successor would expire at the same "
+        "instant",
+        "use valid_for (a validity counted from each successor's creation), or rotation: none",
+    ),
+}
+
+
 def _rotation_against_validity(draft: KeyDraft) -> list[Diagnostic]:
     """A rotation must fall due while the key is still valid, and not at once: its period
     (`every`, `before_expiry`) has to be shorter than the validity each successor gets."""
@@ -158,33 +175,12 @@ def _rotation_against_validity(draft: KeyDraft) -> list[Diagnostic]:
         return []
     spec: RotationSpec = rotation.value
     starts, ends, length = draft.valid_window()
-    if starts is not None:
-        # Every successor is created after that instant, and Infobip refuses a new key
-        # valid from the past (E606): the first rotation would fail its plan.
-        at = _prefer_own(draft.setting("valid_from"), rotation)
+    fixed = "valid_from" if starts is not None else "valid_to" if ends is not None else None
+    if fixed is not None:
+        at = _prefer_own(draft.setting(fixed), rotation)
+        message, hint = _FIXED_VALIDITY[fixed]
         return [
-            diagnostic(
-                at.file.name,
-                at.mark,
-                Code.ROTATION_LONGER_THAN_VALIDITY,
-                "a rotated key cannot have a fixed valid_from: every successor is created "
-                "after it, and Infobip refuses a new key valid from the past",
-                "leave valid_from out (each successor is valid from its creation), or "
-                "rotation: none",
-            )
-        ]
-    if ends is not None:
-        at = _prefer_own(draft.setting("valid_to"), rotation)
-        return [
-            diagnostic(
-                at.file.name,
-                at.mark,
-                Code.ROTATION_LONGER_THAN_VALIDITY,
-                "a rotated key cannot have a fixed valid_to: every successor would expire "
-                "at the same instant",
-                "use valid_for (a validity counted from each successor's creation), or "
-                "rotation: none",
-            )
+            diagnostic(at.file.name, at.mark, Code.ROTATION_LONGER_THAN_VALIDITY, message, hint)
         ]
     validity = length if length is not None else INFOBIP_DEFAULT_VALIDITY
     said = (
