@@ -119,6 +119,16 @@ def _twice(block: str, again: ManifestFile, location: Location, first: ManifestF
     )
 
 
+def _first(
+    block: str, manifest: ManifestFile, first: ManifestFile | None, problems: list[Diagnostic]
+) -> bool:
+    """Whether `manifest` declares `block` first; a second declaration is reported."""
+    if first is None:
+        return True
+    problems.append(_twice(block, manifest, (block,), first))
+    return False
+
+
 def gather_shared(files: list[ManifestFile]) -> tuple[Shared, list[Diagnostic]]:
     shared = Shared()
     problems: list[Diagnostic] = []
@@ -128,20 +138,16 @@ def gather_shared(files: list[ManifestFile]) -> tuple[Shared, list[Diagnostic]]:
         shared.defaults_broken |= ("defaults",) in manifest.partial
         shared.policy_broken |= ("policy",) in manifest.partial
         shared.scope_sets_broken |= ("scope_sets",) in manifest.partial
-        if manifest.declares_defaults:
-            if shared.defaults_file is not None:
-                problems.append(_twice("defaults", manifest, ("defaults",), shared.defaults_file))
-            else:
-                shared.defaults_file = manifest
-                shared.defaults = manifest.defaults
-                shared.defaults_broken |= manifest.defaults is None
-        if manifest.declares_policy:
-            if shared.policy_file is not None:
-                problems.append(_twice("policy", manifest, ("policy",), shared.policy_file))
-            else:
-                shared.policy_file = manifest
-                shared.policy_spec = manifest.policy
-                shared.policy_broken |= manifest.policy is None
+        if manifest.declares_defaults and _first(
+            "defaults", manifest, shared.defaults_file, problems
+        ):
+            shared.defaults_file = manifest
+            shared.defaults = manifest.defaults
+            shared.defaults_broken |= manifest.defaults is None
+        if manifest.declares_policy and _first("policy", manifest, shared.policy_file, problems):
+            shared.policy_file = manifest
+            shared.policy_spec = manifest.policy
+            shared.policy_broken |= manifest.policy is None
         for set_name, members in manifest.scope_sets.items():
             earlier = shared.scope_sets.get(set_name)
             if earlier is not None:
