@@ -8,7 +8,8 @@ key's own line when it wrote one of the values involved, else at the defaults.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from infobip_iac.domain.keys import Permission, key_address
 from infobip_iac.domain.normalize import LATEST_INSTANT, format_duration, format_instant
@@ -378,73 +379,78 @@ def check_blocks(files: list[ManifestFile], declared: set[str]) -> list[Diagnost
 
     moved_from: dict[str, str] = {}
     moved_to: dict[str, str] = {}
-    for manifest in files:
-        for index, move in manifest.moved:
-            here = ("moved", index)
-            where = f"{manifest.name}:{manifest.mark(here).line}"
-            if move.from_address == move.to_address:
-                report(
-                    manifest,
-                    here,
-                    Code.CONFLICTING_BLOCKS,
-                    "moved.from and moved.to are the same address",
-                    "remove this entry",
-                )
-                continue
-            if move.to_address not in declared:
-                report(
-                    manifest,
-                    (*here, "to"),
-                    Code.MOVED_TO_UNDECLARED,
-                    f'moved.to "{move.to_address}" names no declared key'
-                    + _address_suggestion(move.to_address, declared),
-                    "moved.to is the key's new address: declare it under api_keys",
-                )
-            if move.from_address in declared:
-                report(
-                    manifest,
-                    (*here, "from"),
-                    Code.MOVED_FROM_DECLARED,
-                    f'moved.from "{move.from_address}" is still declared',
-                    "moved.from is the old address; remove its declaration, or this entry",
-                )
-            once(
+    for manifest, move, here, where in _entries(files, "moved"):
+        if move.from_address == move.to_address:
+            report(
                 manifest,
                 here,
-                where,
-                "one address can move only once; keep one entry",
-                (
-                    moved_from,
-                    move.from_address,
-                    "from",
-                    f'"{move.from_address}" appears in moved.from',
-                ),
-                (moved_to, move.to_address, "to", f'"{move.to_address}" appears in moved.to'),
+                Code.CONFLICTING_BLOCKS,
+                "moved.from and moved.to are the same address",
+                "remove this entry",
             )
+            continue
+        if move.to_address not in declared:
+            report(
+                manifest,
+                (*here, "to"),
+                Code.MOVED_TO_UNDECLARED,
+                f'moved.to "{move.to_address}" names no declared key'
+                + _address_suggestion(move.to_address, declared),
+                "moved.to is the key's new address: declare it under api_keys",
+            )
+        if move.from_address in declared:
+            report(
+                manifest,
+                (*here, "from"),
+                Code.MOVED_FROM_DECLARED,
+                f'moved.from "{move.from_address}" is still declared',
+                "moved.from is the old address; remove its declaration, or this entry",
+            )
+        once(
+            manifest,
+            here,
+            where,
+            "one address can move only once; keep one entry",
+            (
+                moved_from,
+                move.from_address,
+                "from",
+                f'"{move.from_address}" appears in moved.from',
+            ),
+            (moved_to, move.to_address, "to", f'"{move.to_address}" appears in moved.to'),
+        )
     imported_to: dict[str, str] = {}
     imported_id: dict[str, str] = {}
-    for manifest in files:
-        for index, block in manifest.imports:
-            here = ("imports", index)
-            where = f"{manifest.name}:{manifest.mark(here).line}"
-            if block.to_address not in declared:
-                report(
-                    manifest,
-                    (*here, "to"),
-                    Code.IMPORT_TO_UNDECLARED,
-                    f'imports.to "{block.to_address}" names no declared key'
-                    + _address_suggestion(block.to_address, declared),
-                    "declare the key under api_keys, then import the live key into it",
-                )
-            once(
+    for manifest, block, here, where in _entries(files, "imports"):
+        if block.to_address not in declared:
+            report(
                 manifest,
-                here,
-                where,
-                "a key can be imported once, into one address",
-                (imported_to, block.to_address, "to", f"imports.to {block.to_address} appears"),
-                (imported_id, block.key_id, "id", f"imports.id {block.key_id} appears"),
+                (*here, "to"),
+                Code.IMPORT_TO_UNDECLARED,
+                f'imports.to "{block.to_address}" names no declared key'
+                + _address_suggestion(block.to_address, declared),
+                "declare the key under api_keys, then import the live key into it",
             )
+        once(
+            manifest,
+            here,
+            where,
+            "a key can be imported once, into one address",
+            (imported_to, block.to_address, "to", f"imports.to {block.to_address} appears"),
+            (imported_id, block.key_id, "id", f"imports.id {block.key_id} appears"),
+        )
     return problems
+
+
+def _entries(
+    files: list[ManifestFile], section: str
+) -> Iterator[tuple[ManifestFile, Any, Location, str]]:
+    """Each entry of the `moved` or `imports` blocks: its file, itself, its location and
+    where it is written (file:line)."""
+    for manifest in files:
+        for index, entry in getattr(manifest, section):
+            here = (section, index)
+            yield manifest, entry, here, f"{manifest.name}:{manifest.mark(here).line}"
 
 
 def _address_suggestion(address: str, declared: set[str]) -> str:
