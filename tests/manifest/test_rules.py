@@ -93,6 +93,16 @@ def test_a_duplicate_id_is_not_also_a_duplicate_name(write_manifest: WriteManife
     assert "a.yaml:3:3" in result.errors[0].message
 
 
+def test_an_unreadable_first_declaration_still_holds_its_id(write_manifest: WriteManifest) -> None:
+    # The keys are judged one at a time in file order: the first declaration counts for
+    # its id even when it could not be read, and the readable second one is the duplicate.
+    a = write_manifest("version: 1\napi_keys:\n  same: {enabled: 1}\n", name="a.yaml")
+    b = write_manifest("version: 1\napi_keys:\n  same: {name: Other}\n", name="b.yaml")
+    result = load_configuration([a, b], now=NOW)
+    assert [(d.code, d.file) for d in result.errors] == [("E203", str(a)), ("E300", str(b))]
+    assert "a.yaml:3:3" in result.errors[1].message
+
+
 def test_moved_and_imports_may_name_keys_of_other_files(write_manifest: WriteManifest) -> None:
     keys = write_manifest("version: 1\napi_keys:\n  new: {}\n  adopted: {}\n", name="a.yaml")
     blocks = write_manifest(
