@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from infobip_iac.domain.keys import DesiredConfig, DesiredKey, LiveKey
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.rotation import rotation_starts
+from infobip_iac.engine.addresses import unmanaged_address
 from infobip_iac.engine.live import LiveIndex
-from infobip_iac.engine.plan import unmanaged_address
 from infobip_iac.infobip.api import AccountKeys
 from infobip_iac.state.model import ResourceState, StateDocument
 

@@ -14,19 +14,23 @@ import difflib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from infobip_iac.domain.keys import DesiredConfig
 from infobip_iac.domain.normalize import format_instant
 from infobip_iac.domain.plan import DeferredRotation
 from infobip_iac.domain.rotation import next_budget_at, urgency
+from infobip_iac.engine.drafts import Draft, Planned
 from infobip_iac.engine.identity import Identities
-from infobip_iac.errors import UsageError
+from infobip_iac.engine.plan_context import PlanContext
+from infobip_iac.errors import PlanError, UsageError
 
 __all__ = [
     "BUDGET_TAKERS",
     "DueRotation",
     "check_rotation_requests",
     "expiring_before_budget",
+    "fit_rotations",
     "schedule_rotations",
     "too_late_text",
 ]
@@ -43,6 +47,51 @@ class DueRotation:
     key_id: str
     due: str
     valid_to: datetime | None
+
+
+def fit_rotations(context: PlanContext, planned: list[Planned]) -> list[Planned]:
+    """The plan's changes with the rotations today's write budget can take; each of the
+    rest falls back to its key's ordinary change and is listed in `context.deferred`."""
+    rotations = [p for p in planned if _is_rotation(p)]
+    if not rotations:
+        return planned
+    # Today's budget is spent first by the writes already made today (the state's tally
+    # on Infobip's day, as apply counted them), then by the plan's other writes.
+    today = context.now.date()
+    spent = {r.account: context.state.writes_on(r.account, today) for r in rotations}
+    for other in planned:
+        if other.writes and not _is_rotation(other):
+            spent[other.account] = spent.get(other.account, 0) + other.writes
+    due = [
+        DueRotation(
+            address=r.subject.address,
+            account=r.subject.account,
+            key_id=r.subject.key_id or "",
+            due=r.decision.rotation.due if r.decision.rotation else "",
+            valid_to=context.live_key(r.subject.key_id).valid_to if r.subject.key_id else None,
+        )
+        for r in rotations
+    ]
+    limit = context.write_limit
+    taken, deferred = schedule_rotations(due, spent, write_limit=limit)
+    asked = sorted(r.address for r in deferred if r.address in context.rotate)
+    if asked:
+        raise UsageError(
+            f"rotate {', '.join(asked)}: today's budget of {limit} Infobip "
+            f"writes is taken by {BUDGET_TAKERS}; rotate later"
+        )
+    late = expiring_before_budget(deferred, context.now)
+    if late:
+        raise PlanError(too_late_text(late, write_limit=limit, now=context.now))
+    context.deferred = deferred
+    return [
+        p.fallback if _is_rotation(p) and p.fallback is not None and p.address not in taken else p
+        for p in planned
+    ]
+
+
+def _is_rotation(planned: Planned) -> TypeGuard[Draft]:
+    return isinstance(planned, Draft) and planned.decision.rotation is not None
 
 
 def schedule_rotations(
