@@ -151,7 +151,11 @@ class DeclaredKeys:
         return Draft(subject, decision, old={a: before[a] for a in differing}, new=new)
 
     def _replace_reason(self, desired: DesiredKey, record: ResourceState | None) -> Reason | None:
-        if record is not None and not self._same_account(desired.account, record):
+        if (
+            record is not None
+            and record.account != desired.account  # most keys: no account to resolve
+            and not self._same_account(desired.account, record)
+        ):
             return Reason.ACCOUNT_CHANGED
         if desired.address in self.context.replace:
             return Reason.REPLACE_REQUESTED

@@ -102,9 +102,9 @@ def differing_attributes(
     return [
         attribute
         for attribute in MANAGED_ATTRIBUTES
-        if wanted.get(attribute) is not None
+        if (value := wanted.get(attribute)) is not None
         and attribute not in ignored
-        and wanted[attribute] != live.get(attribute)
+        and value != live.get(attribute)
     ]
 
 

@@ -178,10 +178,15 @@ def _plan_changes(
         )
     planned.sort(key=lambda p: p.address)
 
-    drafts = [p for p in planned if isinstance(p, Draft) and (p.old or p.new)]
-    diffs = attribute_changes({d.address: (d.old, d.new) for d in drafts})
+    diffs = attribute_changes(
+        {
+            p.subject.address: (p.old, p.new)
+            for p in planned
+            if isinstance(p, Draft) and (p.old or p.new)
+        }
+    )
     changes = tuple(
-        p.finish(diffs.get(p.address, ())) if isinstance(p, Draft) else p for p in planned
+        [p.finish(diffs.get(p.subject.address, ())) if isinstance(p, Draft) else p for p in planned]
     )
     return changes, find_drift(context, identities, changes)
 

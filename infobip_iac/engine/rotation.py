@@ -52,7 +52,7 @@ class DueRotation:
 def fit_rotations(context: PlanContext, planned: list[Planned]) -> list[Planned]:
     """The plan's changes with the rotations today's write budget can take; each of the
     rest falls back to its key's ordinary change and is listed in `context.deferred`."""
-    rotations = [p for p in planned if _is_rotation(p)]
+    rotations = [p for p in planned if isinstance(p, Draft) and p.decision.rotation is not None]
     if not rotations:
         return planned
     # Today's budget is spent first by the writes already made today (the state's tally
