@@ -611,20 +611,23 @@ def parse_text(
 def parse_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Read and parse one manifest: a regular file, at most `MAX_FILE_BYTES`, UTF-8 (a BOM
     is allowed)."""
+    not_regular = diagnostic(
+        file,
+        Mark(0, 0),
+        Code.UNREADABLE,
+        "not a regular file (a pipe, socket or device is never read)",
+        "name a manifest file, or a folder of them",
+    )
     try:
-        # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
+        # A pipe or device is refused before it is opened: even a brief open of a named pipe
+        # is a reader its writer can see. The check after the open covers a file swapped
+        # for one in between; O_NONBLOCK keeps that open from waiting for a writer.
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None, [not_regular]
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None, [
-                    diagnostic(
-                        file,
-                        Mark(0, 0),
-                        Code.UNREADABLE,
-                        "not a regular file (a pipe, socket or device is never read)",
-                        "name a manifest file, or a folder of them",
-                    )
-                ]
+                return None, [not_regular]
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         reason = error.strerror or type(error).__name__
