@@ -20,15 +20,15 @@ from infobip_iac.state.files import (
 
 
 def test_missing_folders_are_created_private_and_existing_ones_left_alone(tmp_path: Path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o755)
-    os.chmod(shared, 0o755)
+    parent = tmp_path / "parent"
+    parent.mkdir(mode=0o755)
+    os.chmod(parent, 0o755)
 
-    ensure_private_dir(shared / "a" / "b")
+    ensure_private_dir(parent / "a" / "b")
 
-    assert stat.S_IMODE((shared / "a").stat().st_mode) == 0o700
-    assert stat.S_IMODE((shared / "a" / "b").stat().st_mode) == 0o700
-    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((parent / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((parent / "a" / "b").stat().st_mode) == 0o700
+    assert stat.S_IMODE(parent.stat().st_mode) == 0o755
 
 
 @pytest.mark.usefixtures("open_umask")
