@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,13 @@ def pg_state() -> Iterator[PgState]:
         yield state
     finally:
         state.query(f'DROP SCHEMA IF EXISTS "{state.schema}" CASCADE')
+
+
+@pytest.fixture(params=["file", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A `--state` location of each backend in turn: a file, then a PostgreSQL schema.
+    Tests that every backend must pass take this instead of a path."""
+    if request.param == "file":
+        return str(tmp_path / "state.json")
+    pg: PgState = request.getfixturevalue("pg_state")
+    return pg.url

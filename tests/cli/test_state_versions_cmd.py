@@ -24,14 +24,6 @@ def run(*args: str) -> int:
     return main(list(args))
 
 
-@pytest.fixture(params=["file", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "file":
-        return str(tmp_path / "state.json")
-    pg: PgState = request.getfixturevalue("pg_state")
-    return pg.url
-
-
 def _two_versions(location: str) -> StateDocument:
     with open_backend(location) as backend:
         first = backend.store.write(StateDocument(resources={"api_keys.a": make_resource("a")}))

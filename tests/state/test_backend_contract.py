@@ -9,10 +9,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
-from pgstate import PgState
 
 from infobip_iac.errors import StateError, StateLockedError
 from infobip_iac.state.backend import Backend, locked, open_backend
@@ -20,14 +18,6 @@ from infobip_iac.state.journal import PendingCreate
 from infobip_iac.state.lock import LockInfo
 from infobip_iac.state.model import StateDocument
 from state.conftest import make_resource
-
-
-@pytest.fixture(params=["file", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "file":
-        return str(tmp_path / "state.json")
-    pg: PgState = request.getfixturevalue("pg_state")
-    return pg.url
 
 
 @pytest.fixture
