@@ -8,7 +8,6 @@ emulator, a row in a table) before they kill or terminate anything.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from children import child_environment
 from leakguard import LeakWatch
 from pgstate import PgState, with_password
 from reliability.campaign import read_emulator
@@ -50,16 +50,7 @@ def _runner(root: Path, guard: LeakWatch, manifest: str = MANIFEST) -> Path:
 
 
 def _environment(emulator: EmulatorServer, state: str) -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    return {
-        **env,
-        "NO_COLOR": "1",
-        "INFOBIP_BASE_URL": emulator.base_url,
-        "INFOBIP_USERNAME": "admin",
-        "INFOBIP_PASSWORD": "admin",
-        "INFOBIP_IAC_STATE": state,
-    }
+    return child_environment(emulator.base_url, INFOBIP_IAC_STATE=state)
 
 
 def _start(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:

@@ -5,7 +5,6 @@ apply releases its lock with its state saved, and no key is ever created twice."
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from children import child_environment
 from leakguard import LeakWatch
 
 from infobip_iac.emulator import EmulatorServer
@@ -36,14 +36,7 @@ def _manifest(idents: list[str], scope: str = "sms:logs:read") -> str:
 
 
 def _environment(emulator: EmulatorServer) -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
-    return {
-        **{name: os.environ[name] for name in keep if name in os.environ},
-        "NO_COLOR": "1",
-        "INFOBIP_BASE_URL": emulator.base_url,
-        "INFOBIP_USERNAME": "admin",
-        "INFOBIP_PASSWORD": "admin",
-    }
+    return child_environment(emulator.base_url)
 
 
 def _start_apply(root: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:

@@ -9,7 +9,6 @@ key twice and every new key's secret in its sink or reported as lost."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import stat
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from children import child_environment
 from e2e.workspace import Outcome, Workspace
 from leakguard import LeakWatch
 
@@ -85,15 +85,7 @@ class CrashLog:
 
 
 def _environment(emulator: EmulatorServer) -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    return {
-        **env,
-        "NO_COLOR": "1",
-        "INFOBIP_BASE_URL": emulator.base_url,
-        "INFOBIP_USERNAME": "admin",
-        "INFOBIP_PASSWORD": "admin",
-    }
+    return child_environment(emulator.base_url)
 
 
 @dataclass

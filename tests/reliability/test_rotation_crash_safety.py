@@ -6,7 +6,6 @@ is in the sink, and the predecessor is revoked once."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import textwrap
 import time
 
 import pytest
+from children import child_environment
 from e2e.workspace import Outcome, Workspace
 
 from infobip_iac.cli.main import main
@@ -51,15 +51,7 @@ def _enabled(ws: Workspace) -> dict[str, str]:
 
 
 def _child_env(ws: Workspace) -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    return {
-        **env,
-        "NO_COLOR": "1",
-        "INFOBIP_BASE_URL": ws.emulator.base_url,
-        "INFOBIP_USERNAME": "admin",
-        "INFOBIP_PASSWORD": "admin",
-    }
+    return child_environment(ws.emulator.base_url)
 
 
 def _child_apply(ws: Workspace) -> subprocess.Popen[bytes]:
